@@ -1,0 +1,43 @@
+# The README's commands. Everything installs into .venv from pyproject.toml's pinned versions.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint check bench migrate demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# Serve the demo district; the first run generates it, later runs reuse it.
+run: migrate
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py demo_login
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	DJANGO_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+check: install
+	DJANGO_ENV=test $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_ENV=test $(PY) manage.py check
+
+bench: install
+	DJANGO_ENV=test $(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

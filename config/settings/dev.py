@@ -1,0 +1,17 @@
+"""Developer machine: debug on, a fixed throw-away secret, defaults printed at start."""
+
+import sys
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASE_URL, REDIS_URL, env
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-do-not-use-in-production")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+
+if "runserver" in sys.argv:
+    print(
+        f"[dev] database: {'DATABASE_URL' if DATABASE_URL else 'SQLite var/db.sqlite3'}; "
+        f"celery: {'Redis' if REDIS_URL else 'eager (in-process)'}",
+        file=sys.stderr,
+    )

@@ -1,0 +1,44 @@
+"""Test runs: same shape as production, cheap password hashing, mail kept in memory."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import env
+
+DEBUG = False
+SECRET_KEY = env.str("SECRET_KEY", default="test-only-secret-key")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# `make test` uses PostgreSQL and Redis when their URLs are set and answer; otherwise it falls
+# back to SQLite / eager Celery, unless REQUIRE_SERVICES=1 asks for a failure instead.
+import socket  # noqa: E402
+from urllib.parse import urlparse  # noqa: E402
+
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+from config.settings.base import DATABASE_URL, REDIS_URL, VAR_DIR  # noqa: E402
+
+REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2
+        ):
+            return True
+    except OSError:
+        return False
+
+
+if DATABASE_URL and not _reachable(DATABASE_URL, 5432):
+    if REQUIRE_SERVICES:
+        raise ImproperlyConfigured(f"REQUIRE_SERVICES=1 but the database at {DATABASE_URL} does not answer")
+    VAR_DIR.mkdir(exist_ok=True)
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "test.sqlite3"}}
+if REDIS_URL and not _reachable(REDIS_URL, 6379):
+    if REQUIRE_SERVICES:
+        raise ImproperlyConfigured(f"REQUIRE_SERVICES=1 but Redis at {REDIS_URL} does not answer")
+    REDIS_URL = ""
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,1 @@
+"""The district's buildings, floorspace, enterprises, leads, promoters, agencies and plan indicators."""

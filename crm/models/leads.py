@@ -1,0 +1,284 @@
+"""Leads (招商线索) and what happens to them: stage changes, activities, unit holds and signings."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, ActivityKind, LeadChannel, LeadStage
+from crm.credit_code import validate_credit_code
+from crm.models.buildings import AREA, RENT
+from crm.names import normalise_company_name
+
+
+class Lead(models.Model):
+    """One prospective company and what it needs, owned by a promoter while it is worked."""
+
+    ref = models.CharField(_("线索编号"), max_length=40, unique=True)
+    company_name = models.CharField(_("企业名称"), max_length=200)
+    normalised_name = models.CharField(max_length=200, db_index=True, editable=False)
+    credit_code = models.CharField(
+        _("统一社会信用代码"), max_length=18, blank=True, db_index=True, validators=[validate_credit_code]
+    )
+    industry = models.ForeignKey(
+        "crm.Industry",
+        verbose_name=_("行业"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        limit_choices_to={"level": "division"},
+    )
+    business_scope = models.TextField(_("经营范围"), blank=True)
+    contact_name = models.CharField(_("联系人"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=40, blank=True)
+    area_min_m2 = models.DecimalField(_("最小面积(㎡)"), null=True, blank=True, **AREA)
+    area_max_m2 = models.DecimalField(_("最大面积(㎡)"), null=True, blank=True, **AREA)
+    budget_rent = models.DecimalField(_("租金预算(元/㎡·天)"), null=True, blank=True, **RENT)
+    expected_annual_tax = models.DecimalField(
+        _("预计年纳税(元)"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    employees = models.PositiveIntegerField(_("员工人数"), null=True, blank=True)
+    is_headquarters = models.BooleanField(_("总部企业"), default=False)
+    preferred_streets = models.ManyToManyField(
+        "crm.Street", verbose_name=_("意向镇街"), blank=True, related_name="preferring_leads"
+    )
+    desired_move_in = models.DateField(_("期望入驻日期"), null=True, blank=True)
+    channel = models.CharField(_("渠道"), max_length=20, choices=LeadChannel.choices)
+    owner = models.ForeignKey(
+        "crm.Promoter",
+        verbose_name=_("负责人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+    )
+    agency = models.ForeignKey(
+        "crm.Agency",
+        verbose_name=_("提交机构"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+    )
+    referred_by = models.ForeignKey(
+        "crm.Enterprise",
+        verbose_name=_("推荐企业"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referred_leads",
+    )
+    stage = models.CharField(
+        _("阶段"), max_length=20, choices=LeadStage.choices, default=LeadStage.NEW, db_index=True
+    )
+    lost_reason = models.CharField(_("流失原因"), max_length=300, blank=True)
+    case_by_case = models.BooleanField(
+        _("一事一议"), default=False, help_text=_("重大项目,条件需单独审批 / terms need approval")
+    )
+    created_at = models.DateTimeField(_("创建时间"), db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # Start of the owner's protection period (撞单保护): the last activity, or creation.
+    last_activity_at = models.DateTimeField(_("最近跟进"), db_index=True)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    history = HistoricalRecords(excluded_fields=["normalised_name", "updated_at"])
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("招商线索")
+        verbose_name_plural = _("招商线索")
+        constraints = [
+            models.CheckConstraint(condition=Q(stage__in=LeadStage.values), name="lead_stage_known"),
+            models.CheckConstraint(condition=Q(channel__in=LeadChannel.values), name="lead_channel_known"),
+            models.CheckConstraint(
+                condition=Q(area_min_m2__isnull=True) | Q(area_min_m2__gt=0), name="lead_area_min_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(area_max_m2__isnull=True) | Q(area_max_m2__gt=0), name="lead_area_max_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(area_min_m2__isnull=True)
+                | Q(area_max_m2__isnull=True)
+                | Q(area_min_m2__lte=F("area_max_m2")),
+                name="lead_area_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage=LeadStage.LOST) | ~Q(lost_reason=""), name="lead_lost_has_reason"
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "stage"], name="lead_owner_stage")]
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.company_name}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Derived column kept with the row so the 撞单 check is one indexed lookup.
+        self.normalised_name = normalise_company_name(self.company_name)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+
+def _allowed_transition_condition() -> Q:
+    condition = Q(pk__in=[])
+    for source, targets in LEAD_TRANSITIONS.items():
+        for target in targets:
+            condition |= Q(from_stage=source, to_stage=target)
+    return condition
+
+
+class StageChange(models.Model):
+    """One move of a lead from one stage to another, with who made it and why."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(_("原阶段"), max_length=20, choices=LeadStage.choices)
+    to_stage = models.CharField(_("新阶段"), max_length=20, choices=LeadStage.choices)
+    reason = models.CharField(_("原因"), max_length=300, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        ordering = ["lead", "changed_at"]
+        verbose_name = _("阶段变更")
+        verbose_name_plural = _("阶段变更")
+        constraints = [
+            # The allowed edges of LEAD_TRANSITIONS, enforced by the database too.
+            models.CheckConstraint(
+                condition=_allowed_transition_condition(), name="stage_change_allowed_edge"
+            ),
+        ]
+
+
+class Activity(models.Model):
+    """One call, visit, site tour, meeting, e-mail or note on a lead; may set the next follow-up."""
+
+    lead = models.ForeignKey(
+        Lead, verbose_name=_("线索"), on_delete=models.CASCADE, related_name="activities"
+    )
+    kind = models.CharField(_("类型"), max_length=20, choices=ActivityKind.choices)
+    occurred_at = models.DateTimeField(_("发生时间"))
+    building = models.ForeignKey(
+        "crm.Building",
+        verbose_name=_("看房楼宇"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activities",
+    )
+    unit = models.ForeignKey(
+        "crm.Unit",
+        verbose_name=_("看房单元"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    promoter = models.ForeignKey(
+        "crm.Promoter",
+        verbose_name=_("招商人员"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activities",
+    )
+    notes = models.TextField(_("记录"), blank=True)
+    next_follow_up_at = models.DateTimeField(_("下次跟进"), null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["lead", "-occurred_at"]
+        verbose_name = _("跟进记录")
+        verbose_name_plural = _("跟进记录")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "occurred_at", "kind"], name="activity_unique_lead_time_kind"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=ActivityKind.values), name="activity_kind_known"),
+            models.CheckConstraint(
+                condition=~Q(kind=ActivityKind.SITE_TOUR) | Q(building__isnull=False),
+                name="activity_site_tour_has_building",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead.ref} {self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+class Reservation(models.Model):
+    """A promoter's hold on one vacant unit for a lead in negotiation, until an expiry date."""
+
+    lead = models.ForeignKey(
+        Lead, verbose_name=_("线索"), on_delete=models.CASCADE, related_name="reservations"
+    )
+    unit = models.ForeignKey(
+        "crm.Unit", verbose_name=_("房源"), on_delete=models.CASCADE, related_name="reservations"
+    )
+    promoter = models.ForeignKey(
+        "crm.Promoter", verbose_name=_("招商人员"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("预留时间"))
+    expires_on = models.DateField(_("预留到期"))
+    released_at = models.DateTimeField(_("释放时间"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("房源预留")
+        verbose_name_plural = _("房源预留")
+        constraints = [
+            # At most one live hold per unit; an expired hold is released before a new one is taken.
+            models.UniqueConstraint(
+                fields=["unit"], condition=Q(released_at__isnull=True), name="reservation_one_live_per_unit"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} → {self.lead.ref} ({self.expires_on})"
+
+
+class Signing(models.Model):
+    """A lead's signed lease in one building: the enterprise, its tenancy and the terms."""
+
+    lead = models.ForeignKey(Lead, verbose_name=_("线索"), on_delete=models.PROTECT, related_name="signings")
+    building = models.ForeignKey(
+        "crm.Building", verbose_name=_("楼宇"), on_delete=models.PROTECT, related_name="signings"
+    )
+    enterprise = models.ForeignKey(
+        "crm.Enterprise", verbose_name=_("企业"), on_delete=models.PROTECT, related_name="signings"
+    )
+    tenancy = models.OneToOneField(
+        "crm.Tenancy", verbose_name=_("租约"), on_delete=models.PROTECT, related_name="signing"
+    )
+    units = models.ManyToManyField("crm.Unit", verbose_name=_("房源"), blank=True, related_name="signings")
+    area_m2 = models.DecimalField(_("面积(㎡)"), **AREA)
+    rent = models.DecimalField(_("租金(元/㎡·天)"), null=True, blank=True, **RENT)
+    signed_on = models.DateField(_("签约日期"))
+    signed_by = models.ForeignKey(
+        "crm.Promoter",
+        verbose_name=_("签约人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-signed_on"]
+        verbose_name = _("签约")
+        verbose_name_plural = _("签约")
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "building"], name="signing_unique_lead_building"),
+            models.CheckConstraint(condition=Q(area_m2__gt=0), name="signing_area_positive"),
+            models.CheckConstraint(
+                condition=Q(rent__isnull=True) | Q(rent__gte=0), name="signing_rent_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead.ref} @ {self.building.code} {self.signed_on}"

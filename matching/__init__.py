@@ -1,0 +1,1 @@
+"""Ranking buildings for a lead and leads for a building."""

@@ -1,0 +1,1 @@
+"""Incentive policies per building, street or district, evaluated into yuan amounts."""
