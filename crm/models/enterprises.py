@@ -112,7 +112,10 @@ class TenancyUnit(models.Model):
                 condition=Q(end__isnull=True) | Q(end__gte=F("start")), name="tenancy_unit_end_after_start"
             ),
         ]
-        # On PostgreSQL migration 0003 adds an exclusion constraint: no two links of one unit overlap.
+        # On PostgreSQL migration 0002 adds an exclusion constraint: no two links of one unit overlap.
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.start}–{self.end or ''}"
 
 
 class TaxRecord(models.Model):

@@ -1,5 +1,8 @@
 """Leads (招商线索) and what happens to them: stage changes, activities, unit holds and signings."""
 
+import operator
+from functools import reduce
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -123,11 +126,9 @@ class Lead(models.Model):
 
 
 def _allowed_transition_condition() -> Q:
-    condition = Q(pk__in=[])
-    for source, targets in LEAD_TRANSITIONS.items():
-        for target in targets:
-            condition |= Q(from_stage=source, to_stage=target)
-    return condition
+    # Sorted, so that the migration's copy of the condition is stable across runs.
+    edges = sorted((source, target) for source, targets in LEAD_TRANSITIONS.items() for target in targets)
+    return reduce(operator.or_, (Q(from_stage=source, to_stage=target) for source, target in edges))
 
 
 class StageChange(models.Model):
@@ -152,6 +153,9 @@ class StageChange(models.Model):
                 condition=_allowed_transition_condition(), name="stage_change_allowed_edge"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.from_stage} → {self.to_stage}"
 
 
 class Activity(models.Model):

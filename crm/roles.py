@@ -1,0 +1,119 @@
+"""Which of the six roles a user has, and the Django permissions each role's group carries."""
+
+from django.contrib.auth.models import Group, Permission
+
+from crm.constants import Role
+
+# Most powerful first: a user in several groups acts in the widest one.
+_PRECEDENCE = [
+    Role.DISTRICT_ADMIN,
+    Role.AUDITOR,
+    Role.STREET_OFFICER,
+    Role.PROMOTER,
+    Role.BUILDING_MANAGER,
+    Role.AGENCY,
+]
+
+_ALL_CRM = [
+    "street",
+    "businesscircle",
+    "building",
+    "unit",
+    "industry",
+    "enterprise",
+    "tenancy",
+    "taxrecord",
+    "promoter",
+    "agency",
+    "lead",
+    "activity",
+    "reservation",
+    "signing",
+    "stagechange",
+    "plantarget",
+    "userscope",
+]
+
+# The model permissions behind the admin and pages; the scope selector narrows them to rows.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.DISTRICT_ADMIN: [
+        f"{action}_{model}" for model in _ALL_CRM for action in ("view", "add", "change", "delete")
+    ],
+    Role.AUDITOR: [f"view_{model}" for model in _ALL_CRM if model != "userscope"],
+    Role.STREET_OFFICER: [
+        *(
+            f"view_{m}"
+            for m in (
+                "street",
+                "businesscircle",
+                "building",
+                "unit",
+                "industry",
+                "enterprise",
+                "tenancy",
+                "taxrecord",
+                "promoter",
+                "lead",
+                "activity",
+                "signing",
+                "plantarget",
+            )
+        ),
+        "change_building",
+        "change_unit",
+        "add_unit",
+    ],
+    Role.PROMOTER: [
+        *(
+            f"view_{m}"
+            for m in (
+                "street",
+                "businesscircle",
+                "building",
+                "unit",
+                "industry",
+                "lead",
+                "activity",
+                "reservation",
+                "signing",
+                "plantarget",
+            )
+        ),
+        "add_lead",
+        "change_lead",
+        "add_activity",
+        "add_reservation",
+        "change_reservation",
+        "add_signing",
+    ],
+    Role.BUILDING_MANAGER: [
+        *(f"view_{m}" for m in ("building", "unit", "industry", "enterprise", "tenancy")),
+        "change_unit",
+        "add_unit",
+    ],
+    Role.AGENCY: [],
+}
+
+
+def user_role(user) -> Role | None:
+    """The role a user acts in; superusers act as district admins; None for no role."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.DISTRICT_ADMIN
+    names = getattr(user, "_role_names", None)
+    if names is None:
+        names = set(user.groups.values_list("name", flat=True))
+        user._role_names = names  # cached on the request's user object
+    for role in _PRECEDENCE:
+        if role in names:
+            return role
+    return None
+
+
+def roles_sync_permissions(**_kwargs) -> None:
+    """Give each role's group exactly its permissions (run after every migrate)."""
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        perms = Permission.objects.filter(content_type__app_label="crm", codename__in=codenames)
+        group.permissions.set(perms)

@@ -1,0 +1,186 @@
+"""The one place that says which rows a user may see or change, for every CRM model.
+
+Admin, API and pages call `visible_to` and nothing else; a second copy of these rules is a bug.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Model, Q, QuerySet
+
+from crm import models as m
+from crm.constants import Role
+from crm.roles import user_role
+
+VIEW = "view"
+CHANGE = "change"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The parts of a user that decide scope, read once per call."""
+
+    role: Role | None
+    street_id: int | None
+    building_id: int | None
+    agency_id: int | None
+    promoter_id: int | None
+
+
+def viewer_of(user) -> Viewer:
+    role = user_role(user)
+    if role is None:
+        return Viewer(None, None, None, None, None)
+    scope = (
+        m.UserScope.objects.filter(user=user).values("street_id", "building_id", "agency_id").first() or {}
+    )
+    promoter_id = m.Promoter.objects.filter(user=user).values_list("pk", flat=True).first()
+    return Viewer(role, scope.get("street_id"), scope.get("building_id"), scope.get("agency_id"), promoter_id)
+
+
+NOTHING = Q(pk__in=[])
+EVERYTHING = Q()
+
+
+def _street_leads(v: Viewer) -> Q:
+    # A street's leads: owned by its promoters, wanting to come to it, or signed into it.
+    # The to-many joins sit in a subquery so that the outer rows stay unique.
+    matching = m.Lead.objects.filter(
+        Q(owner__street_id=v.street_id)
+        | Q(preferred_streets__id=v.street_id)
+        | Q(signings__building__street_id=v.street_id)
+    )
+    return Q(pk__in=matching.values("pk"))
+
+
+def _lead_rule(prefix: str) -> Callable[[Viewer, str], Q]:
+    """The lead rule applied through a relation (`prefix` like 'lead__')."""
+
+    def rule(v: Viewer, action: str) -> Q:
+        base = LEAD(v, action)
+        if base is EVERYTHING or base is NOTHING:
+            return base
+        return Q(**{f"{prefix}pk__in": m.Lead.objects.filter(base).values("pk")})
+
+    return rule
+
+
+def LEAD(v: Viewer, action: str) -> Q:  # noqa: N802 - a rule table entry
+    if v.role == Role.DISTRICT_ADMIN or (v.role == Role.AUDITOR and action == VIEW):
+        return EVERYTHING
+    if v.role == Role.PROMOTER and v.promoter_id:
+        return Q(owner_id=v.promoter_id)
+    if v.role == Role.AGENCY and v.agency_id:
+        return Q(agency_id=v.agency_id)
+    if v.role == Role.STREET_OFFICER and v.street_id and action == VIEW:
+        return _street_leads(v)
+    return NOTHING
+
+
+def _places(street_path: str, building_path: str, *, public: bool, managers_change: bool):
+    """A rule for building-side rows: the street's, the managed building's, public to promoters/agencies."""
+
+    def rule(v: Viewer, action: str) -> Q:
+        if v.role == Role.DISTRICT_ADMIN or (v.role == Role.AUDITOR and action == VIEW):
+            return EVERYTHING
+        if v.role == Role.STREET_OFFICER and v.street_id:
+            return Q(**{street_path: v.street_id})
+        if v.role == Role.BUILDING_MANAGER and v.building_id and (action == VIEW or managers_change):
+            return Q(**{building_path: v.building_id})
+        if public and action == VIEW and v.role in (Role.PROMOTER, Role.AGENCY):
+            return EVERYTHING
+        return NOTHING
+
+    return rule
+
+
+def _reference(v: Viewer, action: str) -> Q:
+    """Streets, circles, industries, plan targets: readable by every role, changed by the office."""
+    if v.role is None:
+        return NOTHING
+    if action == VIEW or v.role == Role.DISTRICT_ADMIN:
+        return EVERYTHING
+    return NOTHING
+
+
+def _tenant_rows(enterprise_path: str):
+    """Enterprises and their tax: the street's or building's tenants; never promoters or agencies."""
+
+    def rule(v: Viewer, action: str) -> Q:
+        if v.role == Role.DISTRICT_ADMIN or (v.role == Role.AUDITOR and action == VIEW):
+            return EVERYTHING
+        if action != VIEW:
+            return NOTHING
+        if v.role == Role.STREET_OFFICER and v.street_id:
+            tenants = m.Tenancy.objects.filter(building__street_id=v.street_id).values("enterprise_id")
+            return Q(**{f"{enterprise_path}__in": tenants})
+        if v.role == Role.BUILDING_MANAGER and v.building_id and enterprise_path == "pk":
+            tenants = m.Tenancy.objects.filter(building_id=v.building_id).values("enterprise_id")
+            return Q(pk__in=tenants)
+        return NOTHING
+
+    return rule
+
+
+def _promoters(v: Viewer, action: str) -> Q:
+    if v.role == Role.DISTRICT_ADMIN or (v.role == Role.AUDITOR and action == VIEW):
+        return EVERYTHING
+    if action == VIEW and v.role == Role.STREET_OFFICER and v.street_id:
+        return Q(street_id=v.street_id)
+    if action == VIEW and v.role == Role.PROMOTER and v.promoter_id:
+        return Q(pk=v.promoter_id)
+    return NOTHING
+
+
+def _admin_only(v: Viewer, action: str) -> Q:
+    if v.role == Role.DISTRICT_ADMIN or (v.role == Role.AUDITOR and action == VIEW):
+        return EVERYTHING
+    return NOTHING
+
+
+def _agencies(v: Viewer, action: str) -> Q:
+    if action == VIEW and v.role == Role.AGENCY and v.agency_id:
+        return Q(pk=v.agency_id)
+    return _admin_only(v, action)
+
+
+RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
+    m.Street: _reference,
+    m.BusinessCircle: _reference,
+    m.Industry: _reference,
+    m.PlanTarget: _reference,
+    m.Building: _places("street_id", "pk", public=True, managers_change=False),
+    m.Unit: _places("building__street_id", "building_id", public=True, managers_change=True),
+    m.Tenancy: _places("building__street_id", "building_id", public=False, managers_change=False),
+    m.Enterprise: _tenant_rows("pk"),
+    m.TaxRecord: _tenant_rows("enterprise_id"),
+    m.Promoter: _promoters,
+    m.Agency: _agencies,
+    m.UserScope: _admin_only,
+    m.Lead: LEAD,
+    m.Activity: _lead_rule("lead__"),
+    m.StageChange: _lead_rule("lead__"),
+    m.Reservation: _lead_rule("lead__"),
+    m.Signing: _lead_rule("lead__"),
+}
+
+
+def visible_to(
+    user, queryset: QuerySet | type[Model], action: str = VIEW, *, viewer: Viewer | None = None
+) -> QuerySet:
+    """The rows of `queryset` (or a model's rows) that `user` may see (action='view') or change ('change')."""
+    qs = queryset._default_manager.all() if isinstance(queryset, type) else queryset
+    rule = RULES.get(qs.model)
+    if rule is None:
+        raise LookupError(f"no visibility rule for {qs.model.__name__}: add one to crm.selectors.scope.RULES")
+    condition = rule(viewer or viewer_of(user), action)
+    if condition is NOTHING:
+        return qs.none()
+    if condition is EVERYTHING:
+        return qs
+    return qs.filter(condition)
+
+
+def can(user, instance: Model, action: str = CHANGE) -> bool:
+    """Whether `user` may `action` this one row."""
+    return visible_to(user, type(instance), action).filter(pk=instance.pk).exists()

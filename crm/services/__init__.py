@@ -1,0 +1,1 @@
+"""The only writers of domain state: keyword-only, typed, transactional."""

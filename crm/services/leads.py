@@ -1,0 +1,273 @@
+"""Creating and changing leads: the 撞单 protection rule, stage edges, optimistic versions."""
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, LeadStage
+from crm.credit_code import normalise_credit_code
+from crm.models import Agency, Industry, Lead, Promoter, StageChange, Street
+from crm.names import normalise_company_name
+from crm.services.common import attribute_to, invalid, lock_key
+
+# Fields a lead_update may change; stage and owner history have their own services.
+EDITABLE_FIELDS = frozenset(
+    {
+        "company_name",
+        "credit_code",
+        "industry",
+        "business_scope",
+        "contact_name",
+        "contact_phone",
+        "area_min_m2",
+        "area_max_m2",
+        "budget_rent",
+        "expected_annual_tax",
+        "employees",
+        "is_headquarters",
+        "desired_move_in",
+        "channel",
+        "owner",
+        "case_by_case",
+    }
+)
+
+
+def _new_ref(now: dt.datetime) -> str:
+    return f"L{now:%y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def lead_protection_conflict(
+    *, credit_code: str, company_name: str, owner: Promoter | None, exclude: Lead | None = None
+) -> Lead | None:
+    """Another promoter's open lead for the same company still inside its protection period, if any."""
+    since = timezone.now() - dt.timedelta(days=settings.LEAD_PROTECTION_DAYS)
+    same_company = Q(normalised_name=normalise_company_name(company_name))
+    if credit_code:
+        same_company |= Q(credit_code=credit_code)
+    candidates = Lead.objects.filter(
+        same_company, stage__in=OPEN_STAGES, owner__isnull=False, last_activity_at__gte=since
+    ).select_related("owner")
+    if owner is not None:
+        candidates = candidates.exclude(owner=owner)
+    if exclude is not None:
+        candidates = candidates.exclude(pk=exclude.pk)
+    return candidates.order_by("last_activity_at").first()
+
+
+def _refuse_if_protected(lead: Lead, exclude: Lead | None) -> None:
+    # Serialise checks for one company so two promoters registering it at once cannot both pass.
+    lock_key("lead-company", lead.normalised_name)
+    if lead.credit_code:
+        lock_key("lead-company", lead.credit_code)
+    holder = lead_protection_conflict(
+        credit_code=lead.credit_code, company_name=lead.company_name, owner=lead.owner, exclude=exclude
+    )
+    if holder is None:
+        return
+    until = timezone.localtime(holder.last_activity_at).date() + dt.timedelta(
+        days=settings.LEAD_PROTECTION_DAYS
+    )
+    field = "credit_code" if lead.credit_code and holder.credit_code == lead.credit_code else "company_name"
+    raise invalid(
+        field,
+        f"该企业已由招商人员 {holder.owner.name} 跟进(线索 {holder.ref}),保护期至 {until:%Y-%m-%d}"
+        f"({settings.LEAD_PROTECTION_DAYS} 天自最近跟进起算) / "
+        f"this company is already worked by promoter {holder.owner.name} (lead {holder.ref}), "
+        f"protected until {until:%Y-%m-%d} ({settings.LEAD_PROTECTION_DAYS} days from their last activity)",
+    )
+
+
+def _industry(code: str | None) -> Industry | None:
+    if not code:
+        return None
+    industry = Industry.objects.filter(code=code, level="division").first()
+    if industry is None:
+        raise invalid("industry", f"未知行业代码 {code}(应为两位大类代码)/ unknown industry code {code}")
+    return industry
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    company_name: str,
+    channel: str,
+    by=None,
+    owner: Promoter | None = None,
+    agency: Agency | None = None,
+    credit_code: str = "",
+    industry: str | None = None,
+    business_scope: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
+    area_min_m2: Decimal | None = None,
+    area_max_m2: Decimal | None = None,
+    budget_rent: Decimal | None = None,
+    expected_annual_tax: Decimal | None = None,
+    employees: int | None = None,
+    is_headquarters: bool = False,
+    preferred_streets: Iterable[Street] = (),
+    desired_move_in: dt.date | None = None,
+    case_by_case: bool = False,
+    ref: str | None = None,
+    created_at: dt.datetime | None = None,
+) -> Lead:
+    """Register a prospective company, refusing it while another promoter's protection holds it."""
+    now = created_at or timezone.now()
+    lead = Lead(
+        ref=ref or _new_ref(now),
+        company_name=(company_name or "").strip(),
+        normalised_name=normalise_company_name(company_name),
+        credit_code=normalise_credit_code(credit_code),
+        industry=_industry(industry),
+        business_scope=business_scope,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        area_min_m2=area_min_m2,
+        area_max_m2=area_max_m2,
+        budget_rent=budget_rent,
+        expected_annual_tax=expected_annual_tax,
+        employees=employees,
+        is_headquarters=is_headquarters,
+        desired_move_in=desired_move_in,
+        channel=channel,
+        owner=owner,
+        agency=agency,
+        case_by_case=case_by_case,
+        stage=LeadStage.NEW,
+        created_at=now,
+        last_activity_at=now,
+    )
+    _check_area_range(lead)
+    lead.full_clean(exclude=["normalised_name"])
+    _refuse_if_protected(lead, exclude=None)
+    attribute_to(lead, by)
+    lead.save()
+    lead.preferred_streets.set(list(preferred_streets))
+    return lead
+
+
+def _check_area_range(lead: Lead) -> None:
+    # full_clean reports constraint names; promoters need the field and the numbers.
+    for field in ("area_min_m2", "area_max_m2"):
+        value = getattr(lead, field)
+        if value is not None and value <= 0:
+            raise invalid(field, f"面积必须大于0,实为 {value} / area must be greater than 0, got {value}")
+    if lead.area_min_m2 is not None and lead.area_max_m2 is not None and lead.area_min_m2 > lead.area_max_m2:
+        raise invalid(
+            "area_max_m2",
+            f"最大面积 {lead.area_max_m2} 小于最小面积 {lead.area_min_m2} / "
+            f"area_max_m2 {lead.area_max_m2} is below area_min_m2 {lead.area_min_m2}",
+        )
+
+
+def lead_claim_version(lead: Lead, expected_version: int | None) -> None:
+    """Bump the version only if nobody else wrote since the caller read it (optimistic concurrency)."""
+    rows = Lead.objects.filter(pk=lead.pk)
+    if expected_version is not None:
+        rows = rows.filter(version=expected_version)
+    if rows.update(version=F("version") + 1) == 0:
+        raise LeadVersionConflict(lead.pk, expected_version)
+    lead.refresh_from_db(fields=["version"])
+
+
+class LeadVersionConflict(Exception):
+    """The lead changed since the caller read it; the API answers 409/412."""
+
+    def __init__(self, lead_id: int, expected: int | None):
+        super().__init__(f"lead {lead_id} is no longer at version {expected}")
+        self.lead_id = lead_id
+        self.expected = expected
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, by=None, expected_version: int | None = None, **changes) -> Lead:
+    """Change a lead's facts; company identity changes are re-checked against the protection rule."""
+    unknown = set(changes) - EDITABLE_FIELDS - {"preferred_streets"}
+    if unknown:
+        raise invalid(sorted(unknown)[0], "该字段不可修改 / this field cannot be changed here")
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    streets = changes.pop("preferred_streets", None)
+    if "industry" in changes and not isinstance(changes["industry"], Industry | None):
+        changes["industry"] = _industry(changes["industry"])
+    if "credit_code" in changes:
+        changes["credit_code"] = normalise_credit_code(changes["credit_code"])
+    identity_changed = any(
+        changes.get(f, getattr(lead, f)) != getattr(lead, f) for f in ("company_name", "credit_code", "owner")
+    )
+    for field, value in changes.items():
+        setattr(lead, field, value)
+    lead.normalised_name = normalise_company_name(lead.company_name)
+    _check_area_range(lead)
+    lead.full_clean(exclude=["normalised_name"])
+    if identity_changed and lead.is_open:
+        _refuse_if_protected(lead, exclude=lead)
+    lead_claim_version(lead, expected_version)
+    attribute_to(lead, by)
+    lead.save()
+    if streets is not None:
+        lead.preferred_streets.set(list(streets))
+    return lead
+
+
+def _stage_error(lead: Lead, to_stage: str) -> str | None:
+    if to_stage not in LeadStage.values:
+        return f"未知阶段 {to_stage} / unknown stage {to_stage}"
+    allowed = LEAD_TRANSITIONS[lead.stage]
+    if to_stage not in allowed:
+        names = ", ".join(sorted(allowed)) or "—"
+        return (
+            f"不能从 {LeadStage(lead.stage).label} 变更为 {LeadStage(to_stage).label} / "
+            f"cannot move from {lead.stage} to {to_stage}; allowed: {names}"
+        )
+    return None
+
+
+@transaction.atomic
+def lead_transition(
+    *,
+    lead: Lead,
+    to_stage: str,
+    by=None,
+    reason: str = "",
+    expected_version: int | None = None,
+    at: dt.datetime | None = None,
+) -> Lead:
+    """Move a lead along one allowed edge; losing it needs a reason, signing goes through signing_complete."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    error = _stage_error(lead, to_stage)
+    if error:
+        raise invalid("stage", error)
+    if to_stage == LeadStage.SIGNED:
+        raise invalid("stage", "签约请通过签约登记完成 / a lead is signed by recording its signing")
+    reason = (reason or "").strip()
+    if to_stage == LeadStage.LOST and not reason:
+        raise invalid("reason", "流失须填写原因 / a lost lead needs a reason")
+    if lead.stage == LeadStage.LOST:
+        # Reopening is registering the company again: another promoter's protection may hold it now.
+        _refuse_if_protected(lead, exclude=lead)
+    lead_claim_version(lead, expected_version)
+    lead_record_stage(lead=lead, to_stage=to_stage, by=by, reason=reason, at=at)
+    return lead
+
+
+def lead_record_stage(*, lead: Lead, to_stage: str, by=None, reason: str = "", at=None) -> None:
+    """Write a stage change and its log row; callers hold the lead's row lock and have checked the edge."""
+    StageChange.objects.create(
+        lead=lead,
+        from_stage=Lead.objects.values_list("stage", flat=True).get(pk=lead.pk),
+        to_stage=to_stage,
+        reason=reason,
+        changed_by=by if getattr(by, "is_authenticated", False) else None,
+        changed_at=at or timezone.now(),
+    )
+    lead.stage = to_stage
+    lead.lost_reason = reason if to_stage == LeadStage.LOST else ""
+    attribute_to(lead, by)
+    lead.save(update_fields=["stage", "lost_reason", "updated_at"])

@@ -1,0 +1,113 @@
+"""Signing a lead: enterprise, tenancy, leased units and the lead's stage in one transaction."""
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from crm.constants import LeadStage, UnitStatus
+from crm.credit_code import credit_code_error
+from crm.models import Building, Enterprise, Lead, Promoter, Reservation, Signing, Unit
+from crm.services.common import attribute_to, invalid, lock_rows
+from crm.services.leads import lead_claim_version, lead_record_stage
+from crm.services.reservations import reservation_mark_released
+from crm.services.tenancies import tenancy_create
+
+
+def _enterprise_for(lead: Lead, by) -> Enterprise:
+    if not lead.credit_code:
+        raise invalid("credit_code", "签约须有统一社会信用代码 / signing needs the company's credit code")
+    error = credit_code_error(lead.credit_code)
+    if error:
+        raise invalid("credit_code", error)
+    enterprise = Enterprise.objects.filter(credit_code=lead.credit_code).first()
+    if enterprise is None:
+        enterprise = Enterprise(
+            credit_code=lead.credit_code,
+            name=lead.company_name,
+            industry=lead.industry,
+            is_headquarters=lead.is_headquarters,
+            employees=lead.employees,
+            business_scope=lead.business_scope,
+        )
+        enterprise.full_clean()
+        attribute_to(enterprise, by)
+        enterprise.save()
+    return enterprise
+
+
+@transaction.atomic
+def signing_complete(
+    *,
+    lead: Lead,
+    building: Building,
+    units: Sequence[Unit],
+    signed_on: dt.date,
+    rent: Decimal | None = None,
+    area_m2: Decimal | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    signed_by: Promoter | None = None,
+    by=None,
+) -> Signing:
+    """Sign a negotiating lead into units of one building.
+
+    Exactly one of two concurrent signings of the same unit wins: the units are locked in pk
+    order and re-checked under the lock, and PostgreSQL's exclusion constraint backs it up.
+    """
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.stage != LeadStage.NEGOTIATING:
+        raise invalid(
+            "stage",
+            f"只有谈判中的线索可以签约(当前:{LeadStage(lead.stage).label})/ "
+            f"only a lead in negotiation can sign (it is {lead.stage})",
+        )
+    if not units and area_m2 is None:
+        raise invalid("units", "请选择签约房源 / choose the units signed")
+    locked = lock_rows(Unit, [u.pk for u in units])
+    held = dict(
+        Reservation.objects.filter(unit__in=locked, released_at__isnull=True).values_list(
+            "unit_id", "lead_id"
+        )
+    )
+    for unit in locked:
+        free = unit.status == UnitStatus.VACANT and unit.pk not in held
+        held_for_us = unit.status == UnitStatus.RESERVED and held.get(unit.pk) == lead.pk
+        if not (free or held_for_us):
+            raise invalid(
+                "units",
+                f"房源 {unit.number} 不可签约(状态:{unit.get_status_display()})/ "
+                f"unit {unit.number} cannot be signed: it is {unit.status}",
+            )
+    enterprise = _enterprise_for(lead, by)
+    tenancy = tenancy_create(
+        enterprise=enterprise,
+        building=building,
+        start=start or signed_on,
+        end=end,
+        units=locked,
+        area_m2=area_m2,
+        by=by,
+    )
+    signing = Signing(
+        lead=lead,
+        building=building,
+        enterprise=enterprise,
+        tenancy=tenancy,
+        area_m2=tenancy.area_m2,
+        rent=rent,
+        signed_on=signed_on,
+        signed_by=signed_by or lead.owner,
+    )
+    signing.full_clean()
+    attribute_to(signing, by)
+    signing.save()
+    signing.units.set(locked)
+    # The lead's other holds go back to the market.
+    for reservation in Reservation.objects.filter(lead=lead, released_at__isnull=True).select_related("unit"):
+        reservation_mark_released(reservation, reservation.unit, by)
+    lead_claim_version(lead, None)
+    lead_record_stage(lead=lead, to_stage=LeadStage.SIGNED, by=by, at=timezone.now())
+    return signing
