@@ -1,0 +1,135 @@
+"""The one scoping function: what each role may see and change."""
+
+import pytest
+
+from crm.constants import Role
+from crm.models import Building, Enterprise, Lead, TaxRecord, Tenancy, Unit, UserScope
+from crm.selectors.scope import CHANGE, VIEW, can, visible_to
+from tests.factories import (
+    AgencyFactory,
+    BuildingFactory,
+    LeadFactory,
+    PromoterFactory,
+    StreetFactory,
+    TaxRecordFactory,
+    TenancyFactory,
+    UnitFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def district():
+    """Two streets, a building and a tenant in each, a lead of each promoter and one of an agency."""
+    north, south = StreetFactory(name="北海街道"), StreetFactory(name="城南街道")
+    b_north, b_south = BuildingFactory(street=north), BuildingFactory(street=south)
+    t_north, t_south = TenancyFactory(building=b_north), TenancyFactory(building=b_south)
+    TaxRecordFactory(enterprise=t_north.enterprise)
+    TaxRecordFactory(enterprise=t_south.enterprise)
+    UnitFactory(building=b_north)
+    UnitFactory(building=b_south)
+    p_north, p_south = PromoterFactory(street=north), PromoterFactory(street=south)
+    agency, other_agency = AgencyFactory(name="甲中介"), AgencyFactory(name="乙中介")
+    leads = {
+        "north": LeadFactory(owner=p_north),
+        "south": LeadFactory(owner=p_south),
+        "agency": LeadFactory(owner=None, agency=agency, channel="agency"),
+        "other_agency": LeadFactory(owner=None, agency=other_agency, channel="agency"),
+    }
+    leads["south"].preferred_streets.add(south)
+    return {
+        "north": north,
+        "south": south,
+        "b_north": b_north,
+        "b_south": b_south,
+        "t_north": t_north,
+        "p_north": p_north,
+        "agency": agency,
+        "leads": leads,
+    }
+
+
+def _user(role: Role, **scope):
+    user = UserFactory(role=role)
+    if scope:
+        UserScope.objects.create(user=user, **scope)
+    return user
+
+
+def test_district_admin_sees_and_changes_everything(district):
+    admin = _user(Role.DISTRICT_ADMIN)
+
+    assert visible_to(admin, Lead).count() == 4
+    assert visible_to(admin, Building, CHANGE).count() == 2
+    assert visible_to(admin, TaxRecord).count() == 2
+
+
+def test_auditor_reads_everything_and_changes_nothing(district):
+    auditor = _user(Role.AUDITOR)
+
+    assert visible_to(auditor, Lead).count() == 4
+    assert visible_to(auditor, Enterprise).count() == 2
+    assert not visible_to(auditor, Lead, CHANGE).exists()
+    assert not visible_to(auditor, Building, CHANGE).exists()
+
+
+def test_street_officer_sees_their_streets_buildings_tenants_and_leads(district):
+    officer = _user(Role.STREET_OFFICER, street=district["north"])
+
+    assert list(visible_to(officer, Building)) == [district["b_north"]]
+    assert list(visible_to(officer, Tenancy)) == [district["t_north"]]
+    assert list(visible_to(officer, Enterprise)) == [district["t_north"].enterprise]
+    assert visible_to(officer, TaxRecord).get().enterprise == district["t_north"].enterprise
+    assert set(visible_to(officer, Unit).values_list("building", flat=True)) == {district["b_north"].pk}
+    # the north promoter's lead is the street's; the south lead only prefers the south street
+    assert list(visible_to(officer, Lead)) == [district["leads"]["north"]]
+    assert can(officer, district["b_north"], CHANGE)
+    assert not can(officer, district["b_south"], CHANGE)
+
+
+def test_street_leads_include_leads_preferring_the_street_once(district):
+    officer = _user(Role.STREET_OFFICER, street=district["south"])
+    district["leads"]["south"].preferred_streets.add(district["north"])
+
+    assert list(visible_to(officer, Lead)) == [district["leads"]["south"]]
+
+
+def test_promoter_sees_own_leads_and_every_vacancy_but_no_tenant_or_tax(district):
+    promoter_user = district["p_north"].user
+
+    assert list(visible_to(promoter_user, Lead)) == [district["leads"]["north"]]
+    assert visible_to(promoter_user, Unit).count() == 2
+    assert visible_to(promoter_user, Building).count() == 2
+    assert not visible_to(promoter_user, Enterprise).exists()
+    assert not visible_to(promoter_user, TaxRecord).exists()
+    assert can(promoter_user, district["leads"]["north"], CHANGE)
+    assert not can(promoter_user, district["leads"]["south"], VIEW)
+
+
+def test_agency_sees_only_its_own_leads_and_public_building_data(district):
+    agency_user = _user(Role.AGENCY, agency=district["agency"])
+
+    assert list(visible_to(agency_user, Lead)) == [district["leads"]["agency"]]
+    assert visible_to(agency_user, Building).count() == 2
+    assert not visible_to(agency_user, Tenancy).exists()
+    assert not visible_to(agency_user, TaxRecord).exists()
+    assert not visible_to(agency_user, Building, CHANGE).exists()
+
+
+def test_building_manager_sees_their_building_its_units_and_tenants(district):
+    manager = _user(Role.BUILDING_MANAGER, building=district["b_south"])
+
+    assert list(visible_to(manager, Building)) == [district["b_south"]]
+    assert set(visible_to(manager, Unit, CHANGE).values_list("building", flat=True)) == {
+        district["b_south"].pk
+    }
+    assert visible_to(manager, Enterprise).count() == 1
+    assert not visible_to(manager, Lead).exists()
+    assert not visible_to(manager, TaxRecord).exists()
+
+
+def test_a_user_without_a_role_sees_nothing(district):
+    assert not visible_to(UserFactory(), Building).exists()
+    assert not visible_to(UserFactory(), Lead).exists()
