@@ -1,0 +1,21 @@
+# One image for web, worker and beat; docker-compose.yml picks the command.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_ENV=prod
+WORKDIR /app
+
+COPY pyproject.toml ./
+COPY config ./config
+COPY crm ./crm
+COPY policies ./policies
+COPY matching ./matching
+COPY workers ./workers
+COPY locale ./locale
+COPY manage.py ./
+RUN pip install --no-cache-dir . \
+ && SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.db REDIS_URL=redis://build:6379/0 \
+    python manage.py collectstatic --noinput
+
+RUN useradd --create-home app
+USER app
+EXPOSE 8000
