@@ -1,0 +1,34 @@
+"""A held unit is not offered to other leads; the holder still sees it; an expired hold frees it."""
+
+import datetime as dt
+
+import pytest
+
+from crm.constants import LeadStage, UnitStatus
+from crm.models import Reservation
+from crm.selectors.units import units_offerable
+from crm.services.reservations import unit_reserve
+from tests.factories import LeadFactory, UnitFactory
+
+pytestmark = pytest.mark.django_db
+TODAY = dt.date.today()
+
+
+def test_held_units_are_offered_only_to_their_holder():
+    vacant, held = UnitFactory(), UnitFactory()
+    UnitFactory(status=UnitStatus.LEASED)
+    holder, other = LeadFactory(stage=LeadStage.NEGOTIATING), LeadFactory(stage=LeadStage.NEGOTIATING)
+    unit_reserve(lead=holder, unit=held, expires_on=TODAY + dt.timedelta(days=3))
+
+    assert set(units_offerable(lead=other)) == {vacant}
+    assert set(units_offerable(lead=holder)) == {vacant, held}
+    assert set(units_offerable()) == {vacant}
+
+
+def test_an_expired_hold_is_offered_again_before_it_is_released():
+    held = UnitFactory()
+    holder = LeadFactory(stage=LeadStage.NEGOTIATING)
+    unit_reserve(lead=holder, unit=held, expires_on=TODAY)
+    Reservation.objects.update(expires_on=TODAY - dt.timedelta(days=1))
+
+    assert set(units_offerable(lead=LeadFactory())) == {held}
