@@ -56,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 "lead",
                 "activity",
                 "signing",
+                "stagechange",
                 "plantarget",
             )
         ),
@@ -76,6 +77,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 "activity",
                 "reservation",
                 "signing",
+                "stagechange",
                 "plantarget",
             )
         ),

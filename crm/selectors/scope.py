@@ -181,6 +181,21 @@ def visible_to(
     return qs.filter(condition)
 
 
+# Personal contact data (PIPL: kept to those who need it). Rows are ruled above; this is the column rule.
+PERSONAL_FIELDS: dict[type[Model], tuple[str, ...]] = {
+    m.Lead: ("contact_name", "contact_phone"),
+    m.Agency: ("contact_name", "contact_phone"),
+}
+# Roles that see only rows they own (promoter, agency) or everything by office (district admin) need
+# the contacts; the auditor, street officers and building managers read leads they do not work.
+_CONTACT_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.PROMOTER, Role.AGENCY})
+
+
+def personal_data_hidden(user) -> bool:
+    """Whether PERSONAL_FIELDS must be masked for this user."""
+    return user_role(user) not in _CONTACT_ROLES
+
+
 def can(user, instance: Model, action: str = CHANGE) -> bool:
     """Whether `user` may `action` this one row."""
     return visible_to(user, type(instance), action).filter(pk=instance.pk).exists()

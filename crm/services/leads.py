@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, LeadStage
 from crm.credit_code import normalise_credit_code
-from crm.models import Agency, Industry, Lead, Promoter, StageChange, Street
+from crm.models import Agency, Enterprise, Industry, Lead, Promoter, StageChange, Street
 from crm.names import normalise_company_name
 from crm.services.common import attribute_to, invalid, lock_key
 
@@ -35,6 +35,7 @@ EDITABLE_FIELDS = frozenset(
         "channel",
         "owner",
         "case_by_case",
+        "referred_by",
     }
 )
 
@@ -115,6 +116,7 @@ def lead_create(
     preferred_streets: Iterable[Street] = (),
     desired_move_in: dt.date | None = None,
     case_by_case: bool = False,
+    referred_by: Enterprise | None = None,
     ref: str | None = None,
     created_at: dt.datetime | None = None,
 ) -> Lead:
@@ -140,6 +142,7 @@ def lead_create(
         owner=owner,
         agency=agency,
         case_by_case=case_by_case,
+        referred_by=referred_by,
         stage=LeadStage.NEW,
         created_at=now,
         last_activity_at=now,

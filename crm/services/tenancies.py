@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from crm.constants import UnitStatus
 from crm.models import Building, Enterprise, Tenancy, TenancyUnit, Unit
@@ -76,4 +77,32 @@ def tenancy_create(
         unit.status = UnitStatus.LEASED
         attribute_to(unit, by)
         unit.save(update_fields=["status"])
+    return tenancy
+
+
+@transaction.atomic
+def tenancy_end(*, tenancy: Tenancy, end: dt.date, by=None) -> Tenancy:
+    """Record a move-out: the tenancy and its unit links end on `end`; units past it become vacant."""
+    tenancy = Tenancy.objects.select_for_update().get(pk=tenancy.pk)
+    if end < tenancy.start:
+        raise invalid(
+            "end", f"到期日期 {end} 早于起租日期 {tenancy.start} / end {end} is before start {tenancy.start}"
+        )
+    locked = lock_rows(Unit, tenancy.unit_links.values_list("unit_id", flat=True))
+    tenancy.end = end
+    attribute_to(tenancy, by)
+    tenancy.save(update_fields=["end"])
+    tenancy.unit_links.update(end=end)
+    today = timezone.localdate()
+    if end < today:
+        still_let = set(
+            TenancyUnit.objects.filter(unit__in=locked, start__lte=today)
+            .filter(Q(end__isnull=True) | Q(end__gte=today))
+            .values_list("unit_id", flat=True)
+        )
+        for unit in locked:
+            if unit.status == UnitStatus.LEASED and unit.pk not in still_let:
+                unit.status = UnitStatus.VACANT
+                attribute_to(unit, by)
+                unit.save(update_fields=["status"])
     return tenancy

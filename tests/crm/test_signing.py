@@ -12,7 +12,7 @@ from crm.constants import LeadStage, UnitStatus
 from crm.models import Enterprise, Lead, Signing, Tenancy, TenancyUnit
 from crm.services.reservations import unit_reserve
 from crm.services.signings import signing_complete
-from crm.services.tenancies import tenancy_create
+from crm.services.tenancies import tenancy_create, tenancy_end
 from tests.factories import (
     BuildingFactory,
     EnterpriseFactory,
@@ -201,3 +201,37 @@ def test_two_concurrent_signings_of_one_unit_exactly_one_wins():
     assert sorted(outcomes) == ["refused", "signed"]
     assert TenancyUnit.objects.filter(unit=unit).count() == 1
     assert Lead.objects.filter(stage=LeadStage.SIGNED).count() == 1
+
+
+@pytest.mark.django_db
+def test_ending_a_tenancy_frees_its_units_after_the_end_and_allows_a_new_one():
+    # given a unit let from 2024-01-01, open-ended
+    unit = UnitFactory()
+    tenancy = tenancy_create(
+        enterprise=EnterpriseFactory(), building=unit.building, units=[unit], start=dt.date(2024, 1, 1)
+    )
+
+    # when the tenant moves out on 2025-06-30
+    tenancy_end(tenancy=tenancy, end=dt.date(2025, 6, 30))
+
+    # then the unit is vacant and can be let from 2025-07-01 but not from 2025-06-30
+    unit.refresh_from_db()
+    assert unit.status == UnitStatus.VACANT
+    assert TenancyUnit.objects.get(tenancy=tenancy).end == dt.date(2025, 6, 30)
+    with pytest.raises(ValidationError):
+        tenancy_create(
+            enterprise=EnterpriseFactory(), building=unit.building, units=[unit], start=dt.date(2025, 6, 30)
+        )
+    tenancy_create(
+        enterprise=EnterpriseFactory(), building=unit.building, units=[unit], start=dt.date(2025, 7, 1)
+    )
+
+
+@pytest.mark.django_db
+def test_a_tenancy_cannot_end_before_it_starts():
+    tenancy = TenancyFactory(start=dt.date(2024, 5, 1))
+
+    with pytest.raises(ValidationError) as exc:
+        tenancy_end(tenancy=tenancy, end=dt.date(2024, 4, 30))
+
+    assert "end" in exc.value.message_dict

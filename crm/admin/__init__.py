@@ -1,0 +1,3 @@
+"""The district office's admin: every CRM table, rows scoped by crm.selectors.scope, writes via services."""
+
+from crm.admin import buildings, enterprises, leads, people, reference  # noqa: F401 - registers the admins
