@@ -1,0 +1,1 @@
+"""Reproducible benchmarks: each bench/*.py script runs on its own and prints its figures."""

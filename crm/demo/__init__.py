@@ -1,0 +1,1 @@
+"""The demo district (modelled on Yuecheng District, Shaoxing) and the city-scale data, from a seed."""

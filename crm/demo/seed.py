@@ -1,0 +1,77 @@
+"""Seeds the demo: plans each district from one seeded random.Random and writes it in one transaction."""
+
+import datetime as dt
+import random
+from collections.abc import Callable
+
+from django.db import transaction
+
+from crm.demo.district import DistrictPlanner, PlanError
+from crm.demo.names import CreditCodes, NameMaker
+from crm.demo.pipeline import PipelinePlanner, expected_signings
+from crm.demo.profiles import CITY_BLOCK_NAMES, CITY_BLOCKS, DISTRICT, OFFICE_DIVISIONS, city_block
+from crm.demo.writer import DemoWriter
+from crm.models import Building, Industry
+
+SCALES = ("district", "city")
+EARLIEST_AS_OF = dt.date(2024, 1, 1)
+
+
+class DemoError(Exception):
+    """The demo cannot be seeded here (a non-empty database, missing industries, a bad as-of date)."""
+
+
+def seed_demo(
+    *, scale: str, seed: int, as_of: dt.date, progress: Callable[[str], None] | None = None
+) -> dict[str, int]:
+    """Plan and write the demo district (or city); returns the rows written per table.
+
+    Deterministic: the same scale, seed and as-of date give the same rows (ids aside).
+    """
+    if scale not in SCALES:
+        raise DemoError(f"未知规模 {scale} / unknown scale {scale!r}: {' | '.join(SCALES)}")
+    if as_of < EARLIEST_AS_OF:
+        # Leads are worked around the as-of date and must not change the plan years' figures.
+        raise DemoError(
+            f"基准日期须不早于 {EARLIEST_AS_OF} / --as-of must be on or after {EARLIEST_AS_OF}: "
+            "the plan years 2021–2023 must be over"
+        )
+    if Building.objects.exists():
+        raise DemoError("数据库中已有楼宇 / the database already has buildings: use a fresh database")
+    divisions = set(Industry.objects.filter(level="division").values_list("code", flat=True))
+    missing = sorted(code for code, _, _ in OFFICE_DIVISIONS if code not in divisions)
+    if missing:
+        raise DemoError(f"行业数据缺失 {missing} / industries missing: run `manage.py migrate` first")
+    rng = random.Random(seed)
+    names, codes = NameMaker(rng), CreditCodes()
+    profiles = [DISTRICT] if scale == "district" else [city_block(i) for i in range(CITY_BLOCKS)]
+    first_lead = 1
+    with transaction.atomic():
+        writer = DemoWriter(rng=random.Random(rng.getrandbits(64)))
+        for index, profile in enumerate(profiles):
+            planner = DistrictPlanner(
+                profile=profile, rng=rng, names=names, codes=codes, as_of=as_of, industries=divisions
+            )
+            try:
+                plan = planner.run(expected_signings=expected_signings(profile))
+            except PlanError as error:
+                raise DemoError(str(error)) from error
+            usernames = "promoter{n:02d}" if scale == "district" else f"c{index:02d}p{{n:02d}}"
+            home = "绍兴" if scale == "district" else CITY_BLOCK_NAMES[index]
+            pipeline = PipelinePlanner(
+                plan=plan,
+                rng=rng,
+                names=names,
+                codes=codes,
+                usernames=usernames,
+                first_lead=first_lead,
+                agency_home=home,
+            ).run()
+            first_lead += len(pipeline.leads)
+            writer.write(plan, pipeline)
+            if progress is not None:
+                progress(
+                    f"{profile.code_prefix} {len(plan.buildings)} buildings, {len(pipeline.leads)} leads"
+                )
+        writer.finish()
+    return writer.counts
