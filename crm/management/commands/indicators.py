@@ -11,15 +11,18 @@ from crm.models import Street
 DISPLAY = Decimal("0.01")
 
 
+def _two_places(value: Decimal) -> Decimal:
+    # `+ 0` turns a rounded -0.00 into 0.00, which is what a reader expects to see.
+    return value.quantize(DISPLAY, rounding=ROUND_HALF_UP) + 0
+
+
 def _rounded(value: Decimal | None) -> float | None:
     """Two decimals for the reader; the computation itself is never rounded."""
-    if value is None:
-        return None
-    return float(value.quantize(DISPLAY, rounding=ROUND_HALF_UP))
+    return None if value is None else float(_two_places(value))
 
 
 def _shown(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value.quantize(DISPLAY, rounding=ROUND_HALF_UP):,}"
+    return "—" if value is None else f"{_two_places(value):,}"
 
 
 class Command(BaseCommand):
