@@ -14,6 +14,7 @@ from crm.services.common import attribute_to, invalid, lock_rows
 from crm.services.leads import lead_claim_version, lead_record_stage
 from crm.services.reservations import reservation_mark_released
 from crm.services.tenancies import tenancy_create
+from policies.services import commitment_record
 
 
 def _enterprise_for(lead: Lead, by) -> Enterprise:
@@ -110,4 +111,5 @@ def signing_complete(
         reservation_mark_released(reservation, reservation.unit, by)
     lead_claim_version(lead, None)
     lead_record_stage(lead=lead, to_stage=LeadStage.SIGNED, by=by, at=timezone.now())
+    commitment_record(signing=signing, by=by)
     return signing

@@ -1,0 +1,145 @@
+"""What a benefit is worth in each year: arithmetic over many rows at once, in fen, with caps.
+
+Amounts are computed as whole fen (0.01 yuan) in float64 columns, so that sums and caps are exact
+integers and a cap is never exceeded by a rounding; year 1 is the first twelve months of the offer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from policies.conditions import format_number
+from policies.engine.terms import DAYS_PER_YEAR, HORIZON_YEARS, BenefitKind, BenefitTerms
+
+_YEARS = np.arange(HORIZON_YEARS)
+_RENT_KINDS = (BenefitKind.RENT_SUBSIDY, BenefitKind.RENT_FREE)
+_AREA_KINDS = (BenefitKind.SETTLEMENT_SUBSIDY, BenefitKind.RENOVATION_SUBSIDY)
+
+
+@dataclass(frozen=True)
+class BenefitTable:
+    """Every benefit of a policy book as columns; row i is benefit i of the book."""
+
+    coef_rent: np.ndarray  # share of the offer's rent (percent / 100) for rent kinds
+    coef_area: np.ndarray  # yuan per m² for per-area kinds
+    coef_tax: np.ndarray  # share of the retained tax (percent / 100) for tax rewards
+    constant: np.ndarray  # yuan, for one-off awards
+    fraction: np.ndarray  # (benefits, years): part of the yearly base paid in each year
+    yearly_cap_fen: np.ndarray  # inf when there is none
+    cap_fen: np.ndarray  # inf when there is none
+
+
+def _fraction(benefit: BenefitTerms) -> np.ndarray:
+    if benefit.kind in _RENT_KINDS:
+        # A rent subsidy of 18 months pays 12/12 of a year's rent share in year 1 and 6/12 in year 2.
+        return np.clip((benefit.months or 0) - 12 * _YEARS, 0, 12) / 12.0
+    if benefit.kind == BenefitKind.TAX_REWARD:
+        return ((benefit.years or 0) > _YEARS).astype(float)
+    return (_YEARS == 0).astype(float)
+
+
+def benefit_table(benefits: Sequence[BenefitTerms]) -> BenefitTable:
+    size = len(benefits)
+    coef_rent, coef_area, coef_tax, constant = (np.zeros(size) for _ in range(4))
+    fraction = np.zeros((size, HORIZON_YEARS))
+    yearly_cap, cap = np.full(size, np.inf), np.full(size, np.inf)
+    for i, b in enumerate(benefits):
+        if b.kind == BenefitKind.RENT_SUBSIDY:
+            coef_rent[i] = (b.percent or 0) / 100.0
+        elif b.kind == BenefitKind.RENT_FREE:
+            coef_rent[i] = 1.0
+        elif b.kind in _AREA_KINDS:
+            coef_area[i] = b.yuan_per_m2 or 0
+        elif b.kind == BenefitKind.TAX_REWARD:
+            coef_tax[i] = (b.percent or 0) / 100.0
+        else:
+            constant[i] = b.amount_yuan or 0
+        fraction[i] = _fraction(b)
+        if b.yearly_cap_yuan is not None:
+            yearly_cap[i] = round(b.yearly_cap_yuan * 100)
+        if b.cap_yuan is not None:
+            cap[i] = round(b.cap_yuan * 100)
+    return BenefitTable(coef_rent, coef_area, coef_tax, constant, fraction, yearly_cap, cap)
+
+
+def amounts_fen(
+    table: BenefitTable, rows: np.ndarray, *, area_m2: float, rent: np.ndarray, retained_tax: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(uncapped, capped) fen per year, shape (len(rows), HORIZON_YEARS), for benefit `rows`.
+
+    `rent` is the rent (yuan/m²/day) each row's building is offered at; `retained_tax` is the
+    applicant's expected annual tax times the district-retained share.
+    """
+    base = (
+        table.coef_rent[rows] * (area_m2 * DAYS_PER_YEAR) * rent
+        + table.coef_area[rows] * area_m2
+        + table.coef_tax[rows] * retained_tax
+        + table.constant[rows]
+    )
+    uncapped = np.floor(base[:, None] * table.fraction[rows] * 100.0 + 0.5)
+    yearly = np.minimum(uncapped, table.yearly_cap_fen[rows][:, None])
+    # The total cap is spent in date order: year 1 first, whatever is left in later years.
+    paid_so_far = np.minimum(np.cumsum(yearly, axis=1), table.cap_fen[rows][:, None])
+    capped = np.diff(paid_so_far, axis=1, prepend=0.0)
+    return uncapped, capped
+
+
+def format_yuan(fen: float) -> str:
+    """Whole fen to '76,650' or '76,650.50'."""
+    fen = int(round(fen))
+    yuan, cents = divmod(fen, 100)
+    return f"{yuan:,}" if cents == 0 else f"{yuan:,}.{cents:02d}"
+
+
+def _pct(share: float) -> str:
+    return f"{format_number(round(share * 100, 4))}%"
+
+
+def worked_sum(
+    benefit: BenefitTerms,
+    *,
+    area_m2: float,
+    rent: float,
+    expected_annual_tax: float,
+    tax_retained_share: float,
+    uncapped: np.ndarray,
+    capped: np.ndarray,
+) -> str:
+    """The arithmetic behind one benefit's amount.
+
+    For example '300 m² × 2.8 yuan/m²/day × 365 × 50% × 6/12 = 76,650'.
+    """
+    area, kind = format_number(area_m2), benefit.kind
+    if kind == BenefitKind.RENT_SUBSIDY:
+        formula = (
+            f"{area} m² × {format_number(rent)} yuan/m²/day × {DAYS_PER_YEAR} × "
+            f"{format_number(benefit.percent or 0)}% × {benefit.months}/12"
+        )
+    elif kind == BenefitKind.RENT_FREE:
+        formula = f"{area} m² × {format_number(rent)} yuan/m²/day × {DAYS_PER_YEAR} × {benefit.months}/12"
+    elif kind in _AREA_KINDS:
+        formula = f"{area} m² × {format_number(benefit.yuan_per_m2 or 0)} yuan/m²"
+    elif kind == BenefitKind.TAX_REWARD:
+        formula = (
+            f"{format_number(expected_annual_tax)} yuan tax × {_pct(tax_retained_share)} retained × "
+            f"{format_number(benefit.percent or 0)}% × {benefit.years} years"
+        )
+    else:
+        formula = "one-off award"
+    text = f"{formula} = {format_yuan(uncapped.sum())}"
+    yearly = np.minimum(
+        uncapped, np.inf if benefit.yearly_cap_yuan is None else benefit.yearly_cap_yuan * 100
+    )
+    if yearly.sum() < uncapped.sum():
+        text += f"; at most {format_yuan(benefit.yearly_cap_yuan * 100)} a year → {format_yuan(yearly.sum())}"
+    if capped.sum() < yearly.sum():
+        text += f"; capped at {format_yuan(benefit.cap_yuan * 100)} in total → {format_yuan(capped.sum())}"
+    paid_years = [(i + 1, fen) for i, fen in enumerate(capped) if fen > 0]
+    if len(paid_years) > 1:
+        text += " (" + "; ".join(f"year {year}: {format_yuan(fen)}" for year, fen in paid_years) + ")"
+    if kind == BenefitKind.RENOVATION_SUBSIDY:
+        text += ", paid to the owner"
+    return text
