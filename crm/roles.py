@@ -34,12 +34,17 @@ _ALL_CRM = [
     "userscope",
 ]
 
+_ALL_POLICIES = ["policy", "benefit", "commitment", "commitmentline", "districtpolicysettings"]
+_READ_POLICIES = ["view_policy", "view_benefit", "view_commitment", "view_commitmentline"]
+
 # The model permissions behind the admin and pages; the scope selector narrows them to rows.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.DISTRICT_ADMIN: [
-        f"{action}_{model}" for model in _ALL_CRM for action in ("view", "add", "change", "delete")
+        f"{action}_{model}"
+        for model in _ALL_CRM + _ALL_POLICIES
+        for action in ("view", "add", "change", "delete")
     ],
-    Role.AUDITOR: [f"view_{model}" for model in _ALL_CRM if model != "userscope"],
+    Role.AUDITOR: [f"view_{model}" for model in _ALL_CRM + _ALL_POLICIES if model != "userscope"],
     Role.STREET_OFFICER: [
         *(
             f"view_{m}"
@@ -63,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "change_building",
         "change_unit",
         "add_unit",
+        *_READ_POLICIES,
     ],
     Role.PROMOTER: [
         *(
@@ -87,6 +93,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "add_reservation",
         "change_reservation",
         "add_signing",
+        *_READ_POLICIES,
     ],
     Role.BUILDING_MANAGER: [
         *(f"view_{m}" for m in ("building", "unit", "industry", "enterprise", "tenancy")),
@@ -117,5 +124,7 @@ def roles_sync_permissions(**_kwargs) -> None:
     """Give each role's group exactly its permissions (run after every migrate)."""
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        perms = Permission.objects.filter(content_type__app_label="crm", codename__in=codenames)
+        perms = Permission.objects.filter(
+            content_type__app_label__in=["crm", "policies"], codename__in=codenames
+        )
         group.permissions.set(perms)

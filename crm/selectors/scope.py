@@ -11,6 +11,7 @@ from django.db.models import Model, Q, QuerySet
 from crm import models as m
 from crm.constants import Role
 from crm.roles import user_role
+from policies import models as pm
 
 VIEW = "view"
 CHANGE = "change"
@@ -144,6 +145,43 @@ def _agencies(v: Viewer, action: str) -> Q:
     return _admin_only(v, action)
 
 
+def _policies(v: Viewer, action: str) -> Q:
+    """Incentive policies are public to every role; a case-by-case package only to who sees its lead."""
+    if v.role == Role.DISTRICT_ADMIN or (v.role == Role.AUDITOR and action == VIEW):
+        return EVERYTHING
+    if action != VIEW or v.role is None:
+        return NOTHING
+    leads = LEAD(v, VIEW)
+    if leads is NOTHING:
+        return Q(lead__isnull=True)
+    return Q(lead__isnull=True) | Q(lead__in=m.Lead.objects.filter(leads).values("pk"))
+
+
+def _through(prefix: str, rule: Callable[[Viewer, str], Q], model: type[Model]):
+    """Apply `rule` of `model` through a relation, e.g. a benefit through its policy."""
+
+    def through(v: Viewer, action: str) -> Q:
+        base = rule(v, action)
+        if base is EVERYTHING or base is NOTHING:
+            return base
+        return Q(**{f"{prefix}__in": model._default_manager.filter(base).values("pk")})
+
+    return through
+
+
+def _commitments(v: Viewer, action: str) -> Q:
+    """What the district promised: the office and auditor; a street its buildings; a promoter its leads."""
+    if action != VIEW:
+        return NOTHING
+    if v.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        return EVERYTHING
+    if v.role == Role.STREET_OFFICER and v.street_id:
+        return Q(building__street_id=v.street_id)
+    if v.role == Role.PROMOTER and v.promoter_id:
+        return Q(signing__lead__owner_id=v.promoter_id)
+    return NOTHING
+
+
 RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     m.Street: _reference,
     m.BusinessCircle: _reference,
@@ -162,6 +200,11 @@ RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     m.StageChange: _lead_rule("lead__"),
     m.Reservation: _lead_rule("lead__"),
     m.Signing: _lead_rule("lead__"),
+    pm.Policy: _policies,
+    pm.Benefit: _through("policy", _policies, pm.Policy),
+    pm.Commitment: _commitments,
+    pm.CommitmentLine: _through("commitment", _commitments, pm.Commitment),
+    pm.DistrictPolicySettings: _reference,
 }
 
 

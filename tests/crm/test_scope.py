@@ -133,3 +133,25 @@ def test_building_manager_sees_their_building_its_units_and_tenants(district):
 def test_a_user_without_a_role_sees_nothing(district):
     assert not visible_to(UserFactory(), Building).exists()
     assert not visible_to(UserFactory(), Lead).exists()
+
+
+def test_policies_are_public_but_a_case_by_case_package_follows_its_lead(district):
+    from policies.models import Policy
+
+    # given a district-wide policy and a case-by-case package for the north promoter's lead
+    public = Policy.objects.create(name="全区基础政策", scope="district", valid_from="2021-01-01")
+    package = Policy.objects.create(
+        name="一事一议",
+        scope="building",
+        building=district["b_north"],
+        lead=district["leads"]["north"],
+        needs_approval=True,
+        approval_status="pending",
+        valid_from="2021-01-01",
+    )
+
+    # then the owner sees both, another promoter and an agency only the public one
+    assert set(visible_to(district["p_north"].user, Policy)) == {public, package}
+    assert list(visible_to(PromoterFactory().user, Policy)) == [public]
+    assert list(visible_to(_user(Role.AGENCY, agency=district["agency"]), Policy)) == [public]
+    assert not visible_to(district["p_north"].user, Policy, CHANGE).exists()
