@@ -1,0 +1,152 @@
+"""The district export service: the ten files of import-format.md, which import back unchanged."""
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.db import connection, models, transaction
+from django.db.models import F
+
+from crm.district_io.rows import (
+    ACTIVITIES,
+    BUILDINGS,
+    ENTERPRISES,
+    FILES,
+    LEADS,
+    PROMOTERS,
+    SIGNINGS,
+    STREETS,
+    TAX,
+    TENANCIES,
+    UNITS,
+    FileSpec,
+    format_row,
+)
+from crm.models import (
+    Activity,
+    Building,
+    Enterprise,
+    Lead,
+    Promoter,
+    Signing,
+    Street,
+    TaxRecord,
+    Tenancy,
+    TenancyUnit,
+    Unit,
+)
+
+CHUNK = 2000
+
+# Each file: its rows in key order (so that two exports of equal data are equal byte for byte), and
+# for each column the path of its value; a many-to-many column names the map that holds it.
+QUERIES: dict[str, tuple[models.QuerySet, dict[str, str]]] = {
+    STREETS.name: (Street.objects.order_by("name"), {"name": "name", "kind": "kind"}),
+    BUILDINGS.name: (
+        Building.objects.order_by("code"),
+        {
+            "street": "street__name",
+            "business_circle": "business_circle__name",
+            "main_industry": "main_industry_id",
+        },
+    ),
+    UNITS.name: (Unit.objects.order_by("building__code", "number"), {"building": "building__code"}),
+    ENTERPRISES.name: (Enterprise.objects.order_by("credit_code"), {"industry": "industry_id"}),
+    TENANCIES.name: (
+        Tenancy.objects.order_by("enterprise__credit_code", "building__code", "start"),
+        {"credit_code": "enterprise__credit_code", "building": "building__code", "units": "@tenancy_units"},
+    ),
+    TAX.name: (
+        TaxRecord.objects.order_by("enterprise__credit_code", "year", F("month").asc(nulls_first=True)),
+        {"credit_code": "enterprise__credit_code"},
+    ),
+    PROMOTERS.name: (
+        Promoter.objects.order_by("user__username"),
+        {"username": "user__username", "street": "street__name"},
+    ),
+    LEADS.name: (
+        Lead.objects.order_by("ref"),
+        {
+            "industry": "industry_id",
+            "owner": "owner__user__username",
+            "preferred_streets": "@preferred_streets",
+        },
+    ),
+    ACTIVITIES.name: (
+        Activity.objects.order_by("lead__ref", "occurred_at", "kind"),
+        {"lead": "lead__ref", "building": "building__code", "promoter": "promoter__user__username"},
+    ),
+    SIGNINGS.name: (
+        Signing.objects.order_by("lead__ref", "building__code"),
+        {"lead": "lead__ref", "building": "building__code", "units": "@signing_units"},
+    ),
+}
+
+
+QUERIES_M2M = {
+    "tenancy_units": (TenancyUnit.objects.all(), ("tenancy_id", "unit__number")),
+    "preferred_streets": (Lead.preferred_streets.through.objects.all(), ("lead_id", "street__name")),
+    "signing_units": (Signing.units.through.objects.all(), ("signing_id", "unit__number")),
+}
+
+
+def _many_to_many() -> dict[str, dict[int, list[str]]]:
+    """The names in each many-to-many column, by the id of the row that holds them."""
+    maps: dict[str, dict[int, list[str]]] = {name: defaultdict(list) for name in QUERIES_M2M}
+    for name, (query, fields) in QUERIES_M2M.items():
+        for owner_id, value in query.values_list(*fields).iterator(chunk_size=CHUNK):
+            maps[name][owner_id].append(value)
+    return maps
+
+
+def _rows(spec: FileSpec, maps: dict[str, dict[int, list[str]]]) -> Iterator[list[str]]:
+    if spec is STREETS:
+        # Chinese names sort by the database's collation, which differs between PostgreSQL and SQLite;
+        # the few streets are sorted here by code point so that every database writes the same file.
+        return iter(sorted(_query_rows(spec, maps)))
+    return _query_rows(spec, maps)
+
+
+def _query_rows(spec: FileSpec, maps: dict[str, dict[int, list[str]]]) -> Iterator[list[str]]:
+    query, paths = QUERIES[spec.name]
+    fields = ["id"] + [
+        paths.get(name, name) for name in spec.column_names if not paths.get(name, "").startswith("@")
+    ]
+    for row in query.values(*fields).iterator(chunk_size=CHUNK):
+        values = []
+        for name in spec.column_names:
+            path = paths.get(name, name)
+            values.append(maps[path[1:]].get(row["id"], ()) if path.startswith("@") else row[path])
+        yield format_row(spec, values)
+
+
+def district_export(*, directory: Path | str, bom: bool = False) -> dict[str, int]:
+    """Write the ten files into `directory` (made if missing); returns the rows written per file.
+
+    UTF-8 with a header row and the exact columns of import-format.md. `bom` starts each file with
+    a byte-order mark, which Excel needs to read Chinese text as UTF-8; the import accepts either.
+    The files are read from one snapshot of the database, so that they agree with one another.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    outermost = not connection.in_atomic_block
+    written = {}
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            # READ COMMITTED would let rows committed meanwhile show in later files only.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        maps = _many_to_many()
+        for spec in FILES:
+            count = 0
+            with open(
+                directory / spec.name, "w", encoding="utf-8-sig" if bom else "utf-8", newline=""
+            ) as file:
+                writer = csv.writer(file, lineterminator="\n")
+                writer.writerow(spec.column_names)
+                for cells in _rows(spec, maps):
+                    writer.writerow(cells)
+                    count += 1
+            written[spec.name] = count
+    return written

@@ -1,0 +1,1065 @@
+"""The district import service: check every row of every file first, then write them all in one transaction.
+
+Rows are matched on their keys (import-format.md) and written with bulk inserts and updates, only
+where a value differs, so importing the same files twice changes nothing the second time and
+leaves no audit-history rows behind. A column absent from a file leaves that field of existing
+rows as it is; a blank cell means "not known" (cleared), except booleans, `star_rating`, unit
+`status` and lead `stage`, whose blank keeps the current value (the default for a new row).
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import models, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from crm.constants import ActivityKind, IndustryLevel, LeadStage, Role, UnitStatus
+from crm.district_io.errors import DistrictImportError, RowError
+from crm.district_io.reading import Source, read_source
+from crm.district_io.rows import (
+    ACTIVITIES,
+    BUILDINGS,
+    ENTERPRISES,
+    FILES,
+    LEADS,
+    PROMOTERS,
+    SIGNINGS,
+    STREETS,
+    TAX,
+    TENANCIES,
+    UNITS,
+    FileSpec,
+    ParsedRow,
+    parse_rows,
+)
+from crm.models import (
+    Activity,
+    Building,
+    BusinessCircle,
+    Enterprise,
+    Industry,
+    Lead,
+    Promoter,
+    Signing,
+    Street,
+    TaxRecord,
+    Tenancy,
+    TenancyUnit,
+    Unit,
+)
+from crm.names import normalise_company_name
+
+BATCH = 1000
+CHUNK = 900  # keys per `IN (...)`: below SQLite's limit on query parameters
+SCAN_ABOVE = 10 * CHUNK  # more keys than this are found by one scan of the table
+HISTORY_REASON = "区级数据导入 / district import"
+# leads.csv has no column for why a lead was lost, and the database insists on one.
+LOST_REASON_UNKNOWN = "原因未记录(数据导入)/ not recorded (district import)"
+SIGNED_STAGES = (LeadStage.SIGNED, LeadStage.SETTLED)
+
+
+@dataclass
+class FileCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows created, updated and left unchanged per file, and rows made on the way."""
+
+    counts: dict[str, FileCounts] = field(default_factory=dict)
+    alongside: dict[str, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"{name}: 新建 {c.created},更新 {c.updated},未变 {c.unchanged} / "
+            f"created {c.created}, updated {c.updated}, unchanged {c.unchanged}"
+            for name, c in self.counts.items()
+        ]
+        lines += [f"{what}: {n}" for what, n in self.alongside.items() if n]
+        return lines
+
+
+class _Ref:
+    """A reference to a row by its key, turned into the row's id once that row is written."""
+
+    __slots__ = ("kind", "key")
+
+    def __init__(self, kind: str, key: Any):
+        self.kind = kind
+        self.key = key
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What one row of a file becomes: field values by attname, and the row it updates if any."""
+
+    line: int
+    key: tuple
+    values: dict[str, Any]
+    existing: dict[str, Any] | None
+    links: tuple | None = None  # unit keys or street names of a many-to-many column; None: untouched
+    pk: int | None = None
+    status: str = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A unit taken for a period, by a row of this import (file/line) or by an existing tenancy."""
+
+    start: dt.date
+    end: dt.date | None
+    file: str | None
+    line: int
+    column: str
+    owner: tuple  # the tenancy's key (credit code, building code, start)
+
+    def meets(self, other: "_Claim") -> bool:
+        return (other.end is None or self.start <= other.end) and (
+            self.end is None or other.start <= self.end
+        )
+
+
+def district_import(*, source: Source) -> ImportReport:
+    """Import a district's files from a directory, a .zip or an .xlsx (import-format.md).
+
+    All or nothing: every row of every file is checked first; if any is wrong nothing is written
+    and DistrictImportError lists each as `file:line: column: message`.
+    """
+    tables, errors = read_source(source, [spec.name for spec in FILES])
+    with transaction.atomic():
+        run = _DistrictImport(tables, errors)
+        run.check()
+        if run.errors:
+            order = {spec.name: i for i, spec in enumerate(FILES)}
+            labels = {table.file: order[name] for name, table in tables.items()}
+            run.errors.sort(key=lambda e: (labels.get(e.file, -1), e.line))
+            raise DistrictImportError(run.errors)
+        run.write()
+    return run.report
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _select(
+    query: models.QuerySet, lookup: str, keys: Iterable, *fields: str, named: bool = False, **aliases
+):
+    """Rows of `query` whose `lookup` is one of `keys`: values() dicts if `named`, else values_list() tuples.
+
+    A few keys go in `IN (...)` lists; many are read in one scan and filtered here, because
+    PostgreSQL scans the joined tables anew for every list.
+    """
+    wanted = set(keys)
+    if not wanted:
+        return
+    if len(wanted) <= SCAN_ABOVE:
+        for chunk in _chunks(list(wanted)):
+            part = query.filter(**{f"{lookup}__in": chunk})
+            yield from part.values(*fields, **aliases) if named else part.values_list(*fields)
+        return
+    if named:
+        for row in query.values(*fields, **aliases, k_lookup=F(lookup)).iterator(chunk_size=5000):
+            if row.pop("k_lookup") in wanted:
+                yield row
+    else:
+        for row in query.values_list(*fields, F(lookup)).iterator(chunk_size=5000):
+            if row[-1] in wanted:
+                yield row[:-1]
+
+
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+def _load(
+    model: type[models.Model],
+    lookup: str,
+    keys: Iterable,
+    key_of: Callable[[dict], tuple],
+    **natural: str,
+) -> dict[tuple, dict]:
+    """Existing rows whose `lookup` is one of `keys`, as {key: {attname: value}}.
+
+    `natural` names extra paths (a building's code, say) that `key_of` may read; they are
+    dropped from the returned row so that the row can rebuild a model instance.
+    """
+    found: dict[tuple, dict] = {}
+    aliases = {alias: F(path) for alias, path in natural.items()}
+    for row in _select(model.objects.all(), lookup, keys, *_attnames(model), named=True, **aliases):
+        key = key_of(row)
+        for alias in natural:
+            row.pop(alias)
+        found[key] = row
+    return found
+
+
+def _plain(spec: FileSpec, *references: str) -> list[str]:
+    """The columns of a file that are fields of the same name, all but the `references`."""
+    return [name for name in spec.column_names if name not in references]
+
+
+def _merged(plan_existing: dict | None, values: dict) -> dict:
+    return {**(plan_existing or {}), **values}
+
+
+class _DistrictImport:
+    """One run: `check` reads and checks every file into plans, `write` carries the plans out."""
+
+    def __init__(self, tables: dict, errors: list[RowError]):
+        self.tables = tables
+        self.errors = errors
+        self.report = ImportReport()
+        self.today = timezone.localdate()
+        # Known rows by key (the database, then rows of this import): id, or None until written.
+        self.ids: dict[str, dict] = defaultdict(dict)
+        self.plans: dict[str, list[_Plan]] = {}
+        self.claims: dict[tuple, list[_Claim]] = defaultdict(list)
+        self.tenancy_plans: dict[tuple, _Plan] = {}
+        self.tenancy_links: dict[int, dict[int, tuple]] = {}  # existing links: tenancy id → unit id → link
+        self.signing_tenancies: dict[tuple, _Plan] = {}
+        self.lead_enterprises: dict[str, _Plan] = {}
+        self.unit_plans: dict[tuple, _Plan] = {}
+        self.lead_plans: dict[str, _Plan] = {}
+        self.lead_touches: list[_Plan] = []
+        self.preferred_now: dict[int, set[int]] = {}
+        self.signing_units_now: dict[int, set[int]] = {}
+        self.latest_in_file: dict[str, dt.datetime] = {}
+        self.leased_by_signing: set[tuple] = set()
+        self.unit_status_plans: list[_Plan] = []
+        self.tax_plans: list[tuple] = []
+        self.industries = dict(Industry.objects.values_list("code", "level"))
+
+    # ------------------------------------------------------------------ checking
+
+    def check(self) -> None:
+        steps = {
+            STREETS.name: self._check_streets,
+            BUILDINGS.name: self._check_buildings,
+            UNITS.name: self._check_units,
+            ENTERPRISES.name: self._check_enterprises,
+            TENANCIES.name: self._check_tenancies,
+            TAX.name: self._check_tax,
+            PROMOTERS.name: self._check_promoters,
+            LEADS.name: self._check_leads,
+            ACTIVITIES.name: self._check_activities,
+            SIGNINGS.name: self._check_signings,
+        }
+        self._load_known_keys()
+        for spec in FILES:
+            table = self.tables.get(spec.name)
+            if table is None:
+                continue
+            self.label = table.file
+            self.report.counts[spec.name] = FileCounts()
+            steps[spec.name](parse_rows(spec, table, self.errors))
+        self._mark_signed_units_leased()
+        self._set_last_activity()
+        self._check_overlaps()
+
+    def _load_known_keys(self) -> None:
+        self.ids["street"].update(Street.objects.values_list("name", "id"))
+        self.ids["circle"].update(BusinessCircle.objects.values_list("name", "id"))
+        self.ids["building"].update(Building.objects.values_list("code", "id"))
+        self.ids["unit"].update(
+            ((code, number), pk)
+            for code, number, pk in Unit.objects.values_list("building__code", "number", "id")
+        )
+        self.ids["enterprise"].update(Enterprise.objects.values_list("credit_code", "id"))
+        self.ids["promoter"].update(Promoter.objects.values_list("user__username", "id"))
+        self.ids["lead"].update(Lead.objects.values_list("ref", "id"))
+
+    def _error(self, line: int, column: str, message: str, file: str | None = None) -> None:
+        self.errors.append(RowError(file or self.label, line, column, message))
+
+    def _unique(self, spec: FileSpec, rows: Iterable[ParsedRow]) -> Iterator[ParsedRow]:
+        """The rows with a readable key, each key once; a repeated key is an error on the later row."""
+        seen: dict[tuple, int] = {}
+        for row in rows:
+            if row.key is None:
+                continue
+            first = seen.setdefault(row.key, row.line)
+            if first != row.line:
+                self._error(row.line, spec.key[0], f"与第 {first} 行重复 / repeats line {first}")
+                continue
+            yield row
+
+    def _known(self, row: ParsedRow, column: str, kind: str, key: Any, zh: str, en: str) -> bool:
+        if key in self.ids[kind]:
+            return True
+        self._error(row.line, column, f"未知的{zh} {key} / unknown {en} {key}")
+        return False
+
+    def _ref(self, row: ParsedRow, values: dict, column: str, attname: str, kind: str, zh: str, en: str):
+        """Copy a reference column (blank: none) if the row it names is known."""
+        if column not in row.values:
+            return
+        key = row.values[column]
+        if key is None:
+            values[attname] = None
+        elif self._known(row, column, kind, key, zh, en):
+            values[attname] = _Ref(kind, key)
+
+    def _industry(self, row: ParsedRow, values: dict, column: str, levels: tuple[str, ...]) -> None:
+        if column not in row.values:
+            return
+        code = row.values[column]
+        if code is None:
+            values[f"{column}_id"] = None
+            return
+        level = self.industries.get(code)
+        if level is None:
+            self._error(row.line, column, f"未知的行业代码 {code} / unknown industry code {code}")
+        elif level not in levels:
+            if levels == (IndustryLevel.DIVISION,):
+                message = f"行业应为两位数的大类代码: {code} / industry must be a two-digit division: {code}"
+            else:
+                message = (
+                    f"主导产业应为门类字母或两位数大类代码: {code} / "
+                    f"main industry must be a section letter or a two-digit division: {code}"
+                )
+            self._error(row.line, column, message)
+        else:
+            values[f"{column}_id"] = code
+
+    @staticmethod
+    def _copy(row: ParsedRow, values: dict, *columns: str) -> None:
+        for column in columns:
+            if column in row.values:
+                values[column] = row.values[column]
+
+    def _check_streets(self, rows) -> None:
+        existing = {(r["name"],): r for r in Street.objects.values(*_attnames(Street))}
+        plans = self.plans[STREETS.name] = []
+        for row in self._unique(STREETS, rows):
+            values: dict[str, Any] = {}
+            self._copy(row, values, "name", "kind")
+            plans.append(_Plan(row.line, row.key, values, existing.get(row.key)))
+            self.ids["street"].setdefault(row.key[0], None)
+
+    def _check_buildings(self, rows) -> None:
+        rows = list(rows)
+        existing = _load(Building, "code", [r.key[0] for r in rows if r.key], lambda r: (r["code"],))
+        plans = self.plans[BUILDINGS.name] = []
+        for row in self._unique(BUILDINGS, rows):
+            values: dict[str, Any] = {}
+            self._copy(row, values, *_plain(BUILDINGS, "street", "business_circle", "main_industry"))
+            self._ref(row, values, "street", "street_id", "street", "镇街", "street")
+            if "business_circle" in row.values:
+                circle = row.values["business_circle"]
+                values["business_circle_id"] = _Ref("circle", circle) if circle else None
+                if circle:
+                    self.ids["circle"].setdefault(circle, None)  # made from its name when missing
+            self._industry(row, values, "main_industry", (IndustryLevel.SECTION, IndustryLevel.DIVISION))
+            ex = existing.get(row.key)
+            final = _merged(ex, values)
+            gross, leasable = final.get("gross_area_m2"), final.get("leasable_area_m2")
+            if row.ok("gross_area_m2", "leasable_area_m2") and gross and leasable and leasable > gross:
+                self._error(
+                    row.line,
+                    "leasable_area_m2",
+                    f"可租售面积 {leasable} 大于总建筑面积 {gross} / "
+                    f"leasable area {leasable} exceeds gross area {gross}",
+                )
+            low, high = final.get("rent_min"), final.get("rent_max")
+            if row.ok("rent_min", "rent_max") and low is not None and high is not None and low > high:
+                self._error(
+                    row.line,
+                    "rent_max",
+                    f"最高租金 {high} 低于最低租金 {low} / rent_max {high} is below rent_min {low}",
+                )
+            plans.append(_Plan(row.line, row.key, values, ex))
+            self.ids["building"].setdefault(row.key[0], None)
+
+    def _check_units(self, rows) -> None:
+        rows = list(rows)
+        existing = _load(
+            Unit,
+            "building__code",
+            [r.key[0] for r in rows if r.key],
+            lambda r: (r["k_building"], r["number"]),
+            k_building="building__code",
+        )
+        plans = self.plans[UNITS.name] = []
+        for row in self._unique(UNITS, rows):
+            values: dict[str, Any] = {}
+            self._copy(row, values, "floor", "number", "area_m2", "status", "asking_rent", "available_from")
+            self._ref(row, values, "building", "building_id", "building", "楼宇", "building")
+            plan = _Plan(row.line, row.key, values, existing.get(row.key))
+            plans.append(plan)
+            self.unit_plans[row.key] = plan
+            self.ids["unit"].setdefault(row.key, None)
+
+    def _check_enterprises(self, rows) -> None:
+        rows = list(rows)
+        existing = _load(
+            Enterprise, "credit_code", [r.key[0] for r in rows if r.key], lambda r: (r["credit_code"],)
+        )
+        plans = self.plans[ENTERPRISES.name] = []
+        for row in self._unique(ENTERPRISES, rows):
+            values: dict[str, Any] = {}
+            self._copy(
+                row,
+                values,
+                "credit_code",
+                "name",
+                "registered_in_district",
+                "settles_in_district",
+                "is_headquarters",
+                "employees",
+                "business_scope",
+            )
+            if "name" in values:
+                # bulk_create skips Enterprise.save, which keeps this derived column.
+                values["normalised_name"] = normalise_company_name(values["name"])
+            self._industry(row, values, "industry", (IndustryLevel.DIVISION,))
+            plans.append(_Plan(row.line, row.key, values, existing.get(row.key)))
+            self.ids["enterprise"].setdefault(row.key[0], None)
+
+    def _unit_keys(self, row: ParsedRow, building: str | None) -> tuple:
+        """The units column as (building code, number) keys; an unknown unit is an error."""
+        keys = []
+        for number in row.values.get("units", ()):
+            key = (building, number)
+            if building in self.ids["building"] and key not in self.ids["unit"]:
+                self._error(
+                    row.line,
+                    "units",
+                    f"未知的房源 {number}(楼宇 {building})/ unknown unit {number} in building {building}",
+                )
+            else:
+                keys.append(key)
+        return tuple(keys)
+
+    def _load_tenancies(self, credit_codes: Iterable[str]) -> dict[tuple, dict]:
+        found = _load(
+            Tenancy,
+            "enterprise__credit_code",
+            credit_codes,
+            lambda r: (r["k_cc"], r["k_building"], r["start"]),
+            k_cc="enterprise__credit_code",
+            k_building="building__code",
+        )
+        for key, row in found.items():
+            self.ids["tenancy"][key] = row["id"]
+        return found
+
+    def _load_links(self, tenancy_ids: list[int]) -> None:
+        missing = [pk for pk in tenancy_ids if pk not in self.tenancy_links]
+        for pk in missing:
+            self.tenancy_links[pk] = {}
+        links = _select(
+            TenancyUnit.objects.all(),
+            "tenancy_id",
+            missing,
+            *("id", "tenancy_id", "unit_id", "start", "end", "unit__building__code", "unit__number"),
+        )
+        for link_id, tenancy_id, unit_id, start, end, code, number in links:
+            self.tenancy_links[tenancy_id][unit_id] = (link_id, start, end, (code, number))
+
+    def _claim(self, unit_keys: Iterable[tuple], start, end, line: int, column: str, owner: tuple) -> None:
+        for unit_key in unit_keys:
+            self.claims[unit_key].append(_Claim(start, end, self.label, line, column, owner))
+
+    def _check_tenancies(self, rows) -> None:
+        rows = list(rows)
+        existing = self._load_tenancies(r.key[0] for r in rows if r.key)
+        self._load_links([row["id"] for row in existing.values()])
+        plans = self.plans[TENANCIES.name] = []
+        for row in self._unique(TENANCIES, rows):
+            credit_code, building, start = row.key
+            values: dict[str, Any] = {"start": start}
+            self._ref(row, values, "credit_code", "enterprise_id", "enterprise", "企业", "enterprise")
+            self._ref(row, values, "building", "building_id", "building", "楼宇", "building")
+            self._copy(row, values, "area_m2", "end")
+            ex = existing.get(row.key)
+            end = _merged(ex, values).get("end")
+            if row.ok("end") and end is not None and end < start:
+                self._error(
+                    row.line,
+                    "end",
+                    f"到期日期 {end} 早于起租日期 {start} / end {end} is before start {start}",
+                )
+                end = None
+            plan = _Plan(row.line, row.key, values, ex)
+            if "units" in row.values:
+                plan.links = self._unit_keys(row, building)
+            elif ex is not None:
+                plan.links = tuple(link[3] for link in self.tenancy_links[ex["id"]].values())
+            else:
+                plan.links = ()
+            self._claim(plan.links, start, end, row.line, "units", row.key)
+            plans.append(plan)
+            self.tenancy_plans[row.key] = plan
+            self.ids["tenancy"].setdefault(row.key, None)
+
+    def _check_tax(self, rows) -> None:
+        read = []
+        for row in self._unique(TAX, rows):
+            if self._known(row, "credit_code", "enterprise", row.key[0], "企业", "enterprise"):
+                read.append((row.line, row.key, row.values.get("amount_yuan")))
+        existing = {}
+        enterprise_ids = {self.ids["enterprise"][key[0]] for _, key, _ in read} - {None}
+        query = _select(
+            TaxRecord.objects.all(),
+            "enterprise_id",
+            enterprise_ids,
+            *("enterprise__credit_code", "year", "month", "id", "amount_yuan"),
+        )
+        for code, year, month, pk, amount in query:
+            existing[(code, year, month)] = (pk, amount)
+        self.tax_plans = [(line, key, amount, existing.get(key)) for line, key, amount in read]
+
+    def _check_promoters(self, rows) -> None:
+        rows = list(rows)
+        usernames = [r.key[0] for r in rows if r.key]
+        existing = _load(
+            Promoter, "user__username", usernames, lambda r: (r["k_username"],), k_username="user__username"
+        )
+        for chunk in _chunks(usernames):
+            self.ids["user"].update(
+                get_user_model().objects.filter(username__in=chunk).values_list("username", "id")
+            )
+        plans = self.plans[PROMOTERS.name] = []
+        for row in self._unique(PROMOTERS, rows):
+            username = row.key[0]
+            values: dict[str, Any] = {"user_id": _Ref("user", username)}
+            self._copy(row, values, "name", "team")
+            self._ref(row, values, "street", "street_id", "street", "镇街", "street")
+            plans.append(_Plan(row.line, row.key, values, existing.get(row.key)))
+            self.ids["user"].setdefault(username, None)
+            self.ids["promoter"].setdefault(username, None)
+
+    def _check_leads(self, rows) -> None:
+        rows = list(rows)
+        existing = _load(Lead, "ref", [r.key[0] for r in rows if r.key], lambda r: (r["ref"],))
+        through = Lead.preferred_streets.through
+        for lead_id in (row["id"] for row in existing.values()):
+            self.preferred_now[lead_id] = set()
+        chosen = _select(through.objects.all(), "lead_id", self.preferred_now, "lead_id", "street_id")
+        for lead_id, street_id in chosen:
+            self.preferred_now[lead_id].add(street_id)
+        plans = self.plans[LEADS.name] = []
+        for row in self._unique(LEADS, rows):
+            values: dict[str, Any] = {}
+            self._copy(row, values, *_plain(LEADS, "industry", "owner", "preferred_streets"))
+            if "company_name" in values:
+                # bulk_create skips Lead.save, which keeps this derived column for the 撞单 check.
+                values["normalised_name"] = normalise_company_name(values["company_name"])
+            self._industry(row, values, "industry", (IndustryLevel.DIVISION,))
+            self._ref(row, values, "owner", "owner_id", "promoter", "招商人员", "promoter")
+            ex = existing.get(row.key)
+            final = _merged(ex, values)
+            low, high = final.get("area_min_m2"), final.get("area_max_m2")
+            if row.ok("area_min_m2", "area_max_m2") and low is not None and high is not None and low > high:
+                self._error(
+                    row.line,
+                    "area_min_m2",
+                    f"最小面积 {low} 大于最大面积 {high} / "
+                    f"area_min_m2 {low} is greater than area_max_m2 {high}",
+                )
+            if final.get("stage", LeadStage.NEW) == LeadStage.LOST and not final.get("lost_reason"):
+                values["lost_reason"] = LOST_REASON_UNKNOWN
+            plan = _Plan(row.line, row.key, values, ex)
+            if "preferred_streets" in row.values:
+                known = [
+                    name
+                    for name in row.values["preferred_streets"]
+                    if self._known(row, "preferred_streets", "street", name, "镇街", "street")
+                ]
+                plan.links = tuple(known)
+            plans.append(plan)
+            self.lead_plans[row.key[0]] = plan
+            self.ids["lead"].setdefault(row.key[0], None)
+
+    def _check_activities(self, rows) -> None:
+        rows = list(rows)
+        existing = _load(
+            Activity,
+            "lead__ref",
+            [r.key[0] for r in rows if r.key],
+            lambda r: (r["k_ref"], r["occurred_at"], r["kind"]),
+            k_ref="lead__ref",
+        )
+        plans = self.plans[ACTIVITIES.name] = []
+        for row in self._unique(ACTIVITIES, rows):
+            ref, occurred_at, kind = row.key
+            values: dict[str, Any] = {"occurred_at": occurred_at, "kind": kind}
+            if self._known(row, "lead", "lead", ref, "线索", "lead"):
+                values["lead_id"] = _Ref("lead", ref)
+                latest = self.latest_in_file.get(ref)
+                self.latest_in_file[ref] = occurred_at if latest is None else max(latest, occurred_at)
+            self._ref(row, values, "building", "building_id", "building", "楼宇", "building")
+            self._ref(row, values, "promoter", "promoter_id", "promoter", "招商人员", "promoter")
+            self._copy(row, values, "notes", "next_follow_up_at")
+            ex = existing.get(row.key)
+            if (
+                kind == ActivityKind.SITE_TOUR
+                and row.ok("building")
+                and _merged(ex, values).get("building_id") is None
+            ):
+                self._error(row.line, "building", "实地看房须填写楼宇 / a site tour needs a building")
+            plans.append(_Plan(row.line, row.key, values, ex))
+
+    def _lead_facts(self, refs: list[str]) -> dict[str, dict]:
+        """Each lead's values after this import: its leads.csv row over its database row."""
+        wanted = set(refs)
+        facts = {
+            ref: _merged(plan.existing, plan.values) for ref, plan in self.lead_plans.items() if ref in wanted
+        }
+        rest = [ref for ref in refs if ref not in facts]
+        facts.update({key[0]: row for key, row in _load(Lead, "ref", rest, lambda r: (r["ref"],)).items()})
+        return facts
+
+    def _check_signings(self, rows) -> None:
+        rows = list(rows)
+        refs = [r.key[0] for r in rows if r.key]
+        leads = self._lead_facts(refs)
+        existing = _load(
+            Signing,
+            "lead__ref",
+            refs,
+            lambda r: (r["k_ref"], r["k_building"]),
+            k_ref="lead__ref",
+            k_building="building__code",
+        )
+        tenancy_of = {}  # signing id → the key of its tenancy now
+        signing_ids = [row["id"] for row in existing.values()]
+        query = _select(
+            Signing.objects.all(),
+            "id",
+            signing_ids,
+            *("id", "tenancy__enterprise__credit_code", "tenancy__building__code", "tenancy__start"),
+        )
+        tenancy_of.update((pk, (code, building, start)) for pk, code, building, start in query)
+        self.signing_units_now.update((pk, set()) for pk in signing_ids)
+        units = _select(
+            Signing.units.through.objects.all(), "signing_id", signing_ids, "signing_id", "unit_id"
+        )
+        for signing_id, unit_id in units:
+            self.signing_units_now[signing_id].add(unit_id)
+        # Every tenancy the signed companies have, with the signing (lead ref, building) that holds it.
+        codes = {facts.get("credit_code") for facts in leads.values()} - {None, ""}
+        tenancies = self._load_tenancies(codes)
+        query = _select(
+            Signing.objects.all(),
+            "tenancy_id",
+            [row["id"] for row in tenancies.values()],
+            *("tenancy__enterprise__credit_code", "tenancy__building__code", "tenancy__start"),
+            *("lead__ref", "building__code"),
+        )
+        holder = {(cc, building, start): (ref, code) for cc, building, start, ref, code in query}
+        candidates: dict[tuple, dict[dt.date, tuple]] = defaultdict(dict)
+        for key in tenancies:
+            candidates[key[:2]][key[2]] = key
+        for key in self.tenancy_plans:
+            candidates[key[:2]][key[2]] = key
+        taken_in_file: dict[tuple, int] = {}
+        plans = self.plans[SIGNINGS.name] = []
+        for row in self._unique(SIGNINGS, rows):
+            ref, building = row.key
+            values: dict[str, Any] = {}
+            self._copy(row, values, "area_m2", "rent", "signed_on")
+            lead_ok = self._known(row, "lead", "lead", ref, "线索", "lead")
+            building_ok = self._known(row, "building", "building", building, "楼宇", "building")
+            unit_keys = self._unit_keys(row, building)
+            if not (lead_ok and building_ok) or not row.ok("signed_on", "area_m2"):
+                continue
+            values["lead_id"] = _Ref("lead", ref)
+            values["building_id"] = _Ref("building", building)
+            lead = leads[ref]
+            credit_code = lead.get("credit_code")
+            stage = lead.get("stage", LeadStage.NEW)
+            if not credit_code:
+                self._error(
+                    row.line,
+                    "lead",
+                    f"线索 {ref} 没有统一社会信用代码,无法签约 / lead {ref} has no credit code to sign with",
+                )
+                continue
+            if stage not in SIGNED_STAGES:
+                self._error(
+                    row.line,
+                    "lead",
+                    f"线索 {ref} 处于 {stage} 阶段,已签约的线索应为 signed 或 settled / "
+                    f"lead {ref} is {stage}; a signed lead must be signed or settled",
+                )
+            if credit_code not in self.ids["enterprise"]:
+                self._enterprise_from_lead(row, credit_code, lead)
+            values["enterprise_id"] = _Ref("enterprise", credit_code)
+            ex = existing.get(row.key)
+            signed_on = _merged(ex, values).get("signed_on")
+            area = _merged(ex, values).get("area_m2")
+            if signed_on is None:
+                continue
+            choices = candidates[(credit_code, building)]
+            current = tenancy_of.get(ex["id"]) if ex else None
+
+            def free(key, this=row.key):
+                return holder.get(key, this) == this and key not in taken_in_file
+
+            chosen = self._tenancy_of_signing(choices, signed_on, current, free)
+            if chosen is None:
+                chosen = (credit_code, building, signed_on)
+                self._tenancy_for_signing(row, chosen, area, unit_keys)
+                choices[signed_on] = chosen
+            elif not free(chosen):
+                other = taken_in_file.get(chosen)
+                where = f"{self.label}:{other}" if other else "{} @ {}".format(*holder[chosen])
+                self._error(
+                    row.line,
+                    "signed_on",
+                    f"该企业在此楼宇自 {chosen[2]} 起的租约已属于另一签约 ({where}) / "
+                    f"the tenancy from {chosen[2]} already belongs to another signing ({where})",
+                )
+                continue
+            taken_in_file[chosen] = row.line
+            values["tenancy_id"] = _Ref("tenancy", chosen)
+            if ex is None:
+                # As signing_complete does: the lead's owner signed, unless told otherwise.
+                values["signed_by_id"] = lead.get("owner_id")
+            plan = _Plan(row.line, row.key, values, ex)
+            if "units" in row.values:
+                plan.links = unit_keys
+            plans.append(plan)
+            end = self._tenancy_end(chosen, tenancies)
+            if end is None or end >= self.today:
+                self.leased_by_signing.update(unit_keys if plan.links is not None else self._units_of(ex))
+
+    @staticmethod
+    def _tenancy_of_signing(choices: dict, signed_on: dt.date, current: tuple | None, free) -> tuple | None:
+        """Which of the company's tenancies in the building (`choices`, by start) a signing holds.
+
+        The one starting on signed_on; else the one it holds already; else the first free one
+        starting after signed_on, since signing_complete lets a lease start after its signing;
+        None when there is none, and the signing's own tenancy is made.
+        """
+        if signed_on in choices:
+            return choices[signed_on]
+        if current is not None and current[2] in choices and choices[current[2]] == current:
+            return current
+        later = sorted(start for start, key in choices.items() if start >= signed_on and free(key))
+        return choices[later[0]] if later else None
+
+    def _enterprise_from_lead(self, row: ParsedRow, credit_code: str, lead: dict) -> None:
+        # As signing_complete does: a signed company unknown to the district is made from its lead.
+        name = lead.get("company_name", "")
+        values = {
+            "credit_code": credit_code,
+            "name": name,
+            "normalised_name": normalise_company_name(name),
+            "industry_id": lead.get("industry_id"),
+            "is_headquarters": lead.get("is_headquarters", False),
+            "employees": lead.get("employees"),
+            "business_scope": lead.get("business_scope", ""),
+        }
+        self.lead_enterprises[credit_code] = _Plan(row.line, (credit_code,), values, None)
+        self.ids["enterprise"][credit_code] = None
+
+    def _tenancy_for_signing(self, row: ParsedRow, key: tuple, area, unit_keys: tuple) -> None:
+        credit_code, building, start = key
+        values = {
+            "enterprise_id": _Ref("enterprise", credit_code),
+            "building_id": _Ref("building", building),
+            "area_m2": area,
+            "start": start,
+            "end": None,
+        }
+        self.signing_tenancies[key] = _Plan(row.line, key, values, None, links=unit_keys)
+        self.ids["tenancy"][key] = None
+        self._claim(unit_keys, start, None, row.line, "units", key)
+
+    def _tenancy_end(self, key: tuple, tenancies: dict) -> dt.date | None:
+        if key in self.tenancy_plans:
+            plan = self.tenancy_plans[key]
+            return _merged(plan.existing, plan.values).get("end")
+        if key in tenancies:
+            return tenancies[key]["end"]
+        return None
+
+    def _units_of(self, signing: dict | None) -> set[tuple]:
+        if signing is None:
+            return set()
+        ids = self.signing_units_now.get(signing["id"], set())
+        if not ids:
+            return set()
+        if not hasattr(self, "_unit_key_of"):
+            self._unit_key_of = {pk: key for key, pk in self.ids["unit"].items() if pk}
+        return {self._unit_key_of[pk] for pk in ids}
+
+    def _mark_signed_units_leased(self) -> None:
+        """Units of a signing whose tenancy is current are leased, whatever units.csv says."""
+        existing_units = []
+        for key in self.leased_by_signing:
+            plan = self.unit_plans.get(key)
+            if plan is not None:
+                plan.values["status"] = UnitStatus.LEASED
+            else:
+                existing_units.append(self.ids["unit"][key])
+        not_leased = Unit.objects.exclude(status=UnitStatus.LEASED)
+        for row in _select(not_leased, "id", existing_units, *_attnames(Unit), named=True):
+            self.unit_status_plans.append(_Plan(0, (row["id"],), {"status": UnitStatus.LEASED}, row))
+
+    def _set_last_activity(self) -> None:
+        """last_activity_at: the later of creation and the latest activity; never moved back."""
+        touched = [ref for ref in self.latest_in_file if ref not in self.lead_plans]
+        for key, row in _load(Lead, "ref", touched, lambda r: (r["ref"],)).items():
+            plan = _Plan(0, key, {}, row)
+            self.lead_touches.append(plan)
+        lead_ids = [pk for pk in (self.ids["lead"].get(ref) for ref in self.lead_plans) if pk] + [
+            plan.existing["id"] for plan in self.lead_touches
+        ]
+        latest_in_db = {}
+        for chunk in _chunks(lead_ids):
+            query = (
+                Activity.objects.filter(lead_id__in=chunk)
+                .values("lead_id")
+                .annotate(latest=Max("occurred_at"))
+            )
+            latest_in_db.update((row["lead_id"], row["latest"]) for row in query)
+        for plan in [*self.lead_plans.values(), *self.lead_touches]:
+            final = _merged(plan.existing, plan.values)
+            moments = [
+                final.get("created_at"),
+                self.latest_in_file.get(plan.key[0]),
+                latest_in_db.get(final.get("id")),
+                final.get("last_activity_at"),
+            ]
+            moments = [moment for moment in moments if moment is not None]
+            if moments:
+                plan.values["last_activity_at"] = max(moments)
+
+    def _check_overlaps(self) -> None:
+        """No unit in two tenancies whose periods meet: within the files and against the database."""
+        in_import = set(self.tenancy_plans) | set(self.signing_tenancies)
+        unit_ids = [self.ids["unit"][key] for key in self.claims if self.ids["unit"].get(key)]
+        links = _select(
+            TenancyUnit.objects.all(),
+            "unit_id",
+            unit_ids,
+            *("unit__building__code", "unit__number", "start", "end"),
+            *("tenancy__enterprise__credit_code", "tenancy__building__code", "tenancy__start"),
+        )
+        for code, number, start, end, *owner in links:
+            if tuple(owner) not in in_import:
+                self.claims[(code, number)].append(_Claim(start, end, None, 0, "", tuple(owner)))
+        for (_, number), claims in self.claims.items():
+            claims.sort(key=lambda claim: (claim.start, claim.file is not None, claim.line))
+            reported = set()
+            for i, first in enumerate(claims):
+                for second in claims[i + 1 :]:
+                    if second.start > (first.end or dt.date.max):
+                        break
+                    if not first.meets(second) or first.owner == second.owner:
+                        continue
+                    wrong, other = (second, first) if second.file is not None else (first, second)
+                    if wrong.file is None or (wrong.file, wrong.line) in reported:
+                        continue
+                    reported.add((wrong.file, wrong.line))
+                    if other.file is not None:
+                        zh, en = f" {other.file}:{other.line} ", f"{other.file}:{other.line}"
+                    else:
+                        zh = f"已有租约({other.owner[0]} 自 {other.start} 起)"
+                        en = f"the existing tenancy of {other.owner[0]} from {other.start}"
+                    self._error(
+                        wrong.line,
+                        wrong.column,
+                        f"房源 {number} 的租期与{zh}重叠 / unit {number} overlaps {en}",
+                        file=wrong.file,
+                    )
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self) -> None:
+        self._write_table(STREETS.name, Street, "street", history=False)
+        new_circles = [name for name, pk in self.ids["circle"].items() if pk is None]
+        for circle in BusinessCircle.objects.bulk_create(
+            [BusinessCircle(name=n) for n in new_circles], BATCH
+        ):
+            self.ids["circle"][circle.name] = circle.pk
+        self.report.alongside["商圈新建 / business circles created"] = len(new_circles)
+        self._write_table(BUILDINGS.name, Building, "building")
+        self._write_table(UNITS.name, Unit, "unit")
+        self._write_table(ENTERPRISES.name, Enterprise, "enterprise")
+        made = self._create(Enterprise, list(self.lead_enterprises.values()), "enterprise")
+        self.report.alongside["由签约线索新建的企业 / enterprises created from signed leads"] = made
+        self._write_table(TENANCIES.name, Tenancy, "tenancy")
+        made = self._create(Tenancy, list(self.signing_tenancies.values()), "tenancy")
+        self.report.alongside["为签约新建的租约 / tenancies created for signings"] = made
+        self._write_links()
+        self._count(TENANCIES.name)
+        self._write_tax()
+        self._write_users()
+        self._write_table(PROMOTERS.name, Promoter, "promoter", history=False)
+        self.plans.setdefault(LEADS.name, [])
+        self._write_table(LEADS.name, Lead, "lead", extra=self.lead_touches)
+        self._write_m2m(
+            LEADS.name, Lead.preferred_streets.through, "lead_id", "street_id", "street", self.preferred_now
+        )
+        self._count(LEADS.name)
+        self._write_table(ACTIVITIES.name, Activity, None, history=False)
+        self._write_table(SIGNINGS.name, Signing, None)
+        self._write_m2m(
+            SIGNINGS.name, Signing.units.through, "signing_id", "unit_id", "unit", self.signing_units_now
+        )
+        self._count(SIGNINGS.name)
+        self._update(Unit, self.unit_status_plans)
+        self.report.alongside["签约房源改为已租 / signed units marked leased"] = len(self.unit_status_plans)
+
+    def _resolve(self, value: Any) -> Any:
+        if isinstance(value, _Ref):
+            return self.ids[value.kind][value.key]
+        return value
+
+    def _write_table(
+        self, name: str, model, kind: str | None, *, history: bool = True, extra: Iterable[_Plan] = ()
+    ) -> None:
+        """Create and update one file's rows; `extra` plans update rows the file does not list."""
+        plans = self.plans.get(name)
+        if plans is None:
+            return
+        creates = [plan for plan in plans if plan.existing is None]
+        self._create(model, creates, kind, history=history)
+        self._update(model, [plan for plan in plans if plan.existing is not None], kind, history=history)
+        self._update(model, list(extra), kind, history=history)
+        if name not in (TENANCIES.name, LEADS.name, SIGNINGS.name):  # those count after their links
+            self._count(name)
+
+    def _create(self, model, plans: list[_Plan], kind: str | None, *, history: bool = True) -> int:
+        objs = [model(**{attname: self._resolve(v) for attname, v in plan.values.items()}) for plan in plans]
+        if history and hasattr(model, "history"):
+            bulk_create_with_history(objs, model, batch_size=BATCH, default_change_reason=HISTORY_REASON)
+        else:
+            model.objects.bulk_create(objs, batch_size=BATCH)
+        for plan, obj in zip(plans, objs, strict=True):
+            plan.pk = obj.pk
+            plan.status = "created"
+            if kind:
+                self.ids[kind][plan.key if len(plan.key) > 1 else plan.key[0]] = obj.pk
+        return len(objs)
+
+    def _update(self, model, plans: list[_Plan], kind: str | None = None, *, history: bool = True) -> None:
+        objs, fields = [], set()
+        for plan in plans:
+            plan.pk = plan.existing["id"]
+            values = {attname: self._resolve(v) for attname, v in plan.values.items()}
+            changed = {attname for attname, value in values.items() if plan.existing[attname] != value}
+            if changed:
+                plan.status = "updated"
+                objs.append(model(**{**plan.existing, **values}))
+                fields |= changed
+        if model is Lead and objs:
+            now = timezone.now()
+            for obj in objs:
+                obj.updated_at = now
+            fields.add("updated_at")
+        if not objs:
+            return
+        if history and hasattr(model, "history"):
+            bulk_update_with_history(
+                objs, model, sorted(fields), batch_size=BATCH, default_change_reason=HISTORY_REASON
+            )
+        else:
+            model.objects.bulk_update(objs, sorted(fields), batch_size=BATCH)
+
+    def _count(self, name: str) -> None:
+        counts = self.report.counts.get(name)
+        if counts is None:
+            return
+        for plan in self.plans.get(name, []):
+            setattr(counts, plan.status, getattr(counts, plan.status) + 1)
+
+    def _write_links(self) -> None:
+        """Each imported tenancy's unit links: its units, carrying the tenancy's period."""
+        stale, fresh = [], []
+        for plan in [*self.tenancy_plans.values(), *self.signing_tenancies.values()]:
+            final = _merged(plan.existing, plan.values)
+            period = (final["start"], final["end"])
+            wanted = {self.ids["unit"][key] for key in plan.links}
+            now = self.tenancy_links.get(plan.pk, {})
+            for unit_id, (link_id, start, end, _) in now.items():
+                if unit_id not in wanted or (start, end) != period:
+                    stale.append(link_id)
+            for unit_id in wanted:
+                link = now.get(unit_id)
+                if link is None or (link[1], link[2]) != period:
+                    fresh.append(
+                        TenancyUnit(tenancy_id=plan.pk, unit_id=unit_id, start=period[0], end=period[1])
+                    )
+                    if plan.status == "unchanged":
+                        plan.status = "updated"
+            if plan.status == "unchanged" and len(now) != len(wanted):
+                plan.status = "updated"
+        # Every stale link goes before any new one, so that no step meets PostgreSQL's overlap constraint.
+        for chunk in _chunks(stale):
+            TenancyUnit.objects.filter(id__in=chunk).delete()
+        TenancyUnit.objects.bulk_create(fresh, batch_size=BATCH)
+
+    def _write_m2m(
+        self, name: str, through, owner: str, target: str, kind: str, now: dict[int, set[int]]
+    ) -> None:
+        stale, fresh = [], []
+        for plan in self.plans.get(name, []):
+            if plan.links is None:
+                continue
+            wanted = {self.ids[kind][key] for key in plan.links}
+            current = now.get(plan.pk, set())
+            stale += [(plan.pk, pk) for pk in current - wanted]
+            fresh += [through(**{owner: plan.pk, target: pk}) for pk in wanted - current]
+            if wanted != current and plan.status == "unchanged":
+                plan.status = "updated"
+        for owner_id, target_id in stale:
+            through.objects.filter(**{owner: owner_id, target: target_id}).delete()
+        through.objects.bulk_create(fresh, batch_size=BATCH)
+
+    def _write_tax(self) -> None:
+        if TAX.name not in self.report.counts:
+            return
+        counts = self.report.counts[TAX.name]
+        creates, updates = [], []
+        enterprise_ids = self.ids["enterprise"]
+        for _, (code, year, month), amount, existing in self.tax_plans:
+            if existing is None:
+                creates.append(
+                    TaxRecord(enterprise_id=enterprise_ids[code], year=year, month=month, amount_yuan=amount)
+                )
+            elif existing[1] != amount:
+                updates.append(TaxRecord(id=existing[0], amount_yuan=amount))
+        TaxRecord.objects.bulk_create(creates, batch_size=BATCH)
+        TaxRecord.objects.bulk_update(updates, ["amount_yuan"], batch_size=BATCH)
+        counts.created, counts.updated = len(creates), len(updates)
+        counts.unchanged = len(self.tax_plans) - len(creates) - len(updates)
+
+    def _write_users(self) -> None:
+        """A promoter's login: made when missing, with no usable password, in the promoter group."""
+        plans = self.plans.get(PROMOTERS.name, [])
+        if not plans:
+            return
+        user_model = get_user_model()
+        new = [key for key, pk in self.ids["user"].items() if pk is None]
+        users = [user_model(username=username, password=make_password(None)) for username in new]
+        user_model.objects.bulk_create(users, batch_size=BATCH)
+        for user in users:
+            self.ids["user"][user.username] = user.pk
+        self.report.alongside["新建账号 / user accounts created"] = len(users)
+        becoming = [self.ids["user"][plan.key[0]] for plan in plans if plan.existing is None]
+        group = Group.objects.get_or_create(name=Role.PROMOTER)[0]
+        through = user_model.groups.through
+        already = set(
+            through.objects.filter(group=group, user_id__in=becoming).values_list("user_id", flat=True)
+        )
+        through.objects.bulk_create(
+            [through(user_id=pk, group_id=group.pk) for pk in becoming if pk not in already], batch_size=BATCH
+        )

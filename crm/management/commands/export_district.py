@@ -1,0 +1,22 @@
+"""`manage.py export_district DIR`: write a district's data as the files import_district reads."""
+
+from django.core.management.base import BaseCommand
+
+from crm.district_io import district_export
+
+
+class Command(BaseCommand):
+    help = "导出区级数据为十个 CSV 文件 / Write the district's data as the ten CSV files of import-format.md."
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory")
+        parser.add_argument(
+            "--bom",
+            action="store_true",
+            help="start each file with a UTF-8 byte-order mark, so that Excel reads the Chinese text",
+        )
+
+    def handle(self, *args, directory: str, bom: bool, **options):
+        written = district_export(directory=directory, bom=bom)
+        for name, count in written.items():
+            self.stdout.write(f"{name}: {count}")
