@@ -22,7 +22,7 @@ migrate: install
 # Serve the demo district; the first run generates it, later runs reuse it.
 run: migrate
 	$(PY) manage.py seed_demo --if-empty
-	$(PY) manage.py demo_login
+	$(PY) manage.py demo_login --url http://$(HOST):$(PORT)/
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -10,7 +10,6 @@ from django.db.models import Count
 from crm.constants import Role
 from crm.models import Agency, Building, Promoter, Street, UserScope
 
-ADMIN_URL = "http://127.0.0.1:8000/admin/"
 DEMO_PASSWORD = "yuecheng-demo"
 DEMO_PROMOTER = "promoter01"  # the seeded promoter who owns leads in every stage
 
@@ -18,12 +17,15 @@ DEMO_PROMOTER = "promoter01"  # the seeded promoter who owns leads in every stag
 class Command(BaseCommand):
     help = "创建/重置各角色演示账号并打印登录信息 / ensure a demo login per role and print them"
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="where the site is served")
+
+    def handle(self, *args, url: str, **options) -> None:
         if settings.DJANGO_ENV == "prod":
             raise CommandError("生产环境不创建演示账号 / demo logins are not made in production")
         with transaction.atomic():
             logins = self._ensure()
-        self.stdout.write(self.style.SUCCESS(f"演示登录 / demo logins: {ADMIN_URL}"))
+        self.stdout.write(self.style.SUCCESS(f"演示登录 / demo logins: {url.rstrip('/')}/admin/"))
         self.stdout.write(f"  密码 / password (all): {DEMO_PASSWORD}")
         for username, role, scope in logins:
             self.stdout.write(f"  {username:12} {role:18} {scope}")
