@@ -11,7 +11,10 @@ from crm.demo.names import CreditCodes, NameMaker
 from crm.demo.pipeline import PipelinePlanner, expected_signings
 from crm.demo.profiles import CITY_BLOCK_NAMES, CITY_BLOCKS, DISTRICT, OFFICE_DIVISIONS, city_block
 from crm.demo.writer import DemoWriter
-from crm.models import Building, Industry
+from crm.models import Building, Industry, Signing
+from policies.demo import seed_demo_policies
+from policies.models import Commitment
+from policies.services import commitment_record
 
 SCALES = ("district", "city")
 EARLIEST_AS_OF = dt.date(2024, 1, 1)
@@ -74,4 +77,13 @@ def seed_demo(
                     f"{profile.code_prefix} {len(plan.buildings)} buildings, {len(pipeline.leads)} leads"
                 )
         writer.finish()
-    return writer.counts
+        counts = dict(writer.counts)
+        # Policies come after the buildings they name; the demo's signings then get the
+        # commitments signing_complete would have stored, so the promise totals are real.
+        for scope, n in seed_demo_policies(rng=random.Random(rng.getrandbits(64)), as_of=as_of).items():
+            counts[f"policies.Policy ({scope})"] = n
+        signings = Signing.objects.select_related("building").order_by("pk")
+        for signing in signings.iterator(chunk_size=500):
+            commitment_record(signing=signing)
+        counts["policies.Commitment"] = Commitment.objects.count()
+    return counts
