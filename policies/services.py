@@ -109,6 +109,25 @@ def _save_benefits(policy: Policy, rows: list[Benefit], by) -> None:
         row.save()
 
 
+def _policy_save_new(policy: Policy, benefits: Sequence[Mapping[str, Any]], by) -> Policy:
+    """Check the policy and its benefits together, so one refusal lists every problem and stores nothing."""
+    errors: dict[str, list[str]] = {}
+    try:
+        policy.full_clean()
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    try:
+        rows = _benefit_rows(policy, benefits)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    attribute_to(policy, by)
+    policy.save()
+    _save_benefits(policy, rows, by)
+    return policy
+
+
 @transaction.atomic
 def policy_create(
     *,
@@ -142,21 +161,7 @@ def policy_create(
         priority=priority,
         stacking_group=stacking_group.strip(),
     )
-    errors: dict[str, list[str]] = {}
-    try:
-        policy.full_clean()
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    try:
-        rows = _benefit_rows(policy, benefits)
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    if errors:
-        raise ValidationError(errors)
-    attribute_to(policy, by)
-    policy.save()
-    _save_benefits(policy, rows, by)
-    return policy
+    return _policy_save_new(policy, benefits, by)
 
 
 @transaction.atomic
@@ -268,21 +273,7 @@ def case_by_case_propose(
         proposed_by=by,
         proposed_at=timezone.now(),
     )
-    errors: dict[str, list[str]] = {}
-    try:
-        policy.full_clean()
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    try:
-        rows = _benefit_rows(policy, benefits)
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    if errors:
-        raise ValidationError(errors)
-    attribute_to(policy, by)
-    policy.save()
-    _save_benefits(policy, rows, by)
-    return policy
+    return _policy_save_new(policy, benefits, by)
 
 
 def _review(policy: Policy, by, status: str, note: str) -> Policy:
