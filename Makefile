@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint check bench migrate demo clean
+.PHONY: install browser run test lint check bench migrate demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,13 @@ run: migrate
 	$(PY) manage.py demo_login --url http://$(HOST):$(PORT)/
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install
+# Browser tests drive Debian's Chromium (Playwright's own browser download is not reachable here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium is missing and could not be installed: browser tests will skip (or fail under REQUIRE_SERVICES=1)"
+
+test: install browser
 	DJANGO_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
