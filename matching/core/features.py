@@ -1,0 +1,150 @@
+"""The features of (lead, building, offer) pairs, each in [0, 1], and the seven components they make.
+
+Every argument is an array over the pairs or a scalar that broadcasts, so the same code scores one
+lead against all buildings and one building against all leads. docs/matching.md gives the formulas;
+types.FEATURES says which component each feature belongs to and with what share.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matching.core.types import FEATURE_NAMES, MAIN_DIVISION, MAIN_NONE, MAIN_SECTION, TO_COMPONENTS
+
+SAME_SECTION_DESIGNATION = 0.6  # designation in the lead's section but another division
+SPACE_EDGE_LOSS = 0.5  # an offer at either end of the range keeps half the space fit
+UNIT_COUNT_DISCOUNT = 0.95  # each extra unit in an offer costs 5 % of the space fit
+MIN_HALF_WIDTH_SHARE = 0.05  # a range narrower than ±5 % of its middle counts as ±5 %
+PRICE_FULL_AT = 0.5  # price fit is 1 at or below half the budget
+NEUTRAL = 0.5  # a component with nothing to judge by (no budget, no preferred street)
+DAYS_PER_YEAR = 365
+INCENTIVE_YEARS = 3
+
+
+def designation(
+    *, lead_division, lead_section, main_kind, main_index, main_section_of_division, related_main
+) -> np.ndarray:
+    """Building's designated main industry against the lead's: same division 1, same section 0.6,
+    otherwise relatedness (at most 0.6, so a designation in the lead's section is never beaten)."""
+    same_division = (main_kind == MAIN_DIVISION) & (main_index == lead_division)
+    same_section = ((main_kind == MAIN_DIVISION) & (main_section_of_division == lead_section)) | (
+        (main_kind == MAIN_SECTION) & (main_index == lead_section)
+    )
+    related = np.minimum(related_main, SAME_SECTION_DESIGNATION)
+    return np.where(same_division, 1.0, np.where(same_section, SAME_SECTION_DESIGNATION, related))
+
+
+def strengthens_main(*, lead_division, lead_section, main_kind, main_index) -> np.ndarray:
+    """domain.md's "in the main industry": same division, or inside the section when it is a section."""
+    return ((main_kind == MAIN_DIVISION) & (main_index == lead_division)) | (
+        (main_kind == MAIN_SECTION) & (main_index == lead_section)
+    )
+
+
+def features(
+    *,
+    lead_division,
+    lead_section,
+    area_min,
+    area_max,
+    budget,
+    tolerance: float,
+    expected_tax,
+    has_preference,
+    preferred,
+    main_kind,
+    main_index,
+    main_section_of_division,
+    related_main,
+    tenant_fit,
+    star,
+    services,
+    featured,
+    tax_per_m2,
+    shortfall,
+    offer_area,
+    offer_units,
+    offer_rent,
+    incentive_3y,
+) -> np.ndarray:
+    """(pairs, features) matrix in FEATURE_NAMES order."""
+    offer_area = np.asarray(offer_area, dtype=float)
+    n = offer_area.size
+
+    def full(value) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value, dtype=float), (n,))
+
+    # Industry fit: designation and the current tenants, or the tenants alone without a designation.
+    design = designation(
+        lead_division=lead_division,
+        lead_section=lead_section,
+        main_kind=main_kind,
+        main_index=main_index,
+        main_section_of_division=main_section_of_division,
+        related_main=related_main,
+    )
+    has_main = full(np.asarray(main_kind) != MAIN_NONE)
+    tenant_fit = full(tenant_fit)
+
+    # Space fit: 1 at the middle of the range, 0.5 at its ends, less a little per extra unit.
+    middle = (np.asarray(area_min, dtype=float) + area_max) / 2.0
+    half = np.maximum((np.asarray(area_max, dtype=float) - area_min) / 2.0, MIN_HALF_WIDTH_SHARE * middle)
+    closeness = np.clip(1.0 - SPACE_EDGE_LOSS * np.abs(offer_area - middle) / half, 0.0, 1.0)
+    space = closeness * UNIT_COUNT_DISCOUNT ** (np.asarray(offer_units, dtype=float) - 1.0)
+
+    # Price fit: whether the rent stays within budget (1 up to it, 0 at the tolerated limit) and how
+    # much it saves (0 at the budget, 1 at half of it or less).
+    budget = full(budget)
+    rent = full(offer_rent)
+    limit = budget * (1.0 + tolerance)
+    unknown = np.isnan(budget) | np.isnan(rent)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = np.clip((limit - rent) / np.maximum(limit - budget, 1e-9), 0.0, 1.0)
+        saving = np.clip((budget - rent) / np.maximum((1 - PRICE_FULL_AT) * budget, 1e-9), 0.0, 1.0)
+    within = np.where(unknown, NEUTRAL, within)
+    saving = np.where(unknown, NEUTRAL, saving)
+
+    # Incentive value: the policies' 3-year amount against the offer's 3-year rent.
+    incentive_3y = full(incentive_3y)
+    rent_3y = offer_area * np.nan_to_num(rent) * DAYS_PER_YEAR * INCENTIVE_YEARS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(rent_3y > 0, incentive_3y / rent_3y, np.where(np.isnan(rent), 0.0, incentive_3y > 0))
+    incentive = np.clip(ratio, 0.0, 1.0)
+
+    star, services, featured = full(star) / 5.0, full(services) / 3.0, full(featured).astype(float)
+
+    # District goal: tax per m² lifted, the tier gap closed, the main industry strengthened.
+    tax = full(expected_tax)
+    lead_per_m2 = np.where(offer_area > 0, tax / np.maximum(offer_area, 1e-9), 0.0)
+    building_per_m2 = full(tax_per_m2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.where(lead_per_m2 > 0, lead_per_m2 / (lead_per_m2 + building_per_m2), 0.0)
+        gap = np.where(full(shortfall) > 0, np.clip(tax / full(shortfall), 0.0, 1.0), 0.0)
+    strengthens = strengthens_main(
+        lead_division=lead_division, lead_section=lead_section, main_kind=main_kind, main_index=main_index
+    )
+
+    preference = np.where(full(has_preference) > 0, full(preferred), NEUTRAL)
+
+    columns = {
+        "industry.designation": full(design) * has_main,
+        "industry.tenants": tenant_fit * has_main,
+        "industry.tenants_only": tenant_fit * (1.0 - has_main),
+        "space": full(space),
+        "price.within_budget": within,
+        "price.saving": saving,
+        "incentive": incentive,
+        "quality.stars": star,
+        "quality.services": services,
+        "quality.featured": featured,
+        "district.tax_per_m2": lift,
+        "district.tier_gap": gap,
+        "district.main_industry": full(strengthens).astype(float),
+        "preference": preference,
+    }
+    return np.clip(np.column_stack([columns[name] for name in FEATURE_NAMES]), 0.0, 1.0)
+
+
+def components(features_: np.ndarray) -> np.ndarray:
+    """(pairs, 7) component values, each the share-weighted sum of its features."""
+    return features_ @ TO_COMPONENTS

@@ -1,0 +1,457 @@
+"""The plain arrays and records the ranking core works on: no Django, no database.
+
+Dates are proleptic ordinals (`datetime.date.toordinal()`) in int64 columns, so that "available by
+the move-in date" is one vectorised comparison; ALWAYS and NEVER stand for a blank date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+ALWAYS = -(2**40)  # a blank "available from": available at any date
+NEVER = 2**40  # a blank end date or desired move-in: open-ended
+
+# The score's components, in the order of every feature matrix and weight vector.
+COMPONENTS: tuple[str, ...] = (
+    "industry",
+    "space",
+    "price",
+    "incentive",
+    "quality",
+    "district",
+    "preference",
+)
+COMPONENT_LABELS: dict[str, tuple[str, str]] = {
+    "industry": ("产业契合", "industry fit"),
+    "space": ("面积契合", "space fit"),
+    "price": ("价格契合", "price fit"),
+    "incentive": ("政策价值", "incentive value"),
+    "quality": ("楼宇品质", "building quality"),
+    "district": ("区域目标", "district goal"),
+    "preference": ("区位偏好", "preference"),
+}
+# Cold-start weights (docs/matching.md explains each); they sum to 1, so a score lies in [0, 1].
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "industry": 0.30,
+    "space": 0.15,
+    "price": 0.15,
+    "incentive": 0.10,
+    "quality": 0.10,
+    "district": 0.15,
+    "preference": 0.05,
+}
+DEFAULT_VERSION = 0  # the model version that means "default weights, nothing learned yet"
+
+# Each component is a fixed blend of a few features (docs/matching.md). The score is linear in the
+# features, so the default weights reproduce the component formulas exactly, and a learned model
+# may weigh, say, a building's designation apart from its tenants. (name, component, share)
+FEATURES: tuple[tuple[str, str, float], ...] = (
+    ("industry.designation", "industry", 0.5),  # designation, where the building has a main industry
+    ("industry.tenants", "industry", 0.5),  # fit with the tenants, where it has a main industry
+    ("industry.tenants_only", "industry", 1.0),  # fit with the tenants, where it has none
+    ("space", "space", 1.0),
+    ("price.within_budget", "price", 0.2),  # 1 up to the budget, 0 at the tolerated limit
+    ("price.saving", "price", 0.8),  # 0 at the budget, 1 at half of it
+    ("incentive", "incentive", 1.0),
+    ("quality.stars", "quality", 0.5),
+    ("quality.services", "quality", 0.3),
+    ("quality.featured", "quality", 0.2),
+    ("district.tax_per_m2", "district", 1 / 3),
+    ("district.tier_gap", "district", 1 / 3),
+    ("district.main_industry", "district", 1 / 3),
+    ("preference", "preference", 1.0),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _, _ in FEATURES)
+FEATURE_COMPONENT = np.array([COMPONENTS.index(component) for _, component, _ in FEATURES], dtype=np.int64)
+# (features, components): a feature's share in its component, and plain membership.
+TO_COMPONENTS = np.zeros((len(FEATURES), len(COMPONENTS)))
+TO_COMPONENTS[np.arange(len(FEATURES)), FEATURE_COMPONENT] = [share for _, _, share in FEATURES]
+MEMBERSHIP = (TO_COMPONENTS > 0).astype(float)
+# Features never non-zero together: a building has a main industry or it has not.
+_WITH_MAIN = [FEATURE_NAMES.index("industry.designation"), FEATURE_NAMES.index("industry.tenants")]
+_WITHOUT_MAIN = [FEATURE_NAMES.index("industry.tenants_only")]
+
+# Hard filters, in the order they are applied; a building excluded carries the first that failed.
+NOT_IN_SERVICE = "not_in_service"
+NO_SPACE = "no_space"
+NOT_AVAILABLE = "not_available"
+OVER_BUDGET = "over_budget"
+ENTRY = "entry_condition"
+FILTERS: tuple[str, ...] = (NOT_IN_SERVICE, NO_SPACE, NOT_AVAILABLE, OVER_BUDGET, ENTRY)
+FILTER_LABELS: dict[str, tuple[str, str]] = {
+    NOT_IN_SERVICE: ("楼宇尚未投用", "the building is not in service yet"),
+    NO_SPACE: (
+        "没有符合面积需求的空置房源(单个单元或同层单元合计)",
+        "no vacant unit, or vacant units on one floor, whose area falls in the range asked",
+    ),
+    NOT_AVAILABLE: (
+        "合适房源在期望入驻日期前不能交付",
+        "the fitting space is not available by the move-in date",
+    ),
+    OVER_BUDGET: ("扣除租金补贴后租金仍超出预算", "rent is above budget even after rent subsidies"),
+    ENTRY: ("不符合楼宇入驻条件", "the building's entry conditions exclude the company"),
+}
+
+UNIT_VACANT, UNIT_RESERVED, UNIT_LEASED, UNIT_SELF_USED, UNIT_UNAVAILABLE = range(5)
+UNIT_STATUS_CODES = {
+    "vacant": UNIT_VACANT,
+    "reserved": UNIT_RESERVED,
+    "leased": UNIT_LEASED,
+    "self_used": UNIT_SELF_USED,
+    "unavailable": UNIT_UNAVAILABLE,
+}
+
+MAIN_NONE, MAIN_SECTION, MAIN_DIVISION = 0, 1, 2
+
+
+def ordinal(day: dt.date | None, blank: int) -> int:
+    return blank if day is None else day.toordinal()
+
+
+class MatchingInputError(ValueError):
+    """A lead (or a request) the ranking cannot work with; `field` names what is missing or wrong."""
+
+    def __init__(self, field: str, zh: str, en: str) -> None:
+        self.field, self.zh, self.en = field, zh, en
+        super().__init__(f"{zh} / {en}")
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class Industries:
+    """The GB/T 4754 divisions and sections, indexed 0..n-1 for the arrays."""
+
+    divisions: tuple[str, ...]  # two-digit codes
+    division_section: np.ndarray  # int64: section index of each division
+    sections: tuple[str, ...]  # letters
+    names: Mapping[str, str] = field(default_factory=dict)  # code -> Chinese name, for explanations
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_division_index", {c: i for i, c in enumerate(self.divisions)})
+        object.__setattr__(self, "_section_index", {c: i for i, c in enumerate(self.sections)})
+
+    def division(self, code: str | None) -> int:
+        return self._division_index.get(code or "", -1)  # type: ignore[attr-defined]
+
+    def section(self, letter: str | None) -> int:
+        return self._section_index.get(letter or "", -1)  # type: ignore[attr-defined]
+
+    def name(self, code: str) -> str:
+        return self.names.get(code, "")
+
+
+@dataclass(frozen=True)
+class BuildingTable:
+    """Every building of the district as columns; row i is building `id[i]`."""
+
+    id: np.ndarray  # int64
+    name: np.ndarray  # object (str)
+    street_id: np.ndarray  # int64
+    street: np.ndarray  # str: street name, as policy and entry conditions read it
+    circle_id: np.ndarray  # int64, -1 when none
+    circle: np.ndarray  # str
+    main_kind: np.ndarray  # int8: MAIN_NONE, MAIN_SECTION or MAIN_DIVISION
+    main_index: np.ndarray  # int64: division index or section index, -1 when none
+    main_code: np.ndarray  # str: "J", "72" or ""
+    star: np.ndarray  # float64, 0–5, as it holds on the ranking date
+    services: np.ndarray  # float64, 0–3: party organisation, intermediary services, smart platform
+    featured: np.ndarray  # str: featured type, "" when none
+    in_service_since: np.ndarray  # int64 ordinal, ALWAYS when blank
+    reference_rent: np.ndarray  # float64 yuan/m²/day, NaN when the building gives no range
+
+    def __len__(self) -> int:
+        return int(self.id.size)
+
+
+@dataclass(frozen=True)
+class UnitTable:
+    """Units as columns, sorted by building row, floor and unit number (natural order)."""
+
+    id: np.ndarray  # int64
+    building: np.ndarray  # int64 building row
+    floor: np.ndarray  # int64
+    number: np.ndarray  # object (str)
+    area: np.ndarray  # float64 m²
+    rent: np.ndarray  # float64 asking rent, the building's reference rent when blank, NaN when neither
+    available_from: np.ndarray  # int64 ordinal, ALWAYS when blank
+    status: np.ndarray  # int8, UNIT_* codes
+    hold_lead: np.ndarray  # int64 lead id of the live hold, -1 when none
+    hold_expires: np.ndarray  # int64 ordinal of the live hold's expiry
+
+    def __len__(self) -> int:
+        return int(self.id.size)
+
+
+@dataclass(frozen=True)
+class TenancyTable:
+    """Tenancies as columns: who occupied how much of which building, when, in which division."""
+
+    building: np.ndarray  # int64 building row
+    division: np.ndarray  # int64 division index, -1 when the enterprise has no industry
+    area: np.ndarray  # float64
+    start: np.ndarray  # int64 ordinal
+    end: np.ndarray  # int64 ordinal, NEVER when open
+
+    def active(self, on: int) -> np.ndarray:
+        return (self.start <= on) & (self.end >= on)
+
+
+@dataclass(frozen=True)
+class LinkTable:
+    """Which unit each tenancy took and when: the unit rows and periods, to rebuild vacancy as of a date."""
+
+    unit: np.ndarray  # int64 unit row
+    start: np.ndarray
+    end: np.ndarray
+
+
+@dataclass(frozen=True)
+class EntryRule:
+    """A building's entry condition: any object with the policy condition interface."""
+
+    building: int  # building row
+    condition: Any  # has test(env) -> bool, test_many(env, size) -> ndarray, explain(env)
+    text: str
+
+
+@dataclass(frozen=True)
+class LeadQuery:
+    """One lead as the ranking reads it; build it with `lead_query` so that bad input is refused."""
+
+    id: int
+    division: int
+    section: int
+    division_code: str
+    section_code: str
+    area_min: float
+    area_max: float
+    budget: float  # NaN when the lead gave none
+    expected_tax: float  # yuan a year, 0 when unknown
+    desired_move_in: int  # ordinal, NEVER when blank
+    preferred_streets: tuple[int, ...] = ()
+    employees: float = 0.0
+    is_headquarters: bool = False
+
+    @property
+    def middle(self) -> float:
+        return (self.area_min + self.area_max) / 2.0
+
+
+def lead_query(
+    *,
+    id: int,
+    industries: Industries,
+    division_code: str | None,
+    area_min: float | None,
+    area_max: float | None,
+    budget: float | None = None,
+    expected_tax: float | None = None,
+    desired_move_in: dt.date | None = None,
+    preferred_streets: Sequence[int] = (),
+    employees: float | None = None,
+    is_headquarters: bool = False,
+) -> LeadQuery:
+    """A checked LeadQuery: a lead without industry or area, or with an inverted range, is refused."""
+    if not division_code:
+        raise MatchingInputError(
+            "industry", "线索缺少行业(国民经济行业大类),无法匹配楼宇", "the lead has no industry division"
+        )
+    division = industries.division(division_code)
+    if division < 0:
+        raise MatchingInputError(
+            "industry",
+            f"线索行业 {division_code} 不是国民经济行业大类代码",
+            f"the lead's industry {division_code} is not a GB/T 4754 division",
+        )
+    missing = [
+        name for name, value in (("area_min_m2", area_min), ("area_max_m2", area_max)) if value is None
+    ]
+    if missing:
+        names = "、".join(missing)
+        raise MatchingInputError(
+            missing[0],
+            f"线索缺少面积需求({names}),无法匹配房源",
+            f"the lead has no area range ({', '.join(missing)} missing)",
+        )
+    area_min, area_max = float(area_min), float(area_max)  # type: ignore[arg-type]
+    if area_min <= 0 or area_max <= 0:
+        raise MatchingInputError(
+            "area_min_m2" if area_min <= 0 else "area_max_m2",
+            "面积需求必须大于0",
+            "the area range must be greater than 0",
+        )
+    if area_min > area_max:
+        raise MatchingInputError(
+            "area_max_m2",
+            f"面积需求上下限颠倒:最小 {area_min:g}㎡ 大于最大 {area_max:g}㎡",
+            f"the area range is inverted: minimum {area_min:g} m² is above maximum {area_max:g} m²",
+        )
+    if budget is not None and float(budget) < 0:
+        raise MatchingInputError("budget_rent", "租金预算不能为负", "the rent budget cannot be negative")
+    section = int(industries.division_section[division])
+    return LeadQuery(
+        id=int(id),
+        division=division,
+        section=section,
+        division_code=division_code,
+        section_code=industries.sections[section],
+        area_min=area_min,
+        area_max=area_max,
+        budget=float("nan") if budget is None else float(budget),
+        expected_tax=float(expected_tax or 0.0),
+        desired_move_in=ordinal(desired_move_in, NEVER),
+        preferred_streets=tuple(sorted({int(s) for s in preferred_streets})),
+        employees=float(employees or 0.0),
+        is_headquarters=bool(is_headquarters),
+    )
+
+
+@dataclass(frozen=True)
+class LeadTable:
+    """Many (valid) leads as columns, for ranking leads for a building; row i is lead `id[i]`."""
+
+    id: np.ndarray
+    division: np.ndarray
+    section: np.ndarray
+    division_code: np.ndarray  # str
+    section_code: np.ndarray  # str
+    area_min: np.ndarray
+    area_max: np.ndarray
+    budget: np.ndarray  # NaN when none
+    expected_tax: np.ndarray
+    desired_move_in: np.ndarray
+    employees: np.ndarray
+    is_headquarters: np.ndarray  # bool
+    pref_lead: np.ndarray  # (lead row, street id) pairs of preferred streets
+    pref_street: np.ndarray
+    has_preference: np.ndarray  # bool
+    invalid: Mapping[str, int] = field(default_factory=dict)  # leads left out, counted by missing field
+
+    def __len__(self) -> int:
+        return int(self.id.size)
+
+    @property
+    def middle(self) -> np.ndarray:
+        return (self.area_min + self.area_max) / 2.0
+
+    @staticmethod
+    def of(queries: Sequence[LeadQuery], invalid: Mapping[str, int] | None = None) -> LeadTable:
+        pref = [(row, s) for row, q in enumerate(queries) for s in q.preferred_streets]
+
+        def column(name: str, dtype: Any) -> np.ndarray:
+            return np.array([getattr(q, name) for q in queries], dtype=dtype)
+
+        return LeadTable(
+            id=column("id", np.int64),
+            division=column("division", np.int64),
+            section=column("section", np.int64),
+            division_code=column("division_code", str) if queries else np.array([], dtype=str),
+            section_code=column("section_code", str) if queries else np.array([], dtype=str),
+            area_min=column("area_min", float),
+            area_max=column("area_max", float),
+            budget=column("budget", float),
+            expected_tax=column("expected_tax", float),
+            desired_move_in=column("desired_move_in", np.int64),
+            employees=column("employees", float),
+            is_headquarters=column("is_headquarters", bool),
+            pref_lead=np.array([p[0] for p in pref], dtype=np.int64),
+            pref_street=np.array([p[1] for p in pref], dtype=np.int64),
+            has_preference=np.array([bool(q.preferred_streets) for q in queries], dtype=bool),
+            invalid=dict(invalid or {}),
+        )
+
+
+@dataclass(frozen=True)
+class IncentiveAmounts:
+    """What the policies pay each (lead, building, offer) pair over the first three years, in yuan."""
+
+    total_3y: np.ndarray
+    rent_relief_3y: np.ndarray  # the part that lowers the rent: rent subsidies and rent-free months
+
+
+@dataclass(frozen=True)
+class IncentivePairs:
+    """(lead, building, offer) pairs to price; profile columns are scalars or arrays of the pairs' length."""
+
+    building: np.ndarray  # building rows
+    lead_id: np.ndarray  # int64
+    division_code: Any
+    section_code: Any
+    expected_tax: Any
+    employees: Any
+    is_headquarters: Any
+    area: np.ndarray
+    rent: np.ndarray  # NaN: the building's reference rent
+    on: dt.date
+
+    def __len__(self) -> int:
+        return int(self.building.size)
+
+
+class IncentiveSource(Protocol):
+    """Prices incentives for many pairs at once (matching.core.incentives wraps the policy engine)."""
+
+    def amounts(self, pairs: IncentivePairs) -> IncentiveAmounts: ...
+
+    def detail(self, pairs: IncentivePairs) -> list[dict]: ...
+
+
+class NoIncentives:
+    """A district with no incentive policies: every amount is 0."""
+
+    def amounts(self, pairs: IncentivePairs) -> IncentiveAmounts:
+        zero = np.zeros(len(pairs))
+        return IncentiveAmounts(zero, zero.copy())
+
+    def detail(self, pairs: IncentivePairs) -> list[dict]:
+        return []
+
+
+def weight_vector(weights: Mapping[str, float] | None = None) -> np.ndarray:
+    """Feature weights from component weights (each spread over its features by their shares) or
+    from feature weights (a learned model's)."""
+    weights = DEFAULT_WEIGHTS if weights is None else weights
+    if set(weights) <= set(COMPONENTS):
+        by_component = np.array([float(weights.get(c, 0.0)) for c in COMPONENTS])
+        vector = TO_COMPONENTS @ by_component
+    elif set(weights) <= set(FEATURE_NAMES):
+        vector = np.array([float(weights.get(f, 0.0)) for f in FEATURE_NAMES])
+    else:
+        unknown = set(weights) - set(COMPONENTS) - set(FEATURE_NAMES)
+        raise ValueError(f"unknown score components or features: {sorted(unknown)}")
+    if (vector < 0).any() or not np.isfinite(vector).all():
+        raise ValueError("weights must be finite and not negative")
+    return vector
+
+
+def score_scale(weights: np.ndarray) -> float:
+    """The highest score the feature weights can give (features in [0, 1]); 1 for the defaults."""
+    others = np.ones(len(FEATURE_NAMES), dtype=bool)
+    others[_WITH_MAIN + _WITHOUT_MAIN] = False
+    industry = max(weights[_WITH_MAIN].sum(), weights[_WITHOUT_MAIN].sum())
+    return float(industry + weights[others].sum())
+
+
+def named_weights(weights: np.ndarray) -> dict[str, float]:
+    return {name: round(float(w), 6) for name, w in zip(FEATURE_NAMES, weights, strict=True)}
+
+
+def make_industries(divisions: Sequence[tuple[str, str, str]]) -> Industries:
+    """Industries from (division code, section letter, Chinese name) rows, in code order."""
+    rows = sorted(divisions)
+    sections = tuple(sorted({section for _, section, _ in rows}))
+    index = {letter: i for i, letter in enumerate(sections)}
+    return Industries(
+        divisions=tuple(code for code, _, _ in rows),
+        division_section=np.array([index[section] for _, section, _ in rows], dtype=np.int64),
+        sections=sections,
+        names={code: name for code, _, name in rows},
+    )
