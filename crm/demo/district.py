@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 
 from crm.constants import UnitStatus
-from crm.demo.names import BUSINESS_WORDS, OUTSIDE_REGIONS, CreditCodes, NameMaker
+from crm.demo.names import OUTSIDE_REGIONS, CreditCodes, NameMaker
 from crm.demo.profiles import (
     OFFICE_DIVISIONS,
     PRESTIGE_THEMES,
@@ -25,6 +25,7 @@ from crm.demo.profiles import (
     DistrictProfile,
     Theme,
 )
+from matching.demo_text import business_scope_for
 
 CENT = 100
 TEN_MILLION = 10_000_000 * CENT  # 千万元楼, in cents
@@ -677,11 +678,7 @@ class DistrictPlanner:
         e.settles = e.registered or rng.random() < 0.3
         e.headquarters = (area >= 1500 and rng.random() < 0.5) or rng.random() < 0.01
         e.employees = max(2, round(area / rng.uniform(5, 12)))
-        words = BUSINESS_WORDS.get(e.industry, ("实业",))
-        e.scope = (
-            f"一般项目：{'、'.join(rng.sample(words, min(2, len(words))))}服务；技术咨询；信息咨询服务"
-            "（除依法须经批准的项目外，凭营业执照依法自主开展经营活动）"
-        )
+        e.scope = business_scope_for(e.industry, rng)
         e.monthly = rng.random() < self.profile.monthly_tax_share
         intensity = TAX_INTENSITY.get(SECTION_OF.get(e.industry, ""), 0.7)
         e.tax_weight = area * intensity * math.exp(rng.gauss(0, 1.0)) * (4 if e.headquarters else 1)

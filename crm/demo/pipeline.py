@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from crm.constants import LEAD_TRANSITIONS, ActivityKind, LeadChannel, LeadStage, UnitStatus
 from crm.demo.district import DistrictPlan, EnterprisePlan, TenancyPlan, largest_remainder, matches
-from crm.demo.names import BUSINESS_WORDS, LOST_REASONS, CreditCodes, NameMaker
+from crm.demo.names import LOST_REASONS, CreditCodes, NameMaker
 from crm.demo.profiles import (
     OFFICE_DIVISIONS,
     RENT_BUDGET,
@@ -23,6 +23,7 @@ from crm.demo.profiles import (
     YEARS,
     DistrictProfile,
 )
+from matching.demo_text import business_scope_for
 
 STAGE_SHARES = {
     LeadStage.NEW: 0.14,
@@ -313,8 +314,7 @@ class PipelinePlanner:
             contact_name=names.person(),
             contact_phone=names.phone(),
         )
-        words = BUSINESS_WORDS.get(division, ("实业",))
-        lead.scope = f"一般项目：{'、'.join(rng.sample(words, min(2, len(words))))}服务；技术咨询"
+        lead.scope = business_scope_for(division, rng)
         lead.case_by_case = (expected_tax >= 5_000_000 or area_min >= 2000) and rng.random() < 0.7
         if rng.random() < 0.7 or stage in (LeadStage.SIGNED, LeadStage.SETTLED):
             lead.credit_code = self.codes.next("330602" if rng.random() < 0.3 else "330106")
