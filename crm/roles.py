@@ -1,5 +1,7 @@
 """Which of the six roles a user has, and the Django permissions each role's group carries."""
 
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 
 from crm.constants import Role
@@ -35,16 +37,19 @@ _ALL_CRM = [
 ]
 
 _ALL_POLICIES = ["policy", "benefit", "commitment", "commitmentline", "districtpolicysettings"]
-_READ_POLICIES = ["view_policy", "view_benefit", "view_commitment", "view_commitmentline"]
+_READ_POLICIES = ["view_policy", "view_benefit", "view_commitment", "view_commitmentline", "view_entryrule"]
+_ALL_MATCHING = ["entryrule", "rankingmodel", "industrymodel"]
 
 # The model permissions behind the admin and pages; the scope selector narrows them to rows.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.DISTRICT_ADMIN: [
         f"{action}_{model}"
-        for model in _ALL_CRM + _ALL_POLICIES
+        for model in _ALL_CRM + _ALL_POLICIES + _ALL_MATCHING
         for action in ("view", "add", "change", "delete")
     ],
-    Role.AUDITOR: [f"view_{model}" for model in _ALL_CRM + _ALL_POLICIES if model != "userscope"],
+    Role.AUDITOR: [
+        f"view_{model}" for model in _ALL_CRM + _ALL_POLICIES + _ALL_MATCHING if model != "userscope"
+    ],
     Role.STREET_OFFICER: [
         *(
             f"view_{m}"
@@ -122,9 +127,12 @@ def user_role(user) -> Role | None:
 
 def roles_sync_permissions(**_kwargs) -> None:
     """Give each role's group exactly its permissions (run after every migrate)."""
+    # post_migrate reaches crm before later apps have their permissions: create them all first.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         perms = Permission.objects.filter(
-            content_type__app_label__in=["crm", "policies"], codename__in=codenames
+            content_type__app_label__in=["crm", "policies", "matching"], codename__in=codenames
         )
         group.permissions.set(perms)

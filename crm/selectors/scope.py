@@ -11,6 +11,7 @@ from django.db.models import Model, Q, QuerySet
 from crm import models as m
 from crm.constants import Role
 from crm.roles import user_role
+from matching import models as mm
 from policies import models as pm
 
 VIEW = "view"
@@ -205,6 +206,9 @@ RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     pm.Commitment: _commitments,
     pm.CommitmentLine: _through("commitment", _commitments, pm.Commitment),
     pm.DistrictPolicySettings: _reference,
+    mm.EntryRule: _places("building__street_id", "building_id", public=True, managers_change=False),
+    mm.RankingModel: _admin_only,
+    mm.IndustryModel: _admin_only,
 }
 
 
