@@ -372,7 +372,10 @@ class PipelinePlanner:
         for b, building in enumerate(self.plan.buildings):
             if b in exclude or not building.in_service(day):
                 continue
-            if self.market.space(b, lead.area_min, int(lead.area_max * 1.2), day) is not None:
+            # Firms keep to their budget (with the 10% a negotiation moves), as matching assumes.
+            if building.rent_min > lead.budget_rent * 1.1:
+                continue
+            if self.market.space(b, lead.area_min, lead.area_max, day) is not None:
                 candidates.append((b, self.score(lead, b)))
         chosen = []
         while candidates and len(chosen) < count:
@@ -408,7 +411,7 @@ class PipelinePlanner:
             self._work(lead)
             return
         b = chosen[0]
-        units = self.market.space(b, lead.area_min, int(lead.area_max * 1.2), signed_on)
+        units = self.market.space(b, lead.area_min, lead.area_max, signed_on)
         assert units is not None
         self.market.take(b, units, UnitStatus.LEASED)
         plan = self.plan
@@ -458,7 +461,7 @@ class PipelinePlanner:
                 scores = [(self.score(lead, b), b) for b in range(len(self.plan.buildings))]
                 tours = [max(scores)[1]]
         if lead.stage == LeadStage.NEGOTIATING and tours and rng.random() < 0.5:
-            units = self.market.space(tours[0], lead.area_min, int(lead.area_max * 1.2), self.as_of)
+            units = self.market.space(tours[0], lead.area_min, lead.area_max, self.as_of)
             if units is not None:
                 self.market.take(tours[0], units, UnitStatus.RESERVED)
                 held = self._moment(self.as_of - dt.timedelta(days=rng.randint(1, 20)))
@@ -519,7 +522,7 @@ class PipelinePlanner:
             if lead.signing is not None and b == lead.signing.building:
                 unit: int | None = lead.signing.units[0]
             else:
-                units = self.market.space(b, lead.area_min, int(lead.area_max * 1.2), end_day or self.as_of)
+                units = self.market.space(b, lead.area_min, lead.area_max, end_day or self.as_of)
                 unit = units[0] if units else None
             where = plan.buildings[b].name + (f" {plan.units[unit].number}室" if unit is not None else "")
             acts.append(
