@@ -11,7 +11,7 @@ docs/indicators.md gives each formula and the interpretation details.
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -309,31 +309,38 @@ def building_figures(
     ]
 
 
-def district_values(*, year: int, street: Street | int | None = None) -> dict[str, Decimal | None]:
-    """The fourteen indicators of the district, or of one street, for year Y (one query)."""
+def district_totals(*, year: int, street: Street | int | None = None) -> dict[str, Decimal]:
+    """The raw sums the district's (or a street's) indicators are ratios of, for year Y (one query)."""
     columns, rows = _run(_DISTRICT_SQL, year=year, street=street, building_ids=None)
-    totals = dict(zip(columns, rows[0], strict=True))
+    return {name: _decimal(value) for name, value in zip(columns, rows[0], strict=True)}
+
+
+def indicators_from_totals(totals: Mapping[str, Decimal]) -> dict[str, Decimal | None]:
+    """The fourteen indicators from district_totals' sums (or sums a forecast has added to)."""
     buildings = totals["buildings"]
-    occupied, leasable = _decimal(totals["occupied"]), _decimal(totals["leasable"])
-    key_tax, key_occupied = _decimal(totals["key_tax"]), _decimal(totals["key_occupied"])
     return {
-        IndicatorKey.GROSS_AREA: _decimal(totals["gross"]) / M2_PER_WAN,
-        IndicatorKey.LEASABLE_AREA: leasable / M2_PER_WAN,
-        IndicatorKey.OCCUPANCY_RATE: _ratio(occupied, leasable, HUNDRED),
+        IndicatorKey.GROSS_AREA: totals["gross"] / M2_PER_WAN,
+        IndicatorKey.LEASABLE_AREA: totals["leasable"] / M2_PER_WAN,
+        IndicatorKey.OCCUPANCY_RATE: _ratio(totals["occupied"], totals["leasable"], HUNDRED),
         IndicatorKey.REGISTRATION_RATE: _ratio(totals["registered"], totals["settled"], HUNDRED),
         IndicatorKey.INDUSTRY_CONCENTRATION: _ratio(
             totals["in_main_industry"], totals["settled_where_main_industry"], HUNDRED
         ),
         IndicatorKey.TAX_SOURCE_RATE: _ratio(totals["tax_sources"], totals["settled"], HUNDRED),
-        IndicatorKey.BILLION_BUILDINGS: Decimal(totals["billion"] or 0),
-        IndicatorKey.BUILDING_TAX: _decimal(totals["tax"]) / YUAN_PER_YI,
-        IndicatorKey.TAX_PER_M2: _ratio(key_tax, key_occupied),
+        IndicatorKey.BILLION_BUILDINGS: totals["billion"],
+        IndicatorKey.BUILDING_TAX: totals["tax"] / YUAN_PER_YI,
+        IndicatorKey.TAX_PER_M2: _ratio(totals["key_tax"], totals["key_occupied"]),
         IndicatorKey.PARTY_COVERAGE: _ratio(totals["party"], buildings, HUNDRED),
         IndicatorKey.INTERMEDIARY_COVERAGE: _ratio(totals["intermediary"], buildings, HUNDRED),
         IndicatorKey.SMART_PLATFORM_COVERAGE: _ratio(totals["smart_platform"], buildings, HUNDRED),
-        IndicatorKey.STAR_BUILDINGS: Decimal(totals["star"] or 0),
-        IndicatorKey.FEATURED_BUILDINGS: Decimal(totals["featured"] or 0),
+        IndicatorKey.STAR_BUILDINGS: totals["star"],
+        IndicatorKey.FEATURED_BUILDINGS: totals["featured"],
     }
+
+
+def district_values(*, year: int, street: Street | int | None = None) -> dict[str, Decimal | None]:
+    """The fourteen indicators of the district, or of one street, for year Y (one query)."""
+    return indicators_from_totals(district_totals(year=year, street=street))
 
 
 def plan_targets(*, year: int) -> dict[str, Decimal]:
