@@ -89,7 +89,7 @@ class IndustryModel(models.Model):
     created_at = models.DateTimeField(_("训练时间"))
     samples = models.PositiveIntegerField(_("训练样本数"))
     classes = models.PositiveIntegerField(_("行业数"))
-    accuracy = models.JSONField(_("留出集准确率"), default=dict)
+    accuracy = models.JSONField(_("留出集准确率"), default=dict, blank=True)
     payload = models.BinaryField(_("模型数据"))
 
     class Meta:

@@ -80,3 +80,16 @@ def test_without_a_trained_model_the_message_says_how_to_train_one():
     with pytest.raises(MatchingInputError) as error:
         suggest_industry("软件开发")
     assert "train_matching" in error.value.message
+
+
+def test_an_industry_model_trained_on_few_samples_is_stored_without_a_held_out_score():
+    # given 12 enterprises: too few to hold any out for an accuracy score
+    for n in range(12):
+        code = "64" if n % 2 else "66"
+        EnterpriseFactory(
+            industry=industry(code), business_scope="软件开发" if code == "64" else "货币金融服务"
+        )
+
+    model = industry_model_train()
+
+    assert model is not None and model.accuracy == {}
