@@ -4,6 +4,11 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_ENV=prod
 WORKDIR /app
 
+# Pango and CJK fonts for the white paper's PDF (WeasyPrint).
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
+
 COPY pyproject.toml ./
 COPY config ./config
 COPY crm ./crm

@@ -25,10 +25,12 @@ run: migrate
 	$(PY) manage.py demo_login --url http://$(HOST):$(PORT)/
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-# Browser tests drive Debian's Chromium (Playwright's own browser download is not reachable here).
+# Browser tests drive Debian's Chromium (Playwright's own browser download is not reachable here);
+# the white paper's PDF (WeasyPrint) needs Pango; CJK fonts make Chinese render in both.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk \
+		libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null; } || \
 		echo "chromium is missing and could not be installed: browser tests will skip (or fail under REQUIRE_SERVICES=1)"
 
 test: install browser

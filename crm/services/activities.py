@@ -9,6 +9,7 @@ from django.db.models.functions import Greatest
 from crm.constants import ActivityKind
 from crm.models import Activity, Building, Lead, Promoter, Unit
 from crm.services.common import invalid
+from workers.enqueue import after_activity_logged
 
 
 @transaction.atomic
@@ -54,4 +55,5 @@ def activity_log(
         last_activity_at=Greatest(F("last_activity_at"), Value(occurred_at))
     )
     lead.refresh_from_db(fields=["last_activity_at"])
+    after_activity_logged(lead_id=lead.pk)
     return activity

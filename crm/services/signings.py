@@ -15,6 +15,7 @@ from crm.services.leads import lead_claim_version, lead_record_stage
 from crm.services.reservations import reservation_mark_released
 from crm.services.tenancies import tenancy_create
 from policies.services import commitment_record
+from workers.enqueue import after_signing_completed
 
 
 def _enterprise_for(lead: Lead, by) -> Enterprise:
@@ -112,4 +113,5 @@ def signing_complete(
     lead_claim_version(lead, None)
     lead_record_stage(lead=lead, to_stage=LeadStage.SIGNED, by=by, at=timezone.now())
     commitment_record(signing=signing, by=by)
+    after_signing_completed(signing_id=signing.pk)
     return signing

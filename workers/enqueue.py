@@ -1,0 +1,79 @@
+"""Enqueue background work after the surrounding transaction commits; a broker outage is logged, never raised.
+
+Every task's work can also be found again in the database by a scheduled scan, so a message that
+could not be sent (Redis down) only delays the work; the user's write has already succeeded.
+"""
+
+import logging
+import time
+
+from celery import Task
+from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerError
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(task: Task, *args, **kwargs) -> None:
+    """Send `task(*args, **kwargs)` once the current transaction commits (at once outside one).
+
+    A transaction that rolls back sends nothing: the callback is dropped with it.
+    """
+    transaction.on_commit(lambda: publish(task, *args, **kwargs), robust=True)
+
+
+# After a failed publish the broker is taken to be down for this long, so that during an outage only
+# the first request pays for the connection attempts (kombu retries for several seconds by default)
+# and later ones fall through at once. The scan finds the skipped work once Redis is back.
+BROKER_DOWN_PAUSE = 30.0
+_broker_down_until = 0.0
+
+
+def publish(task: Task, *args, **kwargs) -> bool:
+    """Send the message now; False (and a warning in the log) if the broker could not take it."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        logger.warning(
+            "could not enqueue %s%r %r: the broker was down moments ago; the next scheduled scan "
+            "will pick the work up",
+            task.name,
+            args,
+            kwargs,
+        )
+        return False
+    try:
+        # No publish retries: a web request must not wait on a dead broker; the scan retries for us.
+        task.apply_async(args=args, kwargs=kwargs, retry=False)
+    except (BrokerError, ConnectionError, OSError):
+        _broker_down_until = time.monotonic() + BROKER_DOWN_PAUSE
+        logger.warning(
+            "could not enqueue %s%r %r; the next scheduled scan will pick the work up",
+            task.name,
+            args,
+            kwargs,
+            exc_info=True,
+        )
+        return False
+    except Exception:
+        # Eager mode (no Redis) runs the task right here: its failure must not fail the user's write.
+        logger.exception("could not run %s%r %r in process", task.name, args, kwargs)
+        return False
+    return True
+
+
+# The hooks the CRM services call as their last line. workers.tasks imports the services, so it is
+# imported here only when a hook runs.
+
+
+def after_activity_logged(*, lead_id: int) -> None:
+    """An activity may answer the lead's pending reminder: drop it before the digest goes out."""
+    from workers.tasks import resolve_lead_reminders
+
+    enqueue(resolve_lead_reminders, lead_id)
+
+
+def after_signing_completed(*, signing_id: int) -> None:
+    """A signing moves the leaderboard: recompute the appraisal of the signing's month."""
+    from workers.tasks import appraisal_for_signing
+
+    enqueue(appraisal_for_signing, signing_id)

@@ -1,0 +1,137 @@
+"""Thin Celery tasks: take ids or dates, call one service, retry with backoff, and are safe to run twice."""
+
+import datetime as dt
+import smtplib
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.utils import timezone
+
+from crm.models import ReminderDigest, Signing
+from crm.models.appraisal import PeriodKind
+from crm.services.appraisal import Period, appraisal_compute, appraisal_compute_current
+from crm.services.assessment import street_assessment_compute
+from crm.services.followups import (
+    CLAIM_LEASE,
+    followups_run,
+    reminder_digests_send,
+    reminders_resolve,
+    reservations_nightly,
+)
+from crm.services.warnings import warnings_nightly
+from crm.services.white_paper import white_paper_generate, white_paper_request
+from workers.celery import app
+from workers.enqueue import publish
+
+# A dropped database connection (a restart, pg_terminate_backend) is worth another try.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+# Digests per sending task: one mail connection (one SMTP session) serves them all.
+SEND_BATCH = 50
+RETRY = {"retry_backoff": True, "retry_backoff_max": 600, "retry_jitter": True, "max_retries": 5}
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def followups_dispatch(stale_after_seconds: int | None = None) -> int:
+    """Scan for due follow-ups, escalate, prepare digests, and enqueue each digest's sending.
+
+    `stale_after_seconds` shortens both the claim lease and the re-enqueue delay (default 15 and
+    10 minutes): for an operator who knows the old worker is dead, and for the reliability tests.
+    """
+    options = {}
+    if stale_after_seconds is not None:
+        stale = dt.timedelta(seconds=stale_after_seconds)
+        options = {"lease": stale, "requeue_after": stale}
+    run = followups_run(**options)
+    if run.more:
+        # A backlog (the first run after an outage, say): the next pass goes ahead of the sending.
+        publish(followups_dispatch, stale_after_seconds=stale_after_seconds)
+    for start in range(0, len(run.digest_ids), SEND_BATCH):
+        # Outside any transaction, so this publishes at once; a failure leaves the digests ready and
+        # the next dispatch enqueues them again.
+        batch = run.digest_ids[start : start + SEND_BATCH]
+        publish(send_reminder_digests, batch, lease_seconds=stale_after_seconds)
+    return len(run.digest_ids)
+
+
+@app.task(
+    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError, *DATABASE_ERRORS),
+    retry_backoff=True,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_reminder_digests(digest_ids: list[int], lease_seconds: int | None = None) -> int:
+    """Send these reminder digests over one mail connection, skipping any that went out already or
+    that another worker holds; a mail error retries the batch with backoff."""
+    existing = list(
+        ReminderDigest.objects.filter(pk__in=digest_ids).order_by("pk").values_list("pk", flat=True)
+    )
+    lease = dt.timedelta(seconds=lease_seconds) if lease_seconds is not None else CLAIM_LEASE
+    return reminder_digests_send(digest_ids=existing, lease=lease)
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def resolve_lead_reminders(lead_id: int) -> int:
+    """After an activity: drop the lead's pending reminders that the activity answered."""
+    return reminders_resolve(lead_id=lead_id)
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def appraisal_period(period_kind: str, period_start: str) -> int:
+    """Compute every promoter's appraisal for one period (on demand: after a signing, from the admin)."""
+    return len(appraisal_compute(period_kind=period_kind, period_start=dt.date.fromisoformat(period_start)))
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def appraisal_for_signing(signing_id: int) -> int:
+    """After a signing: the appraisal of the month it was signed in."""
+    signed_on = Signing.objects.filter(pk=signing_id).values_list("signed_on", flat=True).first()
+    if signed_on is None:
+        return 0
+    period = Period.containing(PeriodKind.MONTH, signed_on)
+    return len(appraisal_compute(period_kind=period.kind, period_start=period.start))
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def appraisal_nightly() -> int:
+    """The month, quarter and year in progress (and those that ended yesterday)."""
+    return appraisal_compute_current()
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def street_assessment_nightly(year: int | None = None) -> int:
+    return len(street_assessment_compute(year=year or timezone.localdate().year))
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def indicators_and_warnings_nightly() -> int:
+    """Indicator snapshots, tier movements, tenancies ending and tax falls (迁出预警)."""
+    run = warnings_nightly()
+    return run.tier_warnings + run.tenancy_warnings + run.tax_warnings
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def reservations_nightly_task() -> int:
+    """Release expired unit holds and tell holders whose hold expires tomorrow."""
+    return reservations_nightly()
+
+
+@app.task(autoretry_for=(DatabaseError,), **RETRY)
+def generate_white_paper(year: int) -> int:
+    """Render the white paper of `year` (HTML, and PDF where WeasyPrint runs)."""
+    return white_paper_generate(year=year).pk
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def white_paper_yearly() -> int:
+    """The paper of the year just ended."""
+    year = timezone.localdate().year - 1
+    white_paper_request(year=year)
+    return white_paper_generate(year=year).pk
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def models_retrain_nightly() -> dict[str, str]:
+    """Retrain the ranking weights and the industry classifier where their outcomes changed."""
+    from matching.retraining import industry_retrain_if_changed, ranking_retrain_if_changed
+
+    return {"ranking": ranking_retrain_if_changed(), "industry": industry_retrain_if_changed()}
