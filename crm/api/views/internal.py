@@ -1,0 +1,91 @@
+"""Data for the district's own staff only: enterprises, tax records, plan indicators, appraisals."""
+
+from dataclasses import asdict
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.api import serializers as s
+from crm.api.filters import AppraisalFilter, EnterpriseFilter, TaxRecordFilter
+from crm.api.permissions import scoped, sees_whole_area
+from crm.api.views.base import ApiMixin, int_param
+from crm.indicators import district_indicators
+from crm.models import AppraisalSnapshot, Enterprise, Street, TaxRecord
+
+
+@extend_schema(summary="企业 / enterprises (internal roles)")
+class EnterpriseViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
+    scope_model = Enterprise
+    serializer_class = s.EnterpriseSerializer
+    filterset_class = EnterpriseFilter
+    ordering_fields = ["name", "credit_code", "employees"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self):
+        return scoped(self.request, Enterprise.objects.all())
+
+
+@extend_schema(summary="税收记录 / tax records (internal roles)")
+class TaxRecordViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
+    scope_model = TaxRecord
+    serializer_class = s.TaxRecordSerializer
+    filterset_class = TaxRecordFilter
+    ordering_fields = ["year", "month", "amount_yuan"]
+    ordering = ["-year", "month", "id"]
+
+    def get_queryset(self):
+        return scoped(self.request, TaxRecord.objects.select_related("enterprise"))
+
+
+@extend_schema(summary="招商人员考核 / promoters' appraisals (internal roles)")
+class AppraisalViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
+    """Appraisals follow the promoters one may see: the office and auditor all, an officer the
+    street's, a promoter their own."""
+
+    scope_model = AppraisalSnapshot
+    serializer_class = s.AppraisalSerializer
+    filterset_class = AppraisalFilter
+    ordering_fields = ["period_start", "score", "rank_district"]
+    ordering = ["-period_start", "rank_district", "id"]
+
+    def get_queryset(self):
+        return scoped(self.request, AppraisalSnapshot).select_related("promoter__user", "street")
+
+
+class IndicatorsView(ApiMixin, APIView):
+    """The fourteen plan indicators of the district, or of one street, beside the plan's targets."""
+
+    scope_model = TaxRecord
+
+    @extend_schema(
+        summary="规划指标 / the plan's indicators (?year=Y&street=S)",
+        parameters=[
+            OpenApiParameter(
+                "year", OpenApiTypes.INT, description="年度,默认上一年 / year, last year by default"
+            ),
+            OpenApiParameter(
+                "street", OpenApiTypes.STR, description="镇街名称,空为全区 / street name, blank: district"
+            ),
+        ],
+        responses={200: s.IndicatorReportSerializer},
+    )
+    def get(self, request):
+        year = int_param(request, "year", default=timezone.localdate().year - 1, low=1990, high=2100)
+        name = (request.query_params.get("street") or "").strip()
+        street = None
+        if name:
+            street = Street.objects.filter(name=name).first()
+            if street is None:
+                raise ValidationError({"street": [f"未知镇街 {name} / unknown street {name}"]})
+        if not sees_whole_area(request, street.pk if street else None):
+            raise PermissionDenied(
+                "指标仅对覆盖该范围的角色开放 / the indicators of an area are for its own staff"
+            )
+        results = [asdict(value) for value in district_indicators(year=year, street=street)]
+        report = {"year": year, "street": street.name if street else None, "results": results}
+        return Response(s.IndicatorReportSerializer(report).data)

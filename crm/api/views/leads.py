@@ -1,0 +1,228 @@
+"""Leads: submit, list, read, update with optimistic concurrency; and the workflow on one lead."""
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.generics import ListCreateAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.api import serializers as s
+from crm.api.filters import ActivityFilter, LeadFilter
+from crm.api.permissions import ScopeAllows, WorksLeads, hides_personal_data, request_viewer, scoped
+from crm.api.referrals import lead_referral_submit
+from crm.api.schema import BAD_REQUEST, CONFLICT, STALE
+from crm.api.views.base import ApiMixin, etag, expected_version, lead_in_scope
+from crm.constants import Role
+from crm.models import Activity, Agency, Lead, Promoter, Signing
+from crm.selectors.scope import CHANGE
+from crm.services.activities import activity_log
+from crm.services.leads import lead_create, lead_transition, lead_update
+from crm.services.signings import signing_complete
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description='读取时的 ETag,如 "3";过期则 412 / the ETag you read, like "3"; a stale one gets 412',
+)
+
+# The input each role may send: an agency refers a company; staff also set the channel; the office
+# also assigns the owner.
+CREATE_INPUT = {Role.AGENCY: s.LeadAgencyInput, Role.DISTRICT_ADMIN: s.LeadOfficeInput}
+UPDATE_INPUT = {Role.AGENCY: s.LeadAgencyUpdate, Role.DISTRICT_ADMIN: s.LeadOfficeUpdate}
+
+
+def _lead_output(
+    request, lead_id: int, *, code: int = status.HTTP_200_OK, location: bool = False
+) -> Response:
+    lead = LeadViewSet.base_queryset(request).get(pk=lead_id)
+    context = {"request": request, "hide_personal": hides_personal_data(request)}
+    data = s.LeadSerializer(lead, context=context).data
+    headers = {"ETag": etag(lead)}
+    if location:
+        headers["Location"] = reverse("api:lead-detail", args=[lead.pk])
+    return Response(data, status=code, headers=headers)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="线索列表 / the leads you may see"),
+    retrieve=extend_schema(summary="一条线索 / one lead (ETag: its version)"),
+)
+class LeadViewSet(
+    ApiMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    scope_model = Lead
+    serializer_class = s.LeadSerializer
+    filterset_class = LeadFilter
+    ordering_fields = ["created_at", "updated_at", "company_name", "stage", "last_activity_at"]
+    ordering = ["-created_at", "-id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @staticmethod
+    def base_queryset(request):
+        queryset = Lead.objects.select_related("owner__user", "agency").prefetch_related("preferred_streets")
+        return scoped(request, queryset)
+
+    def get_queryset(self):
+        return self.base_queryset(self.request)
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = f'"{response.data["version"]}"'
+        return response
+
+    @extend_schema(
+        summary="提交线索 / submit a lead",
+        description=(
+            "中介:渠道、机构由服务器设定;企业已是在跟线索时 409(报备在先,给出日期)。"
+            " / Agencies: channel and agency are set by the server; a company that is already an open "
+            "lead gets 409 with the date it was registered, never who holds it."
+        ),
+        request=s.LeadOfficeInput,
+        responses={
+            201: s.LeadSerializer,
+            400: BAD_REQUEST,
+            409: CONFLICT,
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        viewer = request_viewer(request)
+        payload = CREATE_INPUT.get(viewer.role, s.LeadStaffInput)(
+            data=request.data, context=self.api_context()
+        )
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        if viewer.role == Role.AGENCY:
+            agency = Agency.objects.get(pk=viewer.agency_id)
+            lead = lead_referral_submit(agency=agency, by=request.user, **data)
+        else:
+            if viewer.role == Role.DISTRICT_ADMIN:
+                owner = data.pop("owner", None)
+            else:
+                owner = Promoter.objects.get(pk=viewer.promoter_id)
+            lead = lead_create(owner=owner, by=request.user, **data)
+        return _lead_output(request, lead.pk, code=status.HTTP_201_CREATED, location=True)
+
+    @extend_schema(
+        summary="修改线索 / change a lead (needs the version you read)",
+        parameters=[IF_MATCH],
+        request=s.LeadOfficeUpdate,
+        responses={200: s.LeadSerializer, 400: BAD_REQUEST, 409: CONFLICT, 412: STALE},
+    )
+    def partial_update(self, request, *args, **kwargs):
+        lead = self.get_object()
+        viewer = request_viewer(request)
+        payload = UPDATE_INPUT.get(viewer.role, s.LeadStaffUpdate)(
+            data=request.data, partial=True, context=self.api_context()
+        )
+        payload.is_valid(raise_exception=True)
+        changes = dict(payload.validated_data)
+        version = expected_version(request, changes.pop("version", None), required=True)
+        lead_update(lead=lead, by=request.user, expected_version=version, **changes)
+        return _lead_output(request, lead.pk)
+
+
+class LeadTransitionView(ApiMixin, APIView):
+    """Move a lead along one allowed stage edge, with a reason (required when it is lost)."""
+
+    permission_classes = [IsAuthenticated, WorksLeads]
+
+    @extend_schema(
+        summary="变更阶段 / change the stage",
+        parameters=[IF_MATCH],
+        request=s.TransitionInput,
+        responses={200: s.LeadSerializer, 400: BAD_REQUEST, 409: CONFLICT, 412: STALE},
+    )
+    def post(self, request, pk):
+        lead = lead_in_scope(request, pk, CHANGE)
+        payload = s.TransitionInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        lead_transition(
+            lead=lead,
+            to_stage=data["stage"],
+            reason=data.get("reason", ""),
+            by=request.user,
+            expected_version=expected_version(request, data.get("version"), required=False),
+        )
+        return _lead_output(request, lead.pk)
+
+
+class LeadActivitiesView(ApiMixin, ListCreateAPIView):
+    """A lead's calls, visits, site tours...: read by whoever sees the lead, logged by its workers."""
+
+    scope_model = Activity
+    permission_classes = [IsAuthenticated, ScopeAllows, WorksLeads]
+    serializer_class = s.ActivitySerializer
+    filterset_class = ActivityFilter
+    ordering_fields = ["occurred_at", "created_at"]
+    ordering = ["-occurred_at", "-id"]
+
+    def get_queryset(self):
+        if self.fake:
+            return Activity.objects.none()
+        lead = lead_in_scope(self.request, self.kwargs["pk"])
+        activities = Activity.objects.filter(lead=lead).select_related("building", "unit", "promoter__user")
+        return scoped(self.request, activities)
+
+    @extend_schema(request=s.ActivityInput, responses={201: s.ActivitySerializer, 400: BAD_REQUEST})
+    def post(self, request, pk):
+        lead = lead_in_scope(request, pk, CHANGE)
+        payload = s.ActivityInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        viewer = request_viewer(request)
+        promoter = Promoter.objects.get(pk=viewer.promoter_id) if viewer.promoter_id else None
+        activity = activity_log(lead=lead, promoter=promoter, by=request.user, **payload.validated_data)
+        activity = Activity.objects.select_related("building", "unit", "promoter__user").get(pk=activity.pk)
+        return Response(s.ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
+
+
+class LeadSigningView(ApiMixin, ListCreateAPIView):
+    """A lead's signings (one per building); recording one signs the lead (enterprise, tenancy, units)."""
+
+    scope_model = Signing
+    permission_classes = [IsAuthenticated, ScopeAllows, WorksLeads]
+    serializer_class = s.SigningSerializer
+    ordering_fields = ["signed_on"]
+    ordering = ["-signed_on", "-id"]
+
+    def get_queryset(self):
+        if self.fake:
+            return Signing.objects.none()
+        lead = lead_in_scope(self.request, self.kwargs["pk"])
+        signings = (
+            Signing.objects.filter(lead=lead)
+            .select_related("building", "enterprise", "signed_by__user", "lead__agency")
+            .prefetch_related("units")
+        )
+        return scoped(self.request, signings)
+
+    @extend_schema(request=s.SigningInput, responses={201: s.SigningSerializer, 400: BAD_REQUEST})
+    def post(self, request, pk):
+        lead = lead_in_scope(request, pk, CHANGE)
+        payload = s.SigningInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        viewer = request_viewer(request)
+        signing = signing_complete(
+            lead=lead,
+            building=data["building"],
+            units=data.get("units", []),
+            signed_on=data["signed_on"],
+            rent=data.get("rent"),
+            area_m2=data.get("area_m2"),
+            start=data.get("start"),
+            end=data.get("end"),
+            signed_by=Promoter.objects.get(pk=viewer.promoter_id) if viewer.promoter_id else None,
+            by=request.user,
+        )
+        signing = self.get_queryset().get(pk=signing.pk)
+        return Response(s.SigningSerializer(signing).data, status=status.HTTP_201_CREATED)

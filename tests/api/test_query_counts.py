@@ -1,0 +1,257 @@
+"""Every list endpoint runs the same queries for a page of 10 and a page of 50 (over 60 rows).
+
+Each test names its queries. Every request starts with the same five: for a session the session and
+its user (an API key: one query for the key with its user and agency), then the caller's role
+(groups), scope and promoter row, which crm.selectors.scope reads once per request.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from crm.constants import ActivityKind, LeadStage
+from crm.models import Activity, AppraisalSnapshot, Signing
+from matching import adapter
+from policies.services import policy_create
+from tests.api.conftest import api_client, industry
+from tests.factories import (
+    BuildingFactory,
+    EnterpriseFactory,
+    LeadFactory,
+    TaxRecordFactory,
+    TenancyFactory,
+    UnitFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+ROWS = 60
+SESSION_AND_VIEWER = 5  # session, user, the user's groups, their scope, their promoter row
+KEY_AND_VIEWER = 4  # the key joined to its user and agency, the user's groups, scope, promoter row
+
+
+def _queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, response.content
+    return len(captured)
+
+
+def _small_and_large(client, url: str) -> tuple[int, int]:
+    sep = "&" if "?" in url else "?"
+    return _queries(client, f"{url}{sep}page_size=10"), _queries(client, f"{url}{sep}page_size=50")
+
+
+def test_buildings(world):
+    # given 60 more buildings, each with a vacant unit and a taxed tenant
+    for n in range(ROWS):
+        building = BuildingFactory(street=world.street, code=f"Q{n:04d}")
+        UnitFactory(building=building)
+        TaxRecordFactory(enterprise=TenancyFactory(building=building).enterprise, year=2023)
+    # when
+    small, large = _small_and_large(api_client(world, "district_admin"), "/api/v1/buildings/?year=2023")
+    # then: 5 + COUNT(*), the page (street and circle joined, vacancy as subqueries), the page's tiers
+    assert small == large == SESSION_AND_VIEWER + 3
+
+
+def test_units_of_a_building(world):
+    # given 60 more units in the building
+    for n in range(ROWS):
+        UnitFactory(building=world.building, number=f"9{n:03d}")
+    # when
+    small, large = _small_and_large(
+        api_client(world, "district_admin"), f"/api/v1/buildings/{world.building.pk}/units/"
+    )
+    # then: 5 + the building, COUNT(*), the page (building joined)
+    assert small == large == SESSION_AND_VIEWER + 3
+
+
+def _promoter_leads(world, n: int = ROWS) -> None:
+    for _ in range(n):
+        lead = LeadFactory(owner=world.promoter)
+        lead.preferred_streets.set([world.street, world.other_street])
+
+
+def test_leads_of_a_promoter(world):
+    # given 60 more leads of the promoter, each preferring two streets
+    _promoter_leads(world)
+    # when
+    small, large = _small_and_large(api_client(world, "promoter"), "/api/v1/leads/")
+    # then: 5 + COUNT(*), the page (owner, owner's user, agency joined), the page's preferred streets
+    assert small == large == SESSION_AND_VIEWER + 3
+
+
+def test_leads_of_an_agency_by_api_key(world):
+    # given 60 more leads of the agency
+    for _ in range(ROWS):
+        LeadFactory(owner=None, agency=world.agency, channel="agency")
+    # when
+    small, large = _small_and_large(api_client(world, "agency"), "/api/v1/leads/")
+    # then: 4 + COUNT(*), the page, the page's preferred streets
+    assert small == large == KEY_AND_VIEWER + 3
+
+
+def test_leads_of_a_street_with_masked_contacts(world):
+    # given 60 more leads preferring the officer's street (the officer reads them masked)
+    _promoter_leads(world)
+    # when
+    small, large = _small_and_large(api_client(world, "street_officer"), "/api/v1/leads/")
+    # then: 5 + COUNT(*), the page, the page's preferred streets (the street rule is a subquery)
+    assert small == large == SESSION_AND_VIEWER + 3
+
+
+def test_activities_of_a_lead(world):
+    # given 60 site tours on the promoter's lead
+    now = timezone.now()
+    for n in range(ROWS):
+        Activity.objects.create(
+            lead=world.lead,
+            kind=ActivityKind.SITE_TOUR,
+            occurred_at=now - dt.timedelta(hours=n),
+            building=world.building,
+            unit=world.unit,
+            promoter=world.promoter,
+        )
+    # when
+    small, large = _small_and_large(
+        api_client(world, "promoter"), f"/api/v1/leads/{world.lead.pk}/activities/"
+    )
+    # then: 5 + the lead, COUNT(*), the page (building, unit, promoter and its user joined)
+    assert small == large == SESSION_AND_VIEWER + 3
+
+
+def test_signings_of_a_lead(world):
+    # given 60 signings of the lead, one per building, each with a unit
+    enterprise = EnterpriseFactory()
+    for n in range(ROWS):
+        building = BuildingFactory(street=world.street, code=f"Q{n:04d}")
+        tenancy = TenancyFactory(enterprise=enterprise, building=building)
+        signing = Signing.objects.create(
+            lead=world.lead,
+            building=building,
+            enterprise=enterprise,
+            tenancy=tenancy,
+            area_m2=Decimal("100"),
+            signed_on=dt.date(2026, 1, 1) + dt.timedelta(days=n),
+        )
+        signing.units.set([UnitFactory(building=building)])
+    world.lead.stage = LeadStage.SIGNED
+    world.lead.save()
+    # when
+    small, large = _small_and_large(api_client(world, "promoter"), f"/api/v1/leads/{world.lead.pk}/signing/")
+    # then: 5 + the lead, COUNT(*), the page (building, enterprise, signer, lead's agency joined), its units
+    assert small == large == SESSION_AND_VIEWER + 4
+
+
+def test_industries(world):
+    # given the 20 sections and 97 divisions shipped by migration 0004 (over 100 rows)
+    # when
+    small, large = _small_and_large(api_client(world, "agency"), "/api/v1/industries/")
+    # then: 4 + COUNT(*), the page
+    assert small == large == KEY_AND_VIEWER + 2
+
+
+def test_enterprises(world):
+    # given 60 more enterprises
+    for _ in range(ROWS):
+        EnterpriseFactory()
+    # when
+    small, large = _small_and_large(api_client(world, "district_admin"), "/api/v1/enterprises/")
+    # then: 5 + COUNT(*), the page
+    assert small == large == SESSION_AND_VIEWER + 2
+
+
+def test_tax_records_of_a_street(world):
+    # given 60 monthly records of the officer's street's tenant (2021-01 to 2025-12)
+    for n in range(ROWS):
+        TaxRecordFactory(enterprise=world.enterprise, year=2021 + n // 12, month=n % 12 + 1)
+    # when
+    small, large = _small_and_large(api_client(world, "street_officer"), "/api/v1/tax-records/")
+    # then: 5 + COUNT(*), the page (enterprise joined; the street rule is a subquery)
+    assert small == large == SESSION_AND_VIEWER + 2
+
+
+def test_appraisals(world):
+    # given 60 monthly appraisals of the promoter (2021-01 to 2025-12)
+    now = timezone.now()
+    for n in range(ROWS):
+        start = dt.date(2021 + n // 12, n % 12 + 1, 1)
+        AppraisalSnapshot.objects.create(
+            promoter=world.promoter,
+            period_kind="month",
+            period_start=start,
+            period_end=start,
+            computed_at=now,
+        )
+    # when
+    small, large = _small_and_large(api_client(world, "promoter"), "/api/v1/appraisals/")
+    # then: 5 + COUNT(*), the page (promoter, its user and street joined)
+    assert small == large == SESSION_AND_VIEWER + 2
+
+
+def test_policies(world):
+    # given 60 district policies with a benefit each
+    for n in range(ROWS):
+        policy_create(
+            name=f"政策{n}",
+            valid_from=dt.date(2020, 1, 1),
+            benefits=[{"kind": "one_off_award", "amount_yuan": "1000"}],
+        )
+    # when
+    small, large = _small_and_large(api_client(world, "agency"), "/api/v1/policies/")
+    # then: 4 + COUNT(*), the page (street, circle, building joined), the page's benefits
+    assert small == large == KEY_AND_VIEWER + 3
+
+
+def test_indicators_do_not_grow_with_the_district(world):
+    # given the indicators of the small district
+    client = api_client(world, "district_admin")
+    before = _queries(client, "/api/v1/indicators/?year=2023")
+    # when 60 more buildings with taxed tenants come in
+    for n in range(ROWS):
+        building = BuildingFactory(street=world.street, code=f"Q{n:04d}")
+        TaxRecordFactory(enterprise=TenancyFactory(building=building).enterprise, year=2023)
+    after = _queries(client, "/api/v1/indicators/?year=2023")
+    # then: 5 + "sees every building" check, the figures statement, the plan targets
+    assert before == after == SESSION_AND_VIEWER + 3
+
+
+def _matchable(world) -> None:
+    world.lead.industry = industry("65")
+    world.lead.save()
+    for n in range(ROWS):
+        UnitFactory(building=BuildingFactory(street=world.street, code=f"Q{n:04d}"), area_m2=Decimal("200"))
+        lead = LeadFactory(owner=world.promoter, industry=industry("65"))
+        lead.preferred_streets.set([world.street])
+
+
+def test_matches_of_a_lead(world):
+    # given 60 more buildings with a vacant unit, and a warm ranking cache
+    adapter.cache_clear()
+    _matchable(world)
+    client = api_client(world, "promoter")
+    url = f"/api/v1/leads/{world.lead.pk}/matches/"
+    client.get(url)
+    # when
+    small, large = _queries(client, f"{url}?limit=10"), _queries(client, f"{url}?limit=50")
+    # then: 5 + the lead, the ranking's version stamp, the lead's preferred streets, which results are visible
+    assert small == large == SESSION_AND_VIEWER + 4
+    adapter.cache_clear()
+
+
+def test_leads_matching_a_building(world):
+    # given 60 more open leads that fit, and a warm ranking cache
+    adapter.cache_clear()
+    _matchable(world)
+    client = api_client(world, "street_officer")
+    url = f"/api/v1/buildings/{world.building.pk}/lead-matches/"
+    client.get(url)
+    # when
+    small, large = _queries(client, f"{url}?limit=10"), _queries(client, f"{url}?limit=50")
+    # then: 5 + the building, the version stamp, which leads are visible (with their ref and name)
+    assert small == large == SESSION_AND_VIEWER + 3
+    adapter.cache_clear()

@@ -1,0 +1,59 @@
+"""The OpenAPI 3 schema at /api/v1/schema/ is valid and complete; the docs page serves it."""
+
+import io
+
+import pytest
+import yaml
+from django.core.management import call_command
+from drf_spectacular.validation import validate_schema
+
+from tests.api.test_permission_matrix import EXPECTED
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_schema_endpoint_serves_a_valid_openapi_3_document(client):
+    # when
+    response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    # then
+    assert response.status_code == 200
+    schema = response.json()
+    validate_schema(schema)  # raises on any violation of the OpenAPI 3 meta-schema
+    assert schema["openapi"].startswith("3.")
+
+
+def test_every_api_operation_is_in_the_schema(client):
+    # given the routes of the permission matrix, less the schema and docs themselves
+    routes = {(name, method) for name, method in EXPECTED if name.startswith("api:")}
+    # when
+    schema = yaml.safe_load(client.get("/api/v1/schema/").content)
+    operations = {(path, method.upper()) for path, item in schema["paths"].items() for method in item}
+    # then one operation per route and method
+    assert len(operations) == len(routes)
+
+
+def test_the_schema_declares_the_api_key_and_the_session(client):
+    # when
+    schema = yaml.safe_load(client.get("/api/v1/schema/").content)
+    # then
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["ApiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": schemes["ApiKey"]["description"],
+    }
+    assert "cookieAuth" in schemes
+
+
+def test_the_schema_generates_without_a_warning():
+    # when / then: --fail-on-warn turns any warning of drf-spectacular into an error
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=io.StringIO())
+
+
+def test_the_docs_page_is_served(client):
+    # when
+    response = client.get("/api/v1/docs/")
+    # then
+    assert response.status_code == 200
+    assert b"/api/v1/schema/" in response.content
