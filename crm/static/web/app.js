@@ -1,0 +1,89 @@
+/* The pages' own script: draws the charts described by the server, and moves cards on the lead board.
+   Everything else is plain HTML forms and htmx attributes. */
+(function () {
+  "use strict";
+
+  // ---- charts: <canvas data-chart="ID"> with <script type="application/json" id="ID"> holding a Chart.js config
+  function drawCharts(root) {
+    if (typeof Chart === "undefined") return;
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (canvas.dataset.drawn) return;
+      var source = document.getElementById(canvas.dataset.chart);
+      if (!source) return;
+      var config = JSON.parse(source.textContent);
+      config.options = config.options || {};
+      config.options.maintainAspectRatio = false;
+      config.options.animation = false;
+      var names = config.pointNames;  // scatter plots (the building map) name each point
+      if (names) {
+        config.options.plugins = config.options.plugins || {};
+        config.options.plugins.tooltip = {
+          callbacks: {
+            label: function (ctx) { return (names[ctx.datasetIndex] || [])[ctx.dataIndex] || ""; }
+          }
+        };
+        delete config.pointNames;
+      }
+      new Chart(canvas, config);
+      canvas.dataset.drawn = "1";
+    });
+  }
+
+  // ---- lead board: drag a card onto another stage's column
+  function setUpBoard(root) {
+    var board = root.querySelector ? root.querySelector("[data-board]") : null;
+    if (!board || board.dataset.ready) return;
+    board.dataset.ready = "1";
+    board.addEventListener("dragstart", function (event) {
+      var card = event.target.closest("[data-lead]");
+      if (!card) return;
+      event.dataTransfer.setData("text/plain", card.dataset.lead);
+      event.dataTransfer.effectAllowed = "move";
+    });
+    board.addEventListener("dragover", function (event) {
+      var column = event.target.closest("[data-stage]");
+      if (column) { event.preventDefault(); column.classList.add("over"); }
+    });
+    board.addEventListener("dragleave", function (event) {
+      var column = event.target.closest("[data-stage]");
+      if (column) column.classList.remove("over");
+    });
+    board.addEventListener("drop", function (event) {
+      var column = event.target.closest("[data-stage]");
+      if (!column) return;
+      event.preventDefault();
+      column.classList.remove("over");
+      var card = board.querySelector('[data-lead="' + event.dataTransfer.getData("text/plain") + '"]');
+      if (!card) return;
+      moveCard(board, card, column.dataset.stage);
+    });
+  }
+
+  function moveCard(board, card, stage) {
+    var allowed = (card.dataset.moves || "").split(" ");
+    if (card.dataset.stage === stage) return;
+    if (allowed.indexOf(stage) < 0) {
+      window.alert(board.dataset.refused);
+      return;
+    }
+    if (stage === "signed") {  // a signing records units and terms: its own form
+      window.location.href = card.dataset.signUrl;
+      return;
+    }
+    var values = { to_stage: stage };
+    if (stage === "lost") {
+      var reason = window.prompt(board.dataset.lostPrompt);
+      if (!reason || !reason.trim()) return;
+      values.reason = reason.trim();
+    }
+    htmx.ajax("POST", card.dataset.moveUrl, { target: "#board", swap: "outerHTML", values: values });
+  }
+
+  function ready(root) {
+    drawCharts(root);
+    setUpBoard(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { ready(document); });
+  document.addEventListener("htmx:load", function (event) { ready(event.target.parentElement || document); });
+})();

@@ -1,0 +1,1 @@
+"""Server-rendered pages (Django templates + htmx) for promoters, street officers and the district office."""

@@ -1,0 +1,298 @@
+"""The pages' forms: they parse and label input; the services decide what is allowed."""
+
+import datetime as dt
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.constants import ActivityKind, FeaturedType, LeadChannel, LeadStage, TaxTier
+from crm.models import Building, Industry, Promoter, Street, Unit
+
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format=DATETIME_LOCAL)
+
+
+def now_local() -> str:
+    return timezone.localtime().strftime(DATETIME_LOCAL)
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's field errors beside the form's fields (others above the form)."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+class DivisionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Industry) -> str:
+        return f"{obj.code} {obj.name}"
+
+
+def divisions():
+    return Industry.objects.filter(level="division").order_by("code")
+
+
+# ------------------------------------------------------------------ leads
+
+
+class LeadFilterForm(forms.Form):
+    SORTS = {
+        "-last_activity_at": _("最近跟进"),
+        "-created_at": _("最新登记"),
+        "company_name": _("企业名称"),
+        "stage": _("阶段"),
+        "-expected_annual_tax": _("预计年纳税"),
+    }
+    q = forms.CharField(label=_("搜索"), required=False, help_text=_("企业名称、线索编号或信用代码"))
+    stage = forms.ChoiceField(label=_("阶段"), required=False, choices=[("", "—"), *LeadStage.choices])
+    channel = forms.ChoiceField(label=_("渠道"), required=False, choices=[("", "—"), *LeadChannel.choices])
+    owner = forms.ModelChoiceField(label=_("负责人"), required=False, queryset=Promoter.objects.none())
+    case_by_case = forms.BooleanField(label=_("仅一事一议"), required=False)
+    sort = forms.ChoiceField(label=_("排序"), required=False, choices=list(SORTS.items()))
+
+    def __init__(self, *args, promoters=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if promoters is None:
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].queryset = promoters
+
+
+class LeadForm(forms.Form):
+    """Quick add: the company, what it needs, and how it came to us."""
+
+    company_name = forms.CharField(label=_("企业名称"), max_length=200)
+    credit_code = forms.CharField(
+        label=_("统一社会信用代码"), max_length=18, required=False, help_text=_("18位,签约时必填")
+    )
+    business_scope = forms.CharField(
+        label=_("经营范围"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("输入后自动推荐行业"),
+    )
+    industry = DivisionChoiceField(label=_("行业(大类)"), queryset=Industry.objects.none(), required=False)
+    channel = forms.ChoiceField(label=_("渠道"), choices=LeadChannel.choices)
+    owner = forms.ModelChoiceField(label=_("负责人"), queryset=Promoter.objects.none(), required=False)
+    contact_name = forms.CharField(label=_("联系人"), max_length=100, required=False)
+    contact_phone = forms.CharField(label=_("联系电话"), max_length=40, required=False)
+    area_min_m2 = forms.DecimalField(label=_("最小面积(㎡)"), required=False, max_digits=12, decimal_places=2)
+    area_max_m2 = forms.DecimalField(label=_("最大面积(㎡)"), required=False, max_digits=12, decimal_places=2)
+    budget_rent = forms.DecimalField(
+        label=_("租金预算(元/㎡·天)"), required=False, max_digits=8, decimal_places=2
+    )
+    expected_annual_tax = forms.DecimalField(
+        label=_("预计年纳税(元)"), required=False, max_digits=16, decimal_places=2
+    )
+    employees = forms.IntegerField(label=_("员工人数"), required=False, min_value=0)
+    desired_move_in = forms.DateField(label=_("期望入驻日期"), required=False, widget=DateInput())
+    preferred_streets = forms.ModelMultipleChoiceField(
+        label=_("意向镇街"),
+        queryset=Street.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    is_headquarters = forms.BooleanField(label=_("总部企业"), required=False)
+    case_by_case = forms.BooleanField(label=_("一事一议(重大项目)"), required=False)
+
+    def __init__(self, *args, promoters=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["industry"].queryset = divisions()
+        self.fields["preferred_streets"].queryset = Street.objects.order_by("name")
+        if promoters is None:
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].queryset = promoters
+        # The duplicate check runs as the name or the code is typed (htmx), before anything is saved.
+        for name in ("company_name", "credit_code"):
+            self.fields[name].widget.attrs.update(
+                {
+                    "hx-post": reverse("web:lead_duplicate_check"),
+                    "hx-trigger": "input changed delay:400ms, change",
+                    "hx-target": "#duplicate-warning",
+                    "hx-include": "#id_company_name, #id_credit_code, #id_owner",
+                    "autocomplete": "off",
+                }
+            )
+        self.fields["business_scope"].widget.attrs.update(
+            {
+                "hx-post": reverse("web:industry_suggestions"),
+                "hx-trigger": "input changed delay:600ms",
+                "hx-target": "#industry-suggestions",
+                "hx-include": "#id_business_scope",
+            }
+        )
+
+
+class StageForm(forms.Form):
+    to_stage = forms.ChoiceField(label=_("变更为"), choices=LeadStage.choices)
+    reason = forms.CharField(label=_("原因"), max_length=300, required=False, help_text=_("流失时必填"))
+
+
+class ActivityForm(forms.Form):
+    kind = forms.ChoiceField(label=_("类型"), choices=ActivityKind.choices)
+    occurred_at = forms.DateTimeField(label=_("发生时间"), widget=DateTimeInput())
+    building = forms.ModelChoiceField(
+        label=_("看房楼宇"), queryset=Building.objects.none(), required=False, help_text=_("实地看房必选")
+    )
+    unit = forms.ModelChoiceField(label=_("看房单元"), queryset=Unit.objects.none(), required=False)
+    notes = forms.CharField(label=_("记录"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    next_follow_up_at = forms.DateTimeField(label=_("下次跟进"), required=False, widget=DateTimeInput())
+
+    def __init__(self, *args, buildings=None, units=None, units_url: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["building"].queryset = buildings if buildings is not None else Building.objects.none()
+        self.fields["unit"].queryset = units if units is not None else Unit.objects.none()
+        # Picking the building fills the unit select with that building's units.
+        self.fields["building"].widget.attrs.update(
+            {"hx-get": units_url, "hx-target": "#id_unit", "hx-trigger": "change"}
+        )
+
+
+class TourForm(forms.Form):
+    """Book a site tour of a matched building: the time goes in as the lead's next follow-up."""
+
+    building = forms.ModelChoiceField(queryset=Building.objects.none(), widget=forms.HiddenInput)
+    units = forms.CharField(required=False, widget=forms.HiddenInput)
+    at = forms.DateTimeField(label=_("看房时间"), widget=DateTimeInput())
+
+    def __init__(self, *args, buildings=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["building"].queryset = buildings if buildings is not None else Building.objects.none()
+
+    def clean_at(self):
+        at = self.cleaned_data["at"]
+        if at < timezone.now() - dt.timedelta(minutes=1):
+            raise ValidationError(_("看房时间不能早于现在 / the tour cannot be in the past"))
+        return at
+
+
+class SignForm(forms.Form):
+    building = forms.ModelChoiceField(label=_("签约楼宇"), queryset=Building.objects.none())
+    units = forms.ModelMultipleChoiceField(
+        label=_("签约房源"), queryset=Unit.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    rent = forms.DecimalField(label=_("租金(元/㎡·天)"), required=False, max_digits=8, decimal_places=2)
+    signed_on = forms.DateField(label=_("签约日期"), widget=DateInput())
+    end = forms.DateField(label=_("租约到期"), required=False, widget=DateInput())
+
+    def __init__(self, *args, buildings=None, units=None, units_url: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["building"].queryset = buildings if buildings is not None else Building.objects.none()
+        self.fields["units"].queryset = units if units is not None else Unit.objects.none()
+        # Picking a building reloads the units that may be offered in it.
+        self.fields["building"].widget.attrs.update(
+            {
+                "hx-get": units_url,
+                "hx-target": "#sign-units",
+                "hx-select": "#sign-units",
+                "hx-swap": "outerHTML",
+            },
+        )
+
+
+# ------------------------------------------------------------------ buildings
+
+
+class BuildingFilterForm(forms.Form):
+    SORTS = {
+        "code": _("编号"),
+        "name": _("名称"),
+        "-vacant_area_m2": _("空置面积"),
+        "-star_rating": _("星级"),
+        "rent_min": _("租金"),
+    }
+    q = forms.CharField(label=_("搜索"), required=False)
+    street = forms.ModelChoiceField(label=_("镇街"), queryset=Street.objects.none(), required=False)
+    featured_type = forms.ChoiceField(
+        label=_("特色类型"), required=False, choices=[("", "—"), *FeaturedType.choices]
+    )
+    min_star = forms.IntegerField(label=_("最低星级"), required=False, min_value=0, max_value=5)
+    tier = forms.ChoiceField(label=_("税收层级"), required=False, choices=[("", "—"), *TaxTier.choices])
+    sort = forms.ChoiceField(label=_("排序"), required=False, choices=list(SORTS.items()))
+
+    def __init__(self, *args, streets=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["street"].queryset = streets if streets is not None else Street.objects.all()
+
+
+class VacancyFilterForm(forms.Form):
+    street = forms.ModelChoiceField(label=_("镇街"), queryset=Street.objects.none(), required=False)
+    building = forms.CharField(label=_("楼宇"), required=False)
+    min_area = forms.DecimalField(label=_("面积不小于(㎡)"), required=False, min_value=0)
+    max_area = forms.DecimalField(label=_("面积不大于(㎡)"), required=False, min_value=0)
+    max_rent = forms.DecimalField(label=_("租金不高于(元/㎡·天)"), required=False, min_value=0)
+
+    def __init__(self, *args, streets=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["street"].queryset = streets if streets is not None else Street.objects.all()
+
+
+# ------------------------------------------------------------------ plan, policies, import
+
+
+class YearForm(forms.Form):
+    year = forms.IntegerField(label=_("年度"), min_value=1990, max_value=2100)
+    street = forms.ModelChoiceField(label=_("镇街"), queryset=Street.objects.none(), required=False)
+
+    def __init__(self, *args, streets=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["street"].queryset = streets if streets is not None else Street.objects.all()
+
+
+class PolicyWhatIfForm(forms.Form):
+    building = forms.ModelChoiceField(label=_("楼宇"), queryset=Building.objects.none())
+    industry_code = forms.CharField(
+        label=_("行业代码"), required=False, max_length=2, help_text=_("门类字母或两位大类代码,如 I 或 65")
+    )
+    area_m2 = forms.DecimalField(label=_("面积(㎡)"), max_digits=12, decimal_places=2, min_value=0)
+    rent_per_m2_day = forms.DecimalField(
+        label=_("租金(元/㎡·天)"),
+        required=False,
+        max_digits=8,
+        decimal_places=2,
+        help_text=_("留空按楼宇参考租金"),
+    )
+    expected_annual_tax = forms.DecimalField(
+        label=_("预计年纳税(元)"), required=False, max_digits=16, decimal_places=2
+    )
+    employees = forms.IntegerField(label=_("员工人数"), required=False, min_value=0)
+    is_headquarters = forms.BooleanField(label=_("总部企业"), required=False)
+    on = forms.DateField(label=_("测算日期"), widget=DateInput())
+
+    def __init__(self, *args, buildings=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["building"].queryset = buildings if buildings is not None else Building.objects.none()
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(label=_("决定"), choices=[("approve", _("批准")), ("reject", _("驳回"))])
+    note = forms.CharField(label=_("审批意见"), max_length=300, required=False, help_text=_("驳回须说明理由"))
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("数据文件"), help_text=_(".xlsx 工作簿或 CSV 文件的 .zip 压缩包"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".xlsx", ".zip")):
+            raise ValidationError(_("请上传 .xlsx 或 .zip 文件 / upload an .xlsx or a .zip file"))
+        return upload

@@ -1,0 +1,596 @@
+"""Leads: the list and the board, quick add with the 撞单 warning and the industry suggestion, one lead's
+timeline and work (activities, stage changes, signing), its ranked buildings and booking a site tour."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.api.masking import mask_personal
+from crm.constants import LEAD_TRANSITIONS, ActivityKind, LeadStage, Role
+from crm.credit_code import normalise_credit_code
+from crm.models import Activity, Building, Lead, Promoter, Reservation, Signing, StageChange, Unit
+from crm.selectors.units import units_offerable
+from crm.services.activities import activity_log
+from crm.services.leads import lead_create, lead_protection_conflict, lead_transition
+from crm.services.signings import signing_complete
+from crm.web.access import (
+    CHANGE,
+    hides_personal_data,
+    object_in_scope,
+    request_viewer,
+    role_of,
+    roles_required,
+    scoped,
+    works_leads,
+)
+from crm.web.exports import export_response, wanted_format
+from crm.web.forms import (
+    ActivityForm,
+    LeadFilterForm,
+    LeadForm,
+    SignForm,
+    StageForm,
+    TourForm,
+    add_service_errors,
+    now_local,
+)
+from matching.adapter import match_buildings
+from matching.core.types import COMPONENT_LABELS, COMPONENTS, MatchingInputError
+from matching.industry_suggest import suggest_industry
+
+PAGE_SIZE = 50
+BOARD_CARDS = 30  # cards per stage on the board; the list shows the rest
+BOARD_STAGES = (
+    LeadStage.NEW,
+    LeadStage.CONTACTED,
+    LeadStage.VISITING,
+    LeadStage.NEGOTIATING,
+    LeadStage.SIGNED,
+    LeadStage.SETTLED,
+    LeadStage.LOST,
+)
+MATCHES_SHOWN = 10
+LEAD_READERS = (Role.PROMOTER, Role.DISTRICT_ADMIN, Role.STREET_OFFICER, Role.AUDITOR, Role.AGENCY)
+WORKERS = (Role.PROMOTER, Role.DISTRICT_ADMIN)
+
+
+def _lead_rows(request):
+    return scoped(request, Lead).select_related("owner", "industry", "agency")
+
+
+def _promoter_choices(request):
+    """Promoters the user may pick as owner or filter by: none for a promoter (it is always them)."""
+    if role_of(request) == Role.PROMOTER:
+        return None
+    return scoped(request, Promoter).filter(active=True).order_by("name")
+
+
+def _worker(request) -> Promoter | None:
+    promoter_id = request_viewer(request).promoter_id
+    return Promoter.objects.filter(pk=promoter_id).first() if promoter_id else None
+
+
+def _changeable(request, lead: Lead) -> bool:
+    return works_leads(request) and scoped(request, Lead.objects.filter(pk=lead.pk), CHANGE).exists()
+
+
+def _lead_for_work(request, pk: int) -> Lead:
+    """The lead if the user works it: visible (else 404), changeable by a lead worker (else 403)."""
+    lead = object_in_scope(request, Lead.objects.select_related("owner", "industry"), pk)
+    if not _changeable(request, lead):
+        raise PermissionDenied(_("无权办理此线索 / you may not work this lead"))
+    return lead
+
+
+# ------------------------------------------------------------------ list
+
+
+def filtered_leads(request, form: LeadFilterForm):
+    leads = _lead_rows(request)
+    if not form.is_valid():
+        return leads.order_by("-last_activity_at", "pk")
+    data = form.cleaned_data
+    if data["q"]:
+        q = data["q"].strip()
+        leads = leads.filter(
+            Q(company_name__icontains=q) | Q(ref__iexact=q) | Q(credit_code=normalise_credit_code(q))
+        )
+    if data["stage"]:
+        leads = leads.filter(stage=data["stage"])
+    if data["channel"]:
+        leads = leads.filter(channel=data["channel"])
+    if data.get("owner"):
+        leads = leads.filter(owner=data["owner"])
+    if data["case_by_case"]:
+        leads = leads.filter(case_by_case=True)
+    sort = data["sort"] if data["sort"] in LeadFilterForm.SORTS else "-last_activity_at"
+    return leads.order_by(sort, "pk")
+
+
+@roles_required(LEAD_READERS)
+def lead_list(request):
+    form = LeadFilterForm(request.GET or None, promoters=_promoter_choices(request))
+    leads = filtered_leads(request, form)
+    hidden = hides_personal_data(request)
+    fmt = wanted_format(request)
+    if fmt:
+        return _export_leads(leads, fmt, hidden)
+    page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "web/lead_list.html",
+        {"form": form, "page": page, "can_add": works_leads(request), "hidden": hidden},
+    )
+
+
+def _export_leads(leads, fmt: str, hidden: bool):
+    header = [
+        "线索编号 ref",
+        "企业名称 company",
+        "统一社会信用代码 credit code",
+        "行业 industry",
+        "阶段 stage",
+        "渠道 channel",
+        "负责人 owner",
+        "联系人 contact",
+        "联系电话 phone",
+        "最小面积 area min (m²)",
+        "最大面积 area max (m²)",
+        "租金预算 budget (元/㎡·天)",
+        "预计年纳税 expected tax (元)",
+        "最近跟进 last activity",
+        "创建时间 created",
+    ]
+
+    def rows():
+        for lead in leads.iterator(chunk_size=2000):
+            contact, phone = lead.contact_name, lead.contact_phone
+            if hidden:
+                contact, phone = mask_personal(contact), mask_personal(phone)
+            yield [
+                lead.ref,
+                lead.company_name,
+                lead.credit_code,
+                lead.industry_id or "",
+                lead.get_stage_display(),
+                lead.get_channel_display(),
+                lead.owner.name if lead.owner else "",
+                contact,
+                phone,
+                lead.area_min_m2,
+                lead.area_max_m2,
+                lead.budget_rent,
+                lead.expected_annual_tax,
+                lead.last_activity_at,
+                lead.created_at,
+            ]
+
+    return export_response(name="leads", fmt=fmt, header=header, rows=rows())
+
+
+# ------------------------------------------------------------------ board
+
+
+def board_columns(request) -> list[dict]:
+    """The board: each stage with its most recently worked leads (one windowed query) and counts (one)."""
+    leads = scoped(request, Lead, CHANGE).filter(stage__in=BOARD_STAGES)
+    ranked = (
+        leads.annotate(
+            position=Window(
+                RowNumber(), partition_by=[F("stage")], order_by=[F("last_activity_at").desc(), F("pk")]
+            )
+        )
+        .filter(position__lte=BOARD_CARDS)
+        .select_related("owner")
+        .order_by("stage", "position")
+    )
+    counts = {row["stage"]: row["n"] for row in leads.values("stage").annotate(n=Count("pk")).order_by()}
+    cards: dict[str, list] = {stage: [] for stage in BOARD_STAGES}
+    for lead in ranked:
+        lead.moves = sorted(LEAD_TRANSITIONS[lead.stage])
+        cards[lead.stage].append(lead)
+    return [
+        {
+            "stage": stage.value,
+            "label": stage.label,
+            "leads": cards[stage],
+            "count": counts.get(stage.value, 0),
+            "more": counts.get(stage.value, 0) - len(cards[stage]),
+        }
+        for stage in BOARD_STAGES
+    ]
+
+
+def _stage_labels() -> dict[str, str]:
+    return {stage.value: stage.label for stage in LeadStage}
+
+
+@roles_required(WORKERS)
+def lead_board(request):
+    return render(
+        request,
+        "web/lead_board.html",
+        {"columns": board_columns(request), "stage_labels": _stage_labels()},
+    )
+
+
+@require_POST
+@roles_required(WORKERS)
+def board_move(request, pk: int):
+    """A card dropped on (or moved by button to) another stage; answers with the board redrawn."""
+    lead = _lead_for_work(request, pk)
+    to_stage = request.POST.get("to_stage", "")
+    error = None
+    if to_stage == LeadStage.SIGNED:
+        error = _("签约请填写签约登记 / record the signing on its form")
+    else:
+        try:
+            reason = request.POST.get("reason", "")
+            lead_transition(lead=lead, to_stage=to_stage, by=request.user, reason=reason)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    context = {"columns": board_columns(request), "stage_labels": _stage_labels(), "error": error}
+    if request.htmx:
+        return render(request, "web/_board.html", context)
+    if error:
+        messages.error(request, error)
+    return redirect("web:board")
+
+
+# ------------------------------------------------------------------ quick add
+
+
+@roles_required(WORKERS)
+def lead_add(request):
+    promoters = _promoter_choices(request)
+    form = LeadForm(request.POST or None, promoters=promoters)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        owner = data.get("owner") if promoters is not None else _worker(request)
+        try:
+            lead = lead_create(
+                company_name=data["company_name"],
+                channel=data["channel"],
+                by=request.user,
+                owner=owner,
+                credit_code=data["credit_code"],
+                industry=data["industry"].code if data["industry"] else None,
+                business_scope=data["business_scope"],
+                contact_name=data["contact_name"],
+                contact_phone=data["contact_phone"],
+                area_min_m2=data["area_min_m2"],
+                area_max_m2=data["area_max_m2"],
+                budget_rent=data["budget_rent"],
+                expected_annual_tax=data["expected_annual_tax"],
+                employees=data["employees"],
+                is_headquarters=data["is_headquarters"],
+                preferred_streets=data["preferred_streets"],
+                desired_move_in=data["desired_move_in"],
+                case_by_case=data["case_by_case"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("线索已登记:%(ref)s") % {"ref": lead.ref})
+            return redirect("web:lead", pk=lead.pk)
+    return render(request, "web/lead_add.html", {"form": form})
+
+
+@require_POST
+@roles_required(WORKERS)
+def lead_duplicate_check(request):
+    """As a company name or code is typed: another promoter's open lead inside its protection period."""
+    name = (request.POST.get("company_name") or "").strip()
+    code = normalise_credit_code(request.POST.get("credit_code") or "")
+    holder = None
+    if len(name) >= 2 or len(code) == 18:
+        owner = _worker(request)
+        if owner is None and request.POST.get("owner"):
+            owner = scoped(request, Promoter).filter(pk=request.POST["owner"]).first()
+        holder = lead_protection_conflict(credit_code=code, company_name=name, owner=owner)
+    until = None
+    if holder is not None:
+        until = timezone.localtime(holder.last_activity_at).date() + dt.timedelta(
+            days=settings.LEAD_PROTECTION_DAYS
+        )
+    return render(request, "web/_duplicate.html", {"holder": holder, "until": until})
+
+
+@require_POST
+@roles_required(WORKERS)
+def industry_suggestions(request):
+    """The likeliest divisions for the business scope typed so far."""
+    text = request.POST.get("business_scope", "")
+    suggestions, problem = [], None
+    if len(text.strip()) >= 4:
+        try:
+            suggestions = suggest_industry(text)
+        except MatchingInputError as exc:
+            problem = exc.message
+    return render(request, "web/_industry_suggestions.html", {"suggestions": suggestions, "problem": problem})
+
+
+# ------------------------------------------------------------------ one lead
+
+
+def timeline(lead: Lead) -> list[dict]:
+    """Activities and stage changes, newest first (two queries)."""
+    events = [
+        {"at": a.occurred_at, "kind": "activity", "activity": a}
+        for a in Activity.objects.filter(lead=lead).select_related("building", "unit", "promoter")
+    ]
+    events += [
+        {"at": c.changed_at, "kind": "stage", "change": c}
+        for c in StageChange.objects.filter(lead=lead).select_related("changed_by")
+    ]
+    events.sort(key=lambda e: e["at"], reverse=True)
+    return events
+
+
+def _activity_form(request, lead: Lead, data=None, initial=None) -> ActivityForm:
+    buildings = scoped(request, Building).select_related("street").order_by("code")
+    building_id = (data or {}).get("building") or (initial or {}).get("building")
+    units = Unit.objects.filter(building_id=building_id).order_by("floor", "number") if building_id else None
+    return ActivityForm(
+        data,
+        buildings=buildings,
+        units=units,
+        initial=initial,
+        units_url=reverse("web:unit_options", args=[lead.pk]),
+    )
+
+
+def _moves(lead: Lead) -> list[tuple[str, str]]:
+    """The stages a lead may move to from the stage form; signing has its own form."""
+    return [(s, LeadStage(s).label) for s in sorted(LEAD_TRANSITIONS[lead.stage]) if s != LeadStage.SIGNED]
+
+
+def _detail_context(request, lead: Lead, *, activity_form: ActivityForm | None = None) -> dict:
+    changeable = _changeable(request, lead)
+    hidden = hides_personal_data(request)
+    if activity_form is None and changeable:
+        initial = {"occurred_at": now_local(), "kind": request.GET.get("kind") or ActivityKind.CALL}
+        if request.GET.get("building"):
+            initial["building"] = request.GET["building"]
+            initial["unit"] = request.GET.get("unit") or None
+        activity_form = _activity_form(request, lead, initial=initial)
+    signings = Signing.objects.filter(lead=lead).select_related("building").prefetch_related("units")
+    holds = Reservation.objects.filter(lead=lead, released_at__isnull=True).select_related("unit__building")
+    return {
+        "lead": lead,
+        "contact_name": mask_personal(lead.contact_name) if hidden else lead.contact_name,
+        "contact_phone": mask_personal(lead.contact_phone) if hidden else lead.contact_phone,
+        "streets": list(lead.preferred_streets.all()),
+        "events": timeline(lead),
+        "signings": list(signings),
+        "holds": list(holds),
+        "changeable": changeable,
+        "activity_form": activity_form if changeable else None,
+        "moves": _moves(lead),
+        "can_sign": changeable and lead.stage == LeadStage.NEGOTIATING,
+        "open_activity": bool(request.GET.get("building"))
+        or (activity_form is not None and activity_form.is_bound),
+    }
+
+
+@roles_required(LEAD_READERS)
+def lead_detail(request, pk: int):
+    related = Lead.objects.select_related("owner", "industry", "agency", "referred_by")
+    lead = object_in_scope(request, related, pk)
+    return render(request, "web/lead_detail.html", _detail_context(request, lead))
+
+
+@require_POST
+@roles_required(WORKERS)
+def activity_add(request, pk: int):
+    lead = _lead_for_work(request, pk)
+    form = _activity_form(request, lead, data=request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            activity_log(
+                lead=lead,
+                kind=data["kind"],
+                occurred_at=data["occurred_at"],
+                promoter=_worker(request) or lead.owner,
+                by=request.user,
+                building=data["building"],
+                unit=data["unit"],
+                notes=data["notes"],
+                next_follow_up_at=data["next_follow_up_at"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("跟进已记录"))
+            return redirect("web:lead", pk=lead.pk)
+    context = _detail_context(request, lead, activity_form=form)
+    return render(request, "web/lead_detail.html", context, status=400)
+
+
+@roles_required(LEAD_READERS)
+def unit_options(request, pk: int):
+    """The <option>s of a building's units, for the activity form's unit select."""
+    lead = object_in_scope(request, Lead, pk)
+    building = scoped(request, Building).filter(pk=request.GET.get("building") or 0).first()
+    units = []
+    if building is not None:
+        offerable = set(units_offerable(lead=lead).filter(building=building).values_list("pk", flat=True))
+        units = [
+            (unit, unit.pk in offerable)
+            for unit in scoped(request, Unit).filter(building=building).order_by("floor", "number")
+        ]
+    return render(request, "web/_unit_options.html", {"units": units})
+
+
+@require_POST
+@roles_required(WORKERS)
+def stage_change(request, pk: int):
+    lead = _lead_for_work(request, pk)
+    form = StageForm(request.POST)
+    if form.is_valid():
+        to_stage, reason = form.cleaned_data["to_stage"], form.cleaned_data["reason"]
+        try:
+            lead_transition(lead=lead, to_stage=to_stage, by=request.user, reason=reason)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("阶段已变更为 %(stage)s") % {"stage": LeadStage(to_stage).label})
+    else:
+        messages.error(request, _("未知阶段 / unknown stage"))
+    return redirect("web:lead", pk=lead.pk)
+
+
+# ------------------------------------------------------------------ matches
+
+
+def _component_rows(components: dict[str, float], contributions: dict[str, float]) -> list[dict]:
+    english = (get_language() or "").startswith("en")
+    return [
+        {
+            "key": key,
+            "label": COMPONENT_LABELS[key][1 if english else 0],
+            "value": components.get(key, 0.0),
+            "percent": round(components.get(key, 0.0) * 100),
+            "contribution": contributions.get(key, 0.0),
+        }
+        for key in COMPONENTS
+    ]
+
+
+@roles_required(LEAD_READERS)
+def lead_matches(request, pk: int):
+    """The buildings to show this lead first, each component as a bar, incentives in yuan."""
+    lead = object_in_scope(request, Lead.objects.select_related("industry"), pk)
+    try:
+        found = match_buildings(lead, limit=MATCHES_SHOWN)
+    except MatchingInputError as exc:
+        return render(request, "web/_matches.html", {"lead": lead, "problem": exc.message})
+    results = []
+    for result in found.results:
+        results.append(
+            {
+                "result": result,
+                "components": _component_rows(result.components, result.contributions),
+                "units": ";".join(str(u) for u in result.offer.unit_ids),
+                "first_unit": result.offer.unit_ids[0] if result.offer.unit_ids else "",
+                "incentives": [{**item, "total": Decimal(item["total_3y"])} for item in result.incentives],
+            }
+        )
+    tomorrow = timezone.localtime() + dt.timedelta(days=1)
+    context = {
+        "lead": lead,
+        "found": found,
+        "results": results,
+        "excluded_total": sum(found.excluded_counts.values()),
+        "changeable": _changeable(request, lead),
+        "tour_at": tomorrow.replace(hour=10, minute=0).strftime("%Y-%m-%dT%H:%M"),
+    }
+    return render(request, "web/_matches.html", context)
+
+
+@roles_required(LEAD_READERS)
+def lead_excluded(request, pk: int):
+    """The buildings filtered out for this lead, each with its reason (on request: it lists them all)."""
+    lead = object_in_scope(request, Lead.objects.select_related("industry"), pk)
+    try:
+        found = match_buildings(lead, limit=0, include_excluded=True, details=False)
+    except MatchingInputError as exc:
+        return render(request, "web/_excluded.html", {"problem": exc.message})
+    return render(request, "web/_excluded.html", {"excluded": found.excluded or []})
+
+
+@require_POST
+@roles_required(WORKERS)
+def site_tour_schedule(request, pk: int):
+    """Book a site tour of a matched building: a note now, with the tour time as the next follow-up,
+    so that the owner is reminded when it is due and logs the tour itself then."""
+    lead = _lead_for_work(request, pk)
+    form = TourForm(request.POST, buildings=scoped(request, Building))
+    if not form.is_valid():
+        return render(request, "web/_tour_booked.html", {"form": form}, status=400)
+    building, at = form.cleaned_data["building"], form.cleaned_data["at"]
+    numbers = list(
+        Unit.objects.filter(
+            building=building, pk__in=[int(u) for u in form.cleaned_data["units"].split(";") if u.isdigit()]
+        ).values_list("number", flat=True)
+    )
+    where = f"{building.name} {'、'.join(numbers)}".strip()
+    try:
+        activity_log(
+            lead=lead,
+            kind=ActivityKind.NOTE,
+            occurred_at=timezone.now(),
+            promoter=_worker(request) or lead.owner,
+            by=request.user,
+            notes=f"预约实地看房:{where},{timezone.localtime(at):%Y-%m-%d %H:%M} / site tour booked: {where}",
+            next_follow_up_at=at,
+        )
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return render(request, "web/_tour_booked.html", {"form": form}, status=400)
+    return render(request, "web/_tour_booked.html", {"building": building, "at": at, "lead": lead})
+
+
+# ------------------------------------------------------------------ signing
+
+
+def _sign_form(request, lead: Lead, data=None) -> SignForm:
+    buildings = scoped(request, Building).order_by("code")
+    building_id = (data or request.GET).get("building")
+    units = None
+    if building_id:
+        units = (
+            units_offerable(lead=lead)
+            .filter(building_id=building_id, building__in=buildings.values("pk"))
+            .order_by("floor", "number")
+        )
+    initial = {"signed_on": timezone.localdate(), "building": building_id}
+    return SignForm(
+        data,
+        buildings=buildings,
+        units=units,
+        initial=initial,
+        units_url=reverse("web:lead_sign", args=[lead.pk]),
+    )
+
+
+@roles_required(WORKERS)
+def lead_sign(request, pk: int):
+    lead = _lead_for_work(request, pk)
+    if lead.stage != LeadStage.NEGOTIATING:
+        messages.error(request, _("只有谈判中的线索可以签约 / only a lead in negotiation can sign"))
+        return redirect("web:lead", pk=lead.pk)
+    form = _sign_form(request, lead, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        units = [u for u in data["units"] if u.building_id == data["building"].pk]
+        try:
+            signing_complete(
+                lead=lead,
+                building=data["building"],
+                units=units,
+                signed_on=data["signed_on"],
+                rent=data["rent"],
+                end=data["end"],
+                signed_by=_worker(request) or lead.owner,
+                by=request.user,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("已签约:%(building)s") % {"building": data["building"].name})
+            return redirect("web:lead", pk=lead.pk)
+    return render(request, "web/lead_sign.html", {"lead": lead, "form": form})

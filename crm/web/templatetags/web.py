@@ -1,0 +1,103 @@
+"""Small formatting helpers of the pages: money, percentages, bar widths, dictionary lookups."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+@register.filter
+def num(value, places: int = 2) -> str:
+    """A number with thousands separators and `places` decimals; "—" when unknown."""
+    number = _decimal(value)
+    if number is None:
+        return "—"
+    text = f"{number:,.{int(places)}f}"
+    # Never "-0.00": a rounded zero has no sign.
+    return text[1:] if text.startswith("-") and Decimal(text.replace(",", "")) == 0 else text
+
+
+@register.filter
+def yuan(value) -> str:
+    """Whole yuan with thousands separators."""
+    return num(value, 0)
+
+
+@register.filter
+def wan(value) -> str:
+    """Yuan shown in 万元 (10,000 yuan), one decimal."""
+    number = _decimal(value)
+    return "—" if number is None else num(number / 10_000, 1)
+
+
+@register.filter
+def bar(value, scale=1) -> str:
+    """A CSS width in percent for a bar: value / scale × 100, kept within 0–100."""
+    number, whole = _decimal(value), _decimal(scale)
+    if number is None or not whole:
+        return "0"
+    share = max(Decimal(0), min(Decimal(100), number * 100 / whole))
+    return f"{share:.1f}"
+
+
+@register.filter
+def percent(value, places: int = 0) -> str:
+    """A share in [0, 1] as a percentage."""
+    number = _decimal(value)
+    return "—" if number is None else f"{number * 100:.{int(places)}f}%"
+
+
+@register.filter
+def get(mapping, key):
+    """mapping[key], or None."""
+    if mapping is None:
+        return None
+    try:
+        return mapping.get(key) if hasattr(mapping, "get") else mapping[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+# The navigation: (url name, label, roles that see it; None: every role).
+NAV = (
+    ("web:desk", _("工作台"), {"promoter", "district_admin", "street_officer"}),
+    ("web:leads", _("招商线索"), {"promoter", "district_admin", "street_officer", "auditor", "agency"}),
+    ("web:board", _("线索看板"), {"promoter", "district_admin"}),
+    ("web:buildings", _("楼宇"), None),
+    ("web:vacancies", _("空置房源"), None),
+    ("web:dashboard", _("规划看板"), {"district_admin", "auditor", "street_officer"}),
+    ("web:leaderboard", _("招商考核"), {"district_admin", "auditor", "street_officer", "promoter"}),
+    ("web:assessment", _("镇街考核"), {"district_admin", "auditor", "street_officer"}),
+    ("web:white_papers", _("白皮书"), {"district_admin", "auditor"}),
+    ("web:policies", _("招商政策"), None),
+    ("web:approvals", _("一事一议审批"), {"district_admin"}),
+    ("web:import", _("导入导出"), {"district_admin"}),
+)
+
+
+@register.inclusion_tag("web/_nav.html", takes_context=True)
+def nav(context):
+    from django.urls import reverse
+
+    from crm.web.access import role_of
+
+    request = context["request"]
+    role = role_of(request) if request.user.is_authenticated else None
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    items = [
+        {"url": reverse(name), "label": label, "current": name == current}
+        for name, label, roles in NAV
+        if role is not None and (roles is None or role in roles)
+    ]
+    return {"items": items}

@@ -1,0 +1,273 @@
+"""Working leads from the pages: quick add, the 撞单 warning, stage moves, activities, site tours, signing."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.constants import ActivityKind, LeadStage, UnitStatus
+from crm.models import Activity, Lead, Signing
+from crm.services.leads import lead_transition
+from tests.factories import LeadFactory, make_credit_code
+
+pytestmark = pytest.mark.django_db
+
+
+def _negotiating(district):
+    lead = district.lead
+    for stage in (LeadStage.CONTACTED, LeadStage.NEGOTIATING):
+        lead_transition(lead=lead, to_stage=stage)
+    return lead
+
+
+def test_quick_add_registers_a_lead_owned_by_the_promoter(district):
+    # when
+    response = district.client("promoter").post(
+        reverse("web:lead_add"),
+        {
+            "company_name": "新来科技有限公司",
+            "credit_code": make_credit_code(800001),
+            "channel": "department",
+            "area_min_m2": "100",
+            "area_max_m2": "200",
+        },
+    )
+
+    # then
+    lead = Lead.objects.get(company_name="新来科技有限公司")
+    assert response["Location"] == reverse("web:lead", args=[lead.pk])
+    assert lead.owner == district.promoter
+
+
+def test_quick_add_refuses_a_company_in_another_promoters_protection_period(district):
+    # given: 意向软件有限公司 is the promoter's open lead, active today
+    client = district.client("other_promoter")
+
+    # when
+    response = client.post(
+        reverse("web:lead_add"), {"company_name": "意向软件有限公司", "channel": "department"}
+    )
+
+    # then: the form comes back naming the owner, and nothing is written
+    assert response.status_code == 200
+    assert "张招商" in response.content.decode()
+    assert Lead.objects.filter(company_name="意向软件有限公司").count() == 1
+
+
+def test_the_duplicate_check_warns_while_the_name_is_typed(district):
+    # when
+    response = district.client("other_promoter").post(
+        reverse("web:lead_duplicate_check"), {"company_name": "意向软件有限公司", "credit_code": ""}
+    )
+
+    # then: the owner and the end of the protection period, 90 days from the last activity
+    until = timezone.localtime(district.lead.last_activity_at).date() + dt.timedelta(days=90)
+    body = response.content.decode()
+    assert "张招商" in body
+    assert until.isoformat() in body
+
+
+def test_the_duplicate_check_is_quiet_for_the_owner_themself(district):
+    # when
+    response = district.client("promoter").post(
+        reverse("web:lead_duplicate_check"), {"company_name": "意向软件有限公司"}
+    )
+
+    # then
+    assert "撞单" not in response.content.decode()
+
+
+def test_a_stage_change_moves_the_lead_along_an_allowed_edge(district):
+    # when
+    district.client("promoter").post(
+        reverse("web:stage_change", args=[district.lead.pk]), {"to_stage": "contacted"}
+    )
+
+    # then
+    district.lead.refresh_from_db()
+    assert district.lead.stage == LeadStage.CONTACTED
+
+
+def test_losing_a_lead_without_a_reason_is_refused(district):
+    # when
+    response = district.client("promoter").post(
+        reverse("web:stage_change", args=[district.lead.pk]), {"to_stage": "lost", "reason": ""}, follow=True
+    )
+
+    # then
+    district.lead.refresh_from_db()
+    assert district.lead.stage == LeadStage.NEW
+    assert "流失须填写原因" in response.content.decode()
+
+
+def test_the_board_moves_a_card_and_redraws_itself(district):
+    # when
+    response = district.client("promoter").post(
+        reverse("web:board_move", args=[district.lead.pk]), {"to_stage": "contacted"}, HTTP_HX_REQUEST="true"
+    )
+
+    # then: the board partial, with the card in its new column
+    district.lead.refresh_from_db()
+    assert district.lead.stage == LeadStage.CONTACTED
+    columns = {c["stage"]: [lead.pk for lead in c["leads"]] for c in response.context["columns"]}
+    assert columns["contacted"] == [district.lead.pk]
+
+
+def test_the_board_refuses_a_jump_the_stages_do_not_allow(district):
+    # when: new → negotiating is not an edge
+    response = district.client("promoter").post(
+        reverse("web:board_move", args=[district.lead.pk]),
+        {"to_stage": "negotiating"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    # then
+    district.lead.refresh_from_db()
+    assert district.lead.stage == LeadStage.NEW
+    assert response.context["error"]
+
+
+def test_a_site_tour_is_logged_with_its_building_and_unit(district):
+    # when
+    district.client("promoter").post(
+        reverse("web:activity_add", args=[district.lead.pk]),
+        {
+            "kind": ActivityKind.SITE_TOUR,
+            "occurred_at": "2026-01-05T10:00",
+            "building": district.building.pk,
+            "unit": district.unit.pk,
+            "notes": "客户满意",
+        },
+    )
+
+    # then
+    activity = Activity.objects.get(lead=district.lead)
+    assert (activity.kind, activity.building, activity.unit) == (
+        ActivityKind.SITE_TOUR,
+        district.building,
+        district.unit,
+    )
+
+
+def test_a_site_tour_without_a_building_is_refused_with_the_reason(district):
+    # when
+    response = district.client("promoter").post(
+        reverse("web:activity_add", args=[district.lead.pk]),
+        {"kind": ActivityKind.SITE_TOUR, "occurred_at": "2026-01-05T10:00"},
+    )
+
+    # then
+    assert response.status_code == 400
+    assert "实地看房须选择楼宇" in response.content.decode()
+    assert not Activity.objects.exists()
+
+
+def test_the_unit_select_lists_the_chosen_buildings_units(district):
+    # when
+    response = district.client("promoter").get(
+        reverse("web:unit_options", args=[district.lead.pk]), {"building": district.building.pk}
+    )
+
+    # then: 501, 502 and 601, offerable ones marked
+    body = response.content.decode()
+    assert body.count("<option value=") == 4  # the blank choice and three units
+    assert "501" in body and "601" in body
+
+
+def test_booking_a_site_tour_from_a_match_sets_the_next_follow_up(district):
+    # given
+    at = timezone.localtime() + dt.timedelta(days=2)
+
+    # when
+    response = district.client("promoter").post(
+        reverse("web:site_tour_schedule", args=[district.lead.pk]),
+        {
+            "building": district.building.pk,
+            "units": f"{district.unit.pk}",
+            "at": at.strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+
+    # then: a note now, whose next follow-up is the tour
+    assert response.status_code == 200
+    note = Activity.objects.get(lead=district.lead)
+    assert note.kind == ActivityKind.NOTE
+    assert "甲大厦 501" in note.notes
+    assert timezone.localtime(note.next_follow_up_at).strftime("%Y-%m-%d %H:%M") == at.strftime(
+        "%Y-%m-%d %H:%M"
+    )
+
+
+def test_signing_takes_the_unit_off_the_vacancy_list(district):
+    # given
+    lead = _negotiating(district)
+    client = district.client("promoter")
+    before = client.get(reverse("web:vacancies"))
+    assert district.unit in list(before.context["page"])
+
+    # when
+    response = client.post(
+        reverse("web:lead_sign", args=[lead.pk]),
+        {
+            "building": district.building.pk,
+            "units": [district.unit.pk],
+            "rent": "2.50",
+            "signed_on": "2026-01-10",
+        },
+    )
+
+    # then
+    assert response.status_code == 302
+    district.unit.refresh_from_db()
+    lead.refresh_from_db()
+    assert district.unit.status == UnitStatus.LEASED
+    assert lead.stage == LeadStage.SIGNED
+    assert Signing.objects.get(lead=lead).area_m2 == Decimal("200.00")
+    after = client.get(reverse("web:vacancies"))
+    assert district.unit not in list(after.context["page"])
+
+
+def test_the_sign_form_offers_the_vacant_units_of_the_chosen_building(district):
+    # given
+    lead = _negotiating(district)
+
+    # when
+    response = district.client("promoter").get(
+        reverse("web:lead_sign", args=[lead.pk]), {"building": district.building.pk}
+    )
+
+    # then: 501 and 502 are vacant; 601 is leased
+    units = list(response.context["form"].fields["units"].queryset)
+    assert units == [district.unit, district.second_unit]
+
+
+def test_a_lead_that_is_not_negotiating_cannot_open_the_sign_form(district):
+    # when
+    response = district.client("promoter").get(reverse("web:lead_sign", args=[district.lead.pk]))
+
+    # then
+    assert response.status_code == 302
+
+
+def test_the_lead_list_filters_by_stage(district):
+    # given
+    LeadFactory(owner=district.promoter, stage=LeadStage.CONTACTED, company_name="另一家有限公司")
+
+    # when
+    response = district.client("promoter").get(reverse("web:leads"), {"stage": "contacted"})
+
+    # then
+    assert [lead.company_name for lead in response.context["page"]] == ["另一家有限公司"]
+
+
+def test_the_lead_list_sorts_by_expected_tax(district):
+    # given
+    LeadFactory(owner=district.promoter, company_name="大户有限公司", expected_annual_tax=Decimal("9000000"))
+
+    # when
+    response = district.client("promoter").get(reverse("web:leads"), {"sort": "-expected_annual_tax"})
+
+    # then
+    assert [lead.company_name for lead in response.context["page"]][0] == "大户有限公司"

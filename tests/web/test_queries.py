@@ -1,0 +1,164 @@
+"""The big lists render with the same number of queries whether they hold a few rows or many.
+
+Every page starts with the same five: the session, the user, the user's role groups, the user's scope,
+the user's promoter id (crm.selectors.scope.viewer_of, read once per request).
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from crm.constants import LeadStage
+from crm.models.appraisal import PeriodKind
+from crm.services.appraisal import appraisal_compute
+from policies.models import Benefit, Policy
+from tests.factories import BuildingFactory, LeadFactory, PromoterFactory, UnitFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+PER_REQUEST = 5  # session, user, role groups, scope, promoter id
+
+
+def _count(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(context.captured_queries)
+
+
+def _more_leads(district, n: int = 40) -> None:
+    stages = [LeadStage.NEW, LeadStage.CONTACTED, LeadStage.VISITING, LeadStage.NEGOTIATING]
+    for i in range(n):
+        LeadFactory(owner=district.promoter, stage=stages[i % len(stages)], industry=district.lead.industry)
+
+
+def _more_buildings(district, n: int = 15) -> None:
+    for i in range(n):
+        building = BuildingFactory(street=district.street if i % 2 else district.other_street)
+        for floor in (3, 4):
+            UnitFactory(building=building, floor=floor, number=f"{floor}0{i}")
+
+
+def _more_policies(n: int = 12) -> None:
+    for i in range(n):
+        policy = Policy.objects.create(name=f"政策{i}", valid_from=dt.date(2024, 1, 1))
+        Benefit.objects.create(policy=policy, kind="one_off_award", amount_yuan=Decimal("10000"))
+
+
+def test_the_lead_list_does_not_query_per_row(district, django_assert_max_num_queries):
+    # given
+    client = district.client("promoter")
+    few = _count(client, reverse("web:leads"))
+    # the five of every request, the count for the pager, the page's leads with owner, industry and
+    # agency joined
+    assert few == PER_REQUEST + 2
+
+    # when
+    _more_leads(district)
+
+    # then
+    with django_assert_max_num_queries(few):
+        client.get(reverse("web:leads"))
+
+
+def test_the_lead_list_of_the_office_with_its_owner_filter_does_not_query_per_row(
+    district, django_assert_max_num_queries
+):
+    # given
+    client = district.client("district_admin")
+    few = _count(client, reverse("web:leads"))
+    # the five, the pager's count, the page, the promoters of the owner filter
+    assert few == PER_REQUEST + 3
+    _more_leads(district)
+
+    # then
+    with django_assert_max_num_queries(few):
+        client.get(reverse("web:leads"))
+
+
+def test_the_board_does_not_query_per_card(district, django_assert_max_num_queries):
+    # given
+    client = district.client("promoter")
+    few = _count(client, reverse("web:board"))
+    # the five, the count per stage, the first cards of every stage in one windowed query
+    assert few == PER_REQUEST + 2
+    _more_leads(district)
+
+    # then
+    with django_assert_max_num_queries(few):
+        client.get(reverse("web:board"))
+
+
+def test_the_building_list_does_not_query_per_building(district, django_assert_max_num_queries):
+    # given
+    client = district.client("promoter")
+    few = _count(client, reverse("web:buildings"))
+    # the five, the tax year of the tiers, the pager's count, the page's buildings with their vacancy
+    # subqueries, the page's tax figures (one statement), the streets of the filter
+    assert few == PER_REQUEST + 5
+    _more_buildings(district)
+
+    # then
+    with django_assert_max_num_queries(few):
+        client.get(reverse("web:buildings"))
+
+
+def test_the_vacancy_list_does_not_query_per_unit(district, django_assert_max_num_queries):
+    # given
+    client = district.client("promoter")
+    few = _count(client, reverse("web:vacancies"))
+    # the five, the totals, the pager's count, the streets of the filter, the page's units with their
+    # building and street
+    assert few == PER_REQUEST + 4
+    _more_buildings(district)
+
+    # then
+    with django_assert_max_num_queries(few):
+        client.get(reverse("web:vacancies"))
+
+
+def test_the_policy_list_does_not_query_per_policy(district, django_assert_max_num_queries):
+    # given
+    _more_policies(2)
+    client = district.client("promoter")
+    few = _count(client, reverse("web:policies"))
+    # the five, the pager's count, the page's policies with their places, their benefits
+    assert few == PER_REQUEST + 3
+    _more_policies()
+
+    # then
+    with django_assert_max_num_queries(few):
+        client.get(reverse("web:policies"))
+
+
+def test_the_leaderboard_does_not_query_per_promoter(district, django_assert_max_num_queries):
+    # given
+    start = dt.date(2026, 1, 1)
+    appraisal_compute(period_kind=PeriodKind.MONTH, period_start=start)
+    client = district.client("district_admin")
+    url = reverse("web:leaderboard") + "?period=2026-01"
+    few = _count(client, url)
+    # the five, the period's snapshots with promoter and street
+    assert few == PER_REQUEST + 1
+    for n in range(10):
+        PromoterFactory(user=UserFactory(username=f"more{n}", role="promoter"))
+    appraisal_compute(period_kind=PeriodKind.MONTH, period_start=start)
+
+    # then
+    with django_assert_max_num_queries(few):
+        client.get(url)
+
+
+def test_the_desk_does_not_query_per_lead(district, django_assert_max_num_queries):
+    # given
+    client = district.client("promoter")
+    few = _count(client, reverse("web:desk"))
+    _more_leads(district)
+
+    # then: the five, the due leads, the stale reminders, the pipeline, notifications and their count,
+    # the warnings, and the appraisal service's eight (six metrics, targets, weights), whatever the leads
+    with django_assert_max_num_queries(few):
+        client.get(reverse("web:desk"))
