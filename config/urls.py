@@ -1,7 +1,8 @@
-"""URL map: admin, and the apps' own routes as they arrive."""
+"""URL map: admin, the REST API under /api/v1/ with its OpenAPI schema and docs, and the apps' routes."""
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 admin.site.site_header = "楼宇经济招商管理 · Building Economy CRM"
 admin.site.site_title = "楼宇经济招商管理"
@@ -10,4 +11,11 @@ admin.site.index_title = "区楼宇办 · District office"
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("crm.api.urls")),
+    path("", include("crm.web.urls")),
 ]
+
+# A path under /api/ that no route matches answers JSON like every other API error.
+handler404 = "crm.api.exceptions.not_found"

@@ -16,40 +16,19 @@ _PRECEDENCE = [
     Role.AGENCY,
 ]
 
-_ALL_CRM = [
-    "street",
-    "businesscircle",
-    "building",
-    "unit",
-    "industry",
-    "enterprise",
-    "tenancy",
-    "taxrecord",
-    "promoter",
-    "agency",
-    "lead",
-    "activity",
-    "reservation",
-    "signing",
-    "stagechange",
-    "plantarget",
-    "userscope",
-]
+# The apps whose tables the roles work on; the office's two roles cover all of their models.
+DOMAIN_APPS = ("crm", "policies", "matching", "workers")
+ALL = "__all__"
+ALL_VIEW = "__all_view__"
+# The auditor reads everything but who may log in where, and the agencies' keys.
+AUDITOR_HIDDEN = frozenset({"view_userscope", "view_agencyapikey"})
 
-_ALL_POLICIES = ["policy", "benefit", "commitment", "commitmentline", "districtpolicysettings"]
 _READ_POLICIES = ["view_policy", "view_benefit", "view_commitment", "view_commitmentline", "view_entryrule"]
-_ALL_MATCHING = ["entryrule", "rankingmodel", "industrymodel"]
 
 # The model permissions behind the admin and pages; the scope selector narrows them to rows.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.DISTRICT_ADMIN: [
-        f"{action}_{model}"
-        for model in _ALL_CRM + _ALL_POLICIES + _ALL_MATCHING
-        for action in ("view", "add", "change", "delete")
-    ],
-    Role.AUDITOR: [
-        f"view_{model}" for model in _ALL_CRM + _ALL_POLICIES + _ALL_MATCHING if model != "userscope"
-    ],
+    Role.DISTRICT_ADMIN: [ALL],
+    Role.AUDITOR: [ALL_VIEW],
     Role.STREET_OFFICER: [
         *(
             f"view_{m}"
@@ -130,9 +109,13 @@ def roles_sync_permissions(**_kwargs) -> None:
     # post_migrate reaches crm before later apps have their permissions: create them all first.
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0)
+    domain = Permission.objects.filter(content_type__app_label__in=DOMAIN_APPS)
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        perms = Permission.objects.filter(
-            content_type__app_label__in=["crm", "policies", "matching"], codename__in=codenames
-        )
+        if codenames == [ALL]:
+            perms = domain
+        elif codenames == [ALL_VIEW]:
+            perms = domain.filter(codename__startswith="view_").exclude(codename__in=AUDITOR_HIDDEN)
+        else:
+            perms = domain.filter(codename__in=codenames)
         group.permissions.set(perms)

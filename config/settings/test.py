@@ -42,3 +42,6 @@ if REDIS_URL and not _reachable(REDIS_URL, 6379):
     REDIS_URL = ""
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
+
+# Each test starts with empty throttle counters; a shared Redis cache would carry them across tests.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,7 +1,18 @@
 """The CRM's tables; each module holds one part of the domain."""
 
+from crm.models.api_keys import AgencyAPIKey
+from crm.models.appraisal import (
+    AppraisalSnapshot,
+    AppraisalWeight,
+    IndicatorSnapshot,
+    PromoterTarget,
+    StreetAssessmentSnapshot,
+    StreetTarget,
+    WhitePaper,
+)
 from crm.models.buildings import Building, Unit
 from crm.models.enterprises import Enterprise, TaxRecord, Tenancy, TenancyUnit
+from crm.models.followups import EarlyWarning, Notification, Reminder, ReminderDigest, StageLimit
 from crm.models.geography import BusinessCircle, Street
 from crm.models.industry import Industry
 from crm.models.leads import Activity, Lead, Reservation, Signing, StageChange
@@ -11,20 +22,33 @@ from crm.models.plan import PlanTarget
 __all__ = [
     "Activity",
     "Agency",
+    "AgencyAPIKey",
+    "AppraisalSnapshot",
+    "AppraisalWeight",
     "Building",
     "BusinessCircle",
+    "EarlyWarning",
     "Enterprise",
+    "IndicatorSnapshot",
     "Industry",
     "Lead",
+    "Notification",
     "PlanTarget",
     "Promoter",
+    "PromoterTarget",
+    "Reminder",
+    "ReminderDigest",
     "Reservation",
     "Signing",
     "StageChange",
+    "StageLimit",
     "Street",
+    "StreetAssessmentSnapshot",
+    "StreetTarget",
     "TaxRecord",
     "Tenancy",
     "TenancyUnit",
     "Unit",
     "UserScope",
+    "WhitePaper",
 ]

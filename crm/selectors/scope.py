@@ -23,6 +23,7 @@ class Viewer:
     """The parts of a user that decide scope, read once per call."""
 
     role: Role | None
+    user_id: int | None
     street_id: int | None
     building_id: int | None
     agency_id: int | None
@@ -32,12 +33,14 @@ class Viewer:
 def viewer_of(user) -> Viewer:
     role = user_role(user)
     if role is None:
-        return Viewer(None, None, None, None, None)
+        return Viewer(None, None, None, None, None, None)
     scope = (
         m.UserScope.objects.filter(user=user).values("street_id", "building_id", "agency_id").first() or {}
     )
     promoter_id = m.Promoter.objects.filter(user=user).values_list("pk", flat=True).first()
-    return Viewer(role, scope.get("street_id"), scope.get("building_id"), scope.get("agency_id"), promoter_id)
+    return Viewer(
+        role, user.pk, scope.get("street_id"), scope.get("building_id"), scope.get("agency_id"), promoter_id
+    )
 
 
 NOTHING = Q(pk__in=[])
@@ -183,6 +186,65 @@ def _commitments(v: Viewer, action: str) -> Q:
     return NOTHING
 
 
+def _promoter_rows(promoter_path: str, street_path: str):
+    """Reminders, targets and appraisals: a promoter's own, a street's promoters', the office's all."""
+
+    def rule(v: Viewer, action: str) -> Q:
+        if v.role == Role.DISTRICT_ADMIN or (v.role == Role.AUDITOR and action == VIEW):
+            return EVERYTHING
+        if action != VIEW:
+            return NOTHING
+        if v.role == Role.PROMOTER and v.promoter_id:
+            return Q(**{promoter_path: v.promoter_id})
+        if v.role == Role.STREET_OFFICER and v.street_id:
+            return Q(**{street_path: v.street_id})
+        return NOTHING
+
+    return rule
+
+
+def _street_rows(street_path: str):
+    """Street targets and assessments: the office's all, an officer's own street."""
+
+    def rule(v: Viewer, action: str) -> Q:
+        if v.role == Role.DISTRICT_ADMIN or (v.role == Role.AUDITOR and action == VIEW):
+            return EVERYTHING
+        if action == VIEW and v.role == Role.STREET_OFFICER and v.street_id:
+            return Q(**{street_path: v.street_id})
+        return NOTHING
+
+    return rule
+
+
+def _addressed_to_user(v: Viewer, action: str) -> Q:
+    """Notifications and warning tasks are their recipient's; the office oversees them all."""
+    if v.role == Role.DISTRICT_ADMIN or (v.role == Role.AUDITOR and action == VIEW):
+        return EVERYTHING
+    if v.user_id is None:
+        return NOTHING
+    return Q(user_id=v.user_id)
+
+
+def _warnings(v: Viewer, action: str) -> Q:
+    if v.role == Role.DISTRICT_ADMIN or (v.role == Role.AUDITOR and action == VIEW):
+        return EVERYTHING
+    if v.user_id is None:
+        return NOTHING
+    mine = Q(assignee_id=v.user_id)
+    if action == VIEW and v.role == Role.STREET_OFFICER and v.street_id:
+        return mine | Q(building__street_id=v.street_id)
+    return mine
+
+
+def _internal_reports(v: Viewer, action: str) -> Q:
+    """Indicator snapshots and white papers: every internal role reads them, the office writes."""
+    if v.role == Role.DISTRICT_ADMIN:
+        return EVERYTHING
+    if action == VIEW and v.role not in (None, Role.AGENCY):
+        return EVERYTHING
+    return NOTHING
+
+
 RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     m.Street: _reference,
     m.BusinessCircle: _reference,
@@ -206,6 +268,19 @@ RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     pm.Commitment: _commitments,
     pm.CommitmentLine: _through("commitment", _commitments, pm.Commitment),
     pm.DistrictPolicySettings: _reference,
+    m.StageLimit: _reference,
+    m.AppraisalWeight: _reference,
+    m.Reminder: _promoter_rows("promoter_id", "promoter__street_id"),
+    m.ReminderDigest: _promoter_rows("promoter_id", "promoter__street_id"),
+    m.PromoterTarget: _promoter_rows("promoter_id", "promoter__street_id"),
+    m.AppraisalSnapshot: _promoter_rows("promoter_id", "promoter__street_id"),
+    m.StreetTarget: _street_rows("street_id"),
+    m.StreetAssessmentSnapshot: _street_rows("street_id"),
+    m.Notification: _addressed_to_user,
+    m.EarlyWarning: _warnings,
+    m.IndicatorSnapshot: _internal_reports,
+    m.WhitePaper: _internal_reports,
+    m.AgencyAPIKey: _admin_only,
     mm.EntryRule: _places("building__street_id", "building_id", public=True, managers_change=False),
     mm.RankingModel: _admin_only,
     mm.IndustryModel: _admin_only,

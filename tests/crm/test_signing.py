@@ -172,7 +172,7 @@ def test_the_database_itself_refuses_overlapping_unit_links():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_concurrent_signings_of_one_unit_exactly_one_wins():
     # given two negotiating leads and one vacant unit
     unit = UnitFactory()

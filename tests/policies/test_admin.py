@@ -157,9 +157,10 @@ def test_the_what_if_calculator_refuses_an_unknown_industry(client, office):
     assert "unknown industry code ZZ" in response.content.decode()
 
 
-def test_a_promoter_cannot_open_the_policies_admin(client):
+def test_a_promoter_reads_policies_and_uses_the_what_if_but_cannot_write_policies(client):
+    # promoters quote incentives to companies, so they read policies; the office writes them
     client.force_login(UserFactory(role=Role.PROMOTER, is_staff=True))
 
-    response = client.get(reverse("admin:policies_policy_what_if"))
-
-    assert response.status_code == 403
+    assert client.get(reverse("admin:policies_policy_what_if")).status_code == 200
+    assert client.get(reverse("admin:policies_policy_changelist")).status_code == 200
+    assert client.get(reverse("admin:policies_policy_add")).status_code == 403
