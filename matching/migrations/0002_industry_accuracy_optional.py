@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('matching', '0001_initial'),
+        ("matching", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='industrymodel',
-            name='accuracy',
-            field=models.JSONField(blank=True, default=dict, verbose_name='留出集准确率'),
+            model_name="industrymodel",
+            name="accuracy",
+            field=models.JSONField(blank=True, default=dict, verbose_name="留出集准确率"),
         ),
     ]
