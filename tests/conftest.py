@@ -15,6 +15,7 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # A transactional test without serialized_rollback flushes and re-runs post_migrate, which
     # recreates the role groups under new ids; a serialized test then restores the old ids and
@@ -25,6 +26,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(
                 f"{item.nodeid}: use django_db(transaction=True, serialized_rollback=True)"
             )
+    # The browser tests run last: their live server's flushes leave the database without the
+    # migrated rows for the transactional tests that would follow (a known gap, see docs/pages.md).
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
