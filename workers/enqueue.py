@@ -77,3 +77,11 @@ def after_signing_completed(*, signing_id: int) -> None:
     from workers.tasks import appraisal_for_signing
 
     enqueue(appraisal_for_signing, signing_id)
+
+
+def after_webhook_deliveries_created(*, delivery_ids: list[int]) -> None:
+    """A stage change of an agency's lead: send each of its webhook deliveries once the change commits."""
+    from workers.tasks import deliver_webhook
+
+    for delivery_id in delivery_ids:
+        enqueue(deliver_webhook, delivery_id)

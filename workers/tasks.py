@@ -18,6 +18,8 @@ from crm.services.followups import (
     reservations_nightly,
 )
 from crm.services.warnings import warnings_nightly
+from crm.services.webhooks import MAX_ATTEMPTS as WEBHOOK_MAX_ATTEMPTS
+from crm.services.webhooks import WebhookRetry, webhook_deliver
 from crm.services.white_paper import white_paper_generate, white_paper_request
 from workers.celery import app
 from workers.enqueue import publish
@@ -135,3 +137,15 @@ def models_retrain_nightly() -> dict[str, str]:
     from matching.retraining import industry_retrain_if_changed, ranking_retrain_if_changed
 
     return {"ranking": ranking_retrain_if_changed(), "industry": industry_retrain_if_changed()}
+
+
+@app.task(
+    autoretry_for=(WebhookRetry, *DATABASE_ERRORS),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=WEBHOOK_MAX_ATTEMPTS - 1,
+)
+def deliver_webhook(delivery_id: int) -> str | None:
+    """POST one webhook delivery, signed; an unreachable receiver or its 5xx retries with backoff."""
+    return webhook_deliver(delivery_id=delivery_id)

@@ -9,6 +9,7 @@ from crm.api.views.leads import LeadActivitiesView, LeadSigningView, LeadTransit
 from crm.api.views.policies import PolicyEvaluateView, PolicyViewSet
 from crm.api.views.ranking import BuildingLeadMatchesView, LeadMatchesView
 from crm.api.views.reference import IndustrySuggestView, IndustryViewSet
+from crm.api.views.webhooks import WebhookDeliveriesView, WebhookViewSet
 
 app_name = "api"
 
@@ -22,6 +23,7 @@ router.register("enterprises", EnterpriseViewSet, basename="enterprise")
 router.register("tax-records", TaxRecordViewSet, basename="tax-record")
 router.register("appraisals", AppraisalViewSet, basename="appraisal")
 router.register("policies", PolicyViewSet, basename="policy")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     # Fixed paths first, so that "suggest" is never read as an industry code.
@@ -34,5 +36,6 @@ urlpatterns = [
     path("leads/<int:pk>/transition/", LeadTransitionView.as_view(), name="lead-transition"),
     path("leads/<int:pk>/activities/", LeadActivitiesView.as_view(), name="lead-activities"),
     path("leads/<int:pk>/signing/", LeadSigningView.as_view(), name="lead-signing"),
+    path("webhooks/<int:pk>/deliveries/", WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
     path("", include(router.urls)),
 ]

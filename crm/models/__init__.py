@@ -18,11 +18,13 @@ from crm.models.industry import Industry
 from crm.models.leads import Activity, Lead, Reservation, Signing, StageChange
 from crm.models.people import Agency, Promoter, UserScope
 from crm.models.plan import PlanTarget
+from crm.models.webhooks import AgencyWebhook, WebhookDelivery
 
 __all__ = [
     "Activity",
     "Agency",
     "AgencyAPIKey",
+    "AgencyWebhook",
     "AppraisalSnapshot",
     "AppraisalWeight",
     "Building",
@@ -50,5 +52,6 @@ __all__ = [
     "TenancyUnit",
     "Unit",
     "UserScope",
+    "WebhookDelivery",
     "WhitePaper",
 ]

@@ -236,6 +236,13 @@ def _warnings(v: Viewer, action: str) -> Q:
     return mine
 
 
+def _agency_webhooks(v: Viewer, action: str) -> Q:
+    """An agency's webhooks are its own; the office oversees them all, the auditor reads them."""
+    if v.role == Role.AGENCY and v.agency_id:
+        return Q(agency_id=v.agency_id)
+    return _admin_only(v, action)
+
+
 def _internal_reports(v: Viewer, action: str) -> Q:
     """Indicator snapshots and white papers: every internal role reads them, the office writes."""
     if v.role == Role.DISTRICT_ADMIN:
@@ -281,6 +288,8 @@ RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     m.IndicatorSnapshot: _internal_reports,
     m.WhitePaper: _internal_reports,
     m.AgencyAPIKey: _admin_only,
+    m.AgencyWebhook: _agency_webhooks,
+    m.WebhookDelivery: _through("webhook", _agency_webhooks, m.AgencyWebhook),
     mm.EntryRule: _places("building__street_id", "building_id", public=True, managers_change=False),
     mm.RankingModel: _admin_only,
     mm.IndustryModel: _admin_only,

@@ -15,6 +15,7 @@ from crm.credit_code import normalise_credit_code
 from crm.models import Agency, Enterprise, Industry, Lead, Promoter, StageChange, Street
 from crm.names import normalise_company_name
 from crm.services.common import attribute_to, invalid, lock_key
+from crm.services.webhooks import webhooks_lead_stage_changed
 
 # Fields a lead_update may change; stage and owner history have their own services.
 EDITABLE_FIELDS = frozenset(
@@ -262,7 +263,7 @@ def lead_transition(
 
 def lead_record_stage(*, lead: Lead, to_stage: str, by=None, reason: str = "", at=None) -> None:
     """Write a stage change and its log row; callers hold the lead's row lock and have checked the edge."""
-    StageChange.objects.create(
+    change = StageChange.objects.create(
         lead=lead,
         from_stage=Lead.objects.values_list("stage", flat=True).get(pk=lead.pk),
         to_stage=to_stage,
@@ -274,3 +275,4 @@ def lead_record_stage(*, lead: Lead, to_stage: str, by=None, reason: str = "", a
     lead.lost_reason = reason if to_stage == LeadStage.LOST else ""
     attribute_to(lead, by)
     lead.save(update_fields=["stage", "lost_reason", "updated_at"])
+    webhooks_lead_stage_changed(lead=lead, change=change)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from crm.services.webhooks import webhook_register
 from matching import adapter
 from tests.api.conftest import ROLES, api_client
 
@@ -78,6 +79,12 @@ EXPECTED: dict[tuple[str, str], dict[str, tuple[int, int]]] = {
     ("api:appraisal-detail", "GET"): row(
         **{A: 200, AU: 200, SO: (200, 404), P: (200, 404), BM: 403, AG: 403}
     ),
+    # An agency's webhooks: its own, never another agency's; only an agency registers one.
+    ("api:webhook-list", "GET"): row(**{A: 200, AU: 200, SO: 403, P: 403, BM: 403, AG: 200}),
+    ("api:webhook-list", "POST"): row(**{A: 403, AU: 403, SO: 403, P: 403, BM: 403, AG: 201}),
+    ("api:webhook-detail", "GET"): row(**{A: 200, AU: 200, SO: 403, P: 403, BM: 403, AG: (200, 404)}),
+    ("api:webhook-detail", "DELETE"): row(**{A: 204, AU: 403, SO: 403, P: 403, BM: 403, AG: (204, 404)}),
+    ("api:webhook-deliveries", "GET"): row(**{A: 200, AU: 200, SO: 403, P: 403, BM: 403, AG: (200, 404)}),
 }
 PUBLIC = {("api-schema", "GET"), ("api-docs", "GET")}
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -124,6 +131,16 @@ def _building(w, which: str):
     return w.building if which == "own" else w.other_building
 
 
+def _webhooks(w) -> tuple:
+    """The agency's webhook and the other agency's (registered once per world)."""
+    if not hasattr(w, "webhooks"):
+        w.webhooks = tuple(
+            webhook_register(agency=agency, url=f"http://127.0.0.1:9/{n}")
+            for n, agency in enumerate((w.agency, w.other_agency))
+        )
+    return w.webhooks
+
+
 def _target(w, name: str, role: str, which: str) -> tuple[str, str]:
     """(url, query string) of route `name` on the caller's own object or on another's."""
     lead, building = _lead(w, role, which), _building(w, which)
@@ -141,6 +158,8 @@ def _target(w, name: str, role: str, which: str) -> tuple[str, str]:
         "api:enterprise-detail": (w.enterprise if which == "own" else w.other_enterprise).pk,
         "api:tax-record-detail": (w.tax if which == "own" else w.other_tax).pk,
         "api:appraisal-detail": (w.extras.appraisal if which == "own" else w.extras.other_appraisal).pk,
+        "api:webhook-detail": _webhooks(w)[0 if which == "own" else 1].pk,
+        "api:webhook-deliveries": _webhooks(w)[0 if which == "own" else 1].pk,
     }
     url = reverse(name, args=[objects[name]]) if name in objects else reverse(name)
     query = ""
@@ -165,6 +184,7 @@ def _body(w, name: str, role: str, which: str) -> dict:
             "units": [unit.pk],
             "signed_on": now.date().isoformat(),
         },
+        "api:webhook-list": {"url": "http://127.0.0.1:9/hook"},
         "api:industry-suggest": {"text": "软件开发与信息技术咨询"},
         "api:policy-evaluate": {
             "profile": {"industry_code": "65"},
@@ -205,6 +225,7 @@ def _foreign_rows(w, name: str, role: str) -> set:
         "api:tax-record-list": {w.other_tax.pk},
         "api:appraisal-list": {w.extras.other_appraisal.pk},
         "api:policy-list": {w.extras.case_policy.pk},
+        "api:webhook-list": {_webhooks(w)[1].pk},
     }.get(name, set())
 
 
