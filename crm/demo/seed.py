@@ -82,8 +82,11 @@ def seed_demo(
         # commitments signing_complete would have stored, so the promise totals are real.
         for scope, n in seed_demo_policies(rng=random.Random(rng.getrandbits(64)), as_of=as_of).items():
             counts[f"policies.Policy ({scope})"] = n
-        signings = Signing.objects.select_related("building").order_by("pk")
-        for signing in signings.iterator(chunk_size=500):
-            commitment_record(signing=signing)
+        if scale == "district":
+            # One evaluation per signing; at city scale (thousands of signings) that would spend the
+            # load budget on promises no benchmark reads, so the city has policies but no commitments.
+            signings = Signing.objects.select_related("building").order_by("pk")
+            for signing in signings.iterator(chunk_size=500):
+                commitment_record(signing=signing)
         counts["policies.Commitment"] = Commitment.objects.count()
     return counts
