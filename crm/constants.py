@@ -81,6 +81,14 @@ class LeadChannel(models.TextChoices):
     TENANT_REFERRAL = "tenant_referral", _("以商招商")
 
 
+class LawfulBasis(models.TextChoices):
+    """Why the district may process a lead's contact person's data (PIPL article 13); docs/privacy.md."""
+
+    CONSENT = "consent", _("已取得本人同意")
+    CONTRACT = "contract", _("订立合同所必需")
+    PUBLIC = "public", _("已合法公开的信息")
+
+
 class ActivityKind(models.TextChoices):
     CALL = "call", _("电话")
     VISIT = "visit", _("拜访")

@@ -2,7 +2,10 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -13,15 +16,17 @@ from crm.admin.base import (
     ScopedModelAdmin,
     ServiceForm,
     ServiceFormAdmin,
+    hides_personal_data,
     scoped,
 )
 from crm.admin.filters import OwnerTeamFilter, industry_section_filter
 from crm.constants import LeadStage, Role
-from crm.models import Activity, Lead, Promoter, Reservation, Signing, StageChange
+from crm.models import Activity, ContactAccess, Lead, Promoter, Reservation, Signing, StageChange
 from crm.roles import user_role
 from crm.selectors.scope import CHANGE
 from crm.services.activities import activity_log
 from crm.services.leads import EDITABLE_FIELDS, LeadVersionConflict, lead_create, lead_transition, lead_update
+from crm.services.privacy import contact_access_record, contact_erase
 from crm.services.reservations import reservation_release, unit_reserve
 
 # The stages an admin action can move a lead to: every target of LEAD_TRANSITIONS except
@@ -87,6 +92,7 @@ class LeadForm(ServiceForm, forms.ModelForm):
             "business_scope",
             "contact_name",
             "contact_phone",
+            "lawful_basis",
             "area_min_m2",
             "area_max_m2",
             "budget_rent",
@@ -122,6 +128,7 @@ class LeadForm(ServiceForm, forms.ModelForm):
                 "business_scope",
                 "contact_name",
                 "contact_phone",
+                "lawful_basis",
                 "area_min_m2",
                 "area_max_m2",
                 "budget_rent",
@@ -189,7 +196,7 @@ def _stage_action(to_stage: LeadStage):
 class LeadAdmin(ServiceFormAdmin, ScopedHistoryAdmin):
     form = LeadForm
     action_form = LeadActionForm
-    actions = [_stage_action(stage) for stage in ACTION_STAGES]
+    actions = [*(_stage_action(stage) for stage in ACTION_STAGES), "erase_contacts"]
     list_display = (
         "ref",
         "company_name",
@@ -212,14 +219,17 @@ class LeadAdmin(ServiceFormAdmin, ScopedHistoryAdmin):
     date_hierarchy = "created_at"
 
     # Set by lead_create, or not taken by it: shown on an existing lead only.
-    _not_on_add = ("ref", "stage", "lost_reason", "referred_by")
+    _not_on_add = ("ref", "stage", "lost_reason", "referred_by", "lawful_basis_recorded_at")
 
     def get_fieldsets(self, request, obj=None):
         owner = ("owner",) if obj is not None or user_role(request.user) != Role.PROMOTER else ()
         fieldsets = [
             (None, {"fields": ("ref", "stage", "lost_reason", "company_name", "credit_code", "industry")}),
             (_("负责与渠道"), {"fields": ("channel", *owner, "agency", "referred_by", "case_by_case")}),
-            (_("联系人"), {"fields": ("contact_name", "contact_phone")}),
+            (
+                _("联系人"),
+                {"fields": ("contact_name", "contact_phone", "lawful_basis", "lawful_basis_recorded_at")},
+            ),
             (
                 _("需求"),
                 {
@@ -257,6 +267,62 @@ class LeadAdmin(ServiceFormAdmin, ScopedHistoryAdmin):
 
     def get_inlines(self, request, obj):
         return (ActivityInline, StageChangeInline) if obj is not None else ()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            self._record_contact_seen(request, object_id)
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        # The history's diffs show old names and phones to whoever sees them unmasked.
+        response = super().history_view(request, object_id, extra_context)
+        if response.status_code == 200:
+            self._record_contact_seen(request, object_id)
+        return response
+
+    def _record_contact_seen(self, request, object_id) -> None:
+        if hides_personal_data(request):
+            return
+        lead = scoped(request, Lead).filter(pk=object_id).only("pk", "contact_name", "contact_phone").first()
+        if lead is not None:
+            contact_access_record(user=request.user, how=ContactAccess.How.ADMIN, leads=[lead])
+
+    def has_erase_permission(self, request) -> bool:
+        # Erasing personal data is the office's decision (a data subject's request, a legal duty).
+        return user_role(request.user) == Role.DISTRICT_ADMIN
+
+    @admin.action(
+        description=_("删除所选线索的联系人信息(含审计历史)/ erase contacts"), permissions=["erase"]
+    )
+    def erase_contacts(self, request, queryset):
+        """Ask once, then erase the contact person of the selected leads through contact_erase."""
+        leads = scoped(request, queryset, CHANGE).order_by("ref")
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": gettext("确认删除联系人信息 / confirm erasure"),
+                "leads": leads,
+                "opts": self.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "reason": request.POST.get("reason", ""),
+            }
+            return TemplateResponse(request, "admin/crm/lead/erase_contacts.html", context)
+        try:
+            outcome = contact_erase(
+                lead_ids=leads.values_list("pk", flat=True),
+                by=request.user,
+                note=request.POST.get("reason", "")[:200],
+            )
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+            return None
+        messages.success(
+            request,
+            gettext("已删除 %(erased)d 条线索的联系人信息,%(clear)d 条本无联系人信息")
+            % {"erased": len(outcome.erased), "clear": len(outcome.already_clear)},
+        )
+        return None
 
     def move_to(self, request, queryset, to_stage: LeadStage) -> None:
         """Move each selected lead to `to_stage` through lead_transition; report each refusal."""

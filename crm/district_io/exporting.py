@@ -36,6 +36,8 @@ from crm.models import (
     TenancyUnit,
     Unit,
 )
+from crm.models.privacy import AccessWay
+from crm.services.privacy import contact_access_record
 
 CHUNK = 2000
 
@@ -121,12 +123,14 @@ def _query_rows(spec: FileSpec, maps: dict[str, dict[int, list[str]]]) -> Iterat
         yield format_row(spec, values)
 
 
-def district_export(*, directory: Path | str, bom: bool = False) -> dict[str, int]:
+def district_export(*, directory: Path | str, bom: bool = False, by=None, note: str = "") -> dict[str, int]:
     """Write the ten files into `directory` (made if missing); returns the rows written per file.
 
     UTF-8 with a header row and the exact columns of import-format.md. `bom` starts each file with
     a byte-order mark, which Excel needs to read Chinese text as UTF-8; the import accepts either.
     The files are read from one snapshot of the database, so that they agree with one another.
+    Every lead whose contact person was written is recorded as seen by `by` (docs/privacy.md);
+    `note` names the operator when there is no user (the command line).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -149,4 +153,6 @@ def district_export(*, directory: Path | str, bom: bool = False) -> dict[str, in
                     writer.writerow(cells)
                     count += 1
             written[spec.name] = count
+    # After the snapshot: on PostgreSQL it is a read-only transaction.
+    contact_access_record(user=by, how=AccessWay.DISTRICT_EXPORT, leads=Lead.objects.all(), note=note)
     return written

@@ -18,6 +18,7 @@ from crm.models.industry import Industry
 from crm.models.leads import Activity, Lead, Reservation, Signing, StageChange
 from crm.models.people import Agency, Promoter, UserScope
 from crm.models.plan import PlanTarget
+from crm.models.privacy import ContactAccess, ContactErasure
 from crm.models.webhooks import AgencyWebhook, WebhookDelivery
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "AppraisalWeight",
     "Building",
     "BusinessCircle",
+    "ContactAccess",
+    "ContactErasure",
     "EarlyWarning",
     "Enterprise",
     "IndicatorSnapshot",

@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, ActivityKind, LeadChannel, LeadStage
+from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, ActivityKind, LawfulBasis, LeadChannel, LeadStage
 from crm.credit_code import validate_credit_code
 from crm.models.buildings import AREA, RENT
 from crm.names import normalise_company_name
@@ -36,6 +36,11 @@ class Lead(models.Model):
     business_scope = models.TextField(_("经营范围"), blank=True)
     contact_name = models.CharField(_("联系人"), max_length=100, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=40, blank=True)
+    # Why the contact person's data may be held (PIPL art. 13); an agency must say when it refers one.
+    lawful_basis = models.CharField(
+        _("个人信息处理依据"), max_length=20, choices=LawfulBasis.choices, blank=True
+    )
+    lawful_basis_recorded_at = models.DateTimeField(_("依据登记时间"), null=True, blank=True)
     area_min_m2 = models.DecimalField(_("最小面积(㎡)"), null=True, blank=True, **AREA)
     area_max_m2 = models.DecimalField(_("最大面积(㎡)"), null=True, blank=True, **AREA)
     budget_rent = models.DecimalField(_("租金预算(元/㎡·天)"), null=True, blank=True, **RENT)
@@ -108,6 +113,14 @@ class Lead(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(stage=LeadStage.LOST) | ~Q(lost_reason=""), name="lead_lost_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(lawful_basis="") | Q(lawful_basis__in=LawfulBasis.values),
+                name="lead_lawful_basis_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(lawful_basis="") | Q(lawful_basis_recorded_at__isnull=False),
+                name="lead_lawful_basis_has_time",
             ),
         ]
         indexes = [models.Index(fields=["owner", "stage"], name="lead_owner_stage")]

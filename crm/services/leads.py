@@ -16,7 +16,9 @@ from crm.models import Agency, Enterprise, Industry, Lead, Promoter, StageChange
 from crm.names import normalise_company_name
 from crm.services.common import attribute_to, invalid, lock_key
 from crm.services.webhooks import webhooks_lead_stage_changed
+from crm.validators import unsafe_text_error
 
+REASON_MAX_LENGTH = 300  # Lead.lost_reason and StageChange.reason
 # Fields a lead_update may change; stage and owner history have their own services.
 EDITABLE_FIELDS = frozenset(
     {
@@ -26,6 +28,7 @@ EDITABLE_FIELDS = frozenset(
         "business_scope",
         "contact_name",
         "contact_phone",
+        "lawful_basis",
         "area_min_m2",
         "area_max_m2",
         "budget_rent",
@@ -108,6 +111,7 @@ def lead_create(
     business_scope: str = "",
     contact_name: str = "",
     contact_phone: str = "",
+    lawful_basis: str = "",
     area_min_m2: Decimal | None = None,
     area_max_m2: Decimal | None = None,
     budget_rent: Decimal | None = None,
@@ -132,6 +136,8 @@ def lead_create(
         business_scope=business_scope,
         contact_name=contact_name,
         contact_phone=contact_phone,
+        lawful_basis=lawful_basis,
+        lawful_basis_recorded_at=now if lawful_basis else None,
         area_min_m2=area_min_m2,
         area_max_m2=area_max_m2,
         budget_rent=budget_rent,
@@ -149,12 +155,22 @@ def lead_create(
         last_activity_at=now,
     )
     _check_area_range(lead)
+    _check_lawful_basis(lead)
     lead.full_clean(exclude=["normalised_name"])
     _refuse_if_protected(lead, exclude=None)
     attribute_to(lead, by)
     lead.save()
     lead.preferred_streets.set(list(preferred_streets))
     return lead
+
+
+def _check_lawful_basis(lead: Lead) -> None:
+    # An agency hands over a third person's data: it must say on what basis (PIPL; docs/privacy.md).
+    if lead.agency_id and (lead.contact_name or lead.contact_phone) and not lead.lawful_basis:
+        raise invalid(
+            "lawful_basis",
+            "机构提交联系人信息须注明处理依据 / an agency's lead with a contact needs its lawful basis",
+        )
 
 
 def _check_area_range(lead: Lead) -> None:
@@ -169,6 +185,11 @@ def _check_area_range(lead: Lead) -> None:
             f"最大面积 {lead.area_max_m2} 小于最小面积 {lead.area_min_m2} / "
             f"area_max_m2 {lead.area_max_m2} is below area_min_m2 {lead.area_min_m2}",
         )
+    # A negative budget or tax would rank and forecast as if it were a real figure.
+    for field in ("budget_rent", "expected_annual_tax"):
+        value = getattr(lead, field)
+        if value is not None and value < 0:
+            raise invalid(field, f"不能为负数,实为 {value} / must not be negative, got {value}")
 
 
 def lead_claim_version(lead: Lead, expected_version: int | None) -> None:
@@ -205,10 +226,14 @@ def lead_update(*, lead: Lead, by=None, expected_version: int | None = None, **c
     identity_changed = any(
         changes.get(f, getattr(lead, f)) != getattr(lead, f) for f in ("company_name", "credit_code", "owner")
     )
+    if "lawful_basis" in changes and changes["lawful_basis"] != lead.lawful_basis:
+        lead.lawful_basis_recorded_at = timezone.now() if changes["lawful_basis"] else None
     for field, value in changes.items():
         setattr(lead, field, value)
     lead.normalised_name = normalise_company_name(lead.company_name)
     _check_area_range(lead)
+    if changes.keys() & {"contact_name", "contact_phone", "lawful_basis"}:
+        _check_lawful_basis(lead)
     lead.full_clean(exclude=["normalised_name"])
     if identity_changed and lead.is_open:
         _refuse_if_protected(lead, exclude=lead)
@@ -251,6 +276,10 @@ def lead_transition(
     if to_stage == LeadStage.SIGNED:
         raise invalid("stage", "签约请通过签约登记完成 / a lead is signed by recording its signing")
     reason = (reason or "").strip()
+    # The pages' board sends the reason without a form: the service holds the rule for every caller.
+    reason_error = unsafe_text_error(reason, max_length=REASON_MAX_LENGTH)
+    if reason_error:
+        raise invalid("reason", reason_error)
     if to_stage == LeadStage.LOST and not reason:
         raise invalid("reason", "流失须填写原因 / a lost lead needs a reason")
     if lead.stage == LeadStage.LOST:

@@ -48,7 +48,9 @@ def test_a_400_is_in_english_when_asked(world):
 def test_a_wrong_credit_code_is_a_400_on_its_field(world):
     # when (the last character should be 3: see tests/crm/test_credit_code.py)
     response = api_client(world, "agency").post(
-        "/api/v1/leads/", {"company_name": "子有限公司", "credit_code": "91330602000000001X"}, format="json"
+        "/api/v1/leads/",
+        {"company_name": "子有限公司", "credit_code": "91330602000000001X", "lawful_basis": "public"},
+        format="json",
     )
     # then
     assert response.status_code == 400
@@ -58,7 +60,9 @@ def test_a_wrong_credit_code_is_a_400_on_its_field(world):
 def test_an_unknown_industry_is_a_400_on_its_field(world):
     # when
     response = api_client(world, "agency").post(
-        "/api/v1/leads/", {"company_name": "丑有限公司", "industry": "99"}, format="json"
+        "/api/v1/leads/",
+        {"company_name": "丑有限公司", "industry": "99", "lawful_basis": "public"},
+        format="json",
     )
     # then
     assert response.status_code == 400
@@ -69,7 +73,7 @@ def test_inverted_areas_are_a_400(world):
     # when
     response = api_client(world, "agency").post(
         "/api/v1/leads/",
-        {"company_name": "寅有限公司", "area_min_m2": "500", "area_max_m2": "100"},
+        {"company_name": "寅有限公司", "area_min_m2": "500", "area_max_m2": "100", "lawful_basis": "public"},
         format="json",
     )
     # then

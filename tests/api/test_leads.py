@@ -24,6 +24,7 @@ def test_an_agency_lead_gets_channel_and_agency_from_the_server(world):
         {
             "company_name": "戊智能科技有限公司",
             "contact_phone": "13700001234",
+            "lawful_basis": "consent",
             "preferred_streets": ["府山街道"],
         },
         format="json",
@@ -81,7 +82,7 @@ def test_a_company_already_an_open_lead_is_a_409_with_the_date_and_no_holder(wor
     registered = timezone.localtime(world.lead.created_at).date()
     # when an agency claims the same company, written with a space in it
     response = api_client(world, "agency").post(
-        "/api/v1/leads/", {"company_name": " 甲科技 有限公司"}, format="json"
+        "/api/v1/leads/", {"company_name": " 甲科技 有限公司", "lawful_basis": "consent"}, format="json"
     )
     # then
     assert response.status_code == 409
@@ -97,7 +98,9 @@ def test_a_company_claimed_by_credit_code_under_another_name_is_a_409(world):
     Lead.objects.filter(pk=world.other_agency_lead.pk).update(credit_code=code)
     # when the agency claims the same code under another name
     response = api_client(world, "agency").post(
-        "/api/v1/leads/", {"company_name": "完全不同的名称有限公司", "credit_code": code}, format="json"
+        "/api/v1/leads/",
+        {"company_name": "完全不同的名称有限公司", "credit_code": code, "lawful_basis": "consent"},
+        format="json",
     )
     # then the first claimant keeps it
     assert response.status_code == 409
@@ -110,7 +113,7 @@ def test_a_company_whose_lead_was_lost_can_be_claimed_again(world):
     Lead.objects.filter(pk=world.lead.pk).update(stage=LeadStage.LOST, lost_reason="预算不足")
     # when
     response = api_client(world, "agency").post(
-        "/api/v1/leads/", {"company_name": "甲科技有限公司"}, format="json"
+        "/api/v1/leads/", {"company_name": "甲科技有限公司", "lawful_basis": "consent"}, format="json"
     )
     # then
     assert response.status_code == 201

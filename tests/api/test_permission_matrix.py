@@ -174,7 +174,7 @@ def _body(w, name: str, role: str, which: str) -> dict:
     now = timezone.now()
     if name == "api:lead-list":
         body = {"company_name": f"新报备企业{role}有限公司"}
-        return body if role == "agency" else {**body, "channel": "department"}
+        return {**body, "lawful_basis": "consent"} if role == "agency" else {**body, "channel": "department"}
     return {
         "api:lead-detail": {"budget_rent": "2.80", "version": lead.version},
         "api:lead-transition": {"stage": "visiting", "reason": "再看一次房"},

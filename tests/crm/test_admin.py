@@ -151,6 +151,9 @@ NOT_ADDED_IN_ADMIN = {
     "appraisalsnapshot",
     "streetassessmentsnapshot",
     "indicatorsnapshot",
+    "webhookdelivery",  # written by the webhook worker (crm.services.webhooks)
+    "contactaccess",  # written by crm.services.privacy whenever a contact is seen
+    "contacterasure",
 }
 
 

@@ -1,5 +1,7 @@
 """`manage.py export_district DIR`: write a district's data as the files import_district reads."""
 
+import getpass
+
 from django.core.management.base import BaseCommand
 
 from crm.district_io import district_export
@@ -17,6 +19,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, directory: str, bom: bool, **options):
-        written = district_export(directory=directory, bom=bom)
+        # The contacts it writes are recorded as exported; with no user, the OS account is the operator.
+        note = f"manage.py export_district ({getpass.getuser()})"
+        written = district_export(directory=directory, bom=bom, note=note)
         for name, count in written.items():
             self.stdout.write(f"{name}: {count}")
