@@ -11,6 +11,7 @@ from typing import IO
 
 import openpyxl
 
+from crm.district_io.archives import archive_problem
 from crm.district_io.errors import RowError
 
 ROW = "-"  # the column named in an error about a whole row or file
@@ -62,6 +63,10 @@ def _read(source: Source, file_names: list[str]) -> tuple[dict[str, RawTable], l
         }
         return _read_csv_files(files, file_names, Path(source).name)
     suffix = Path(name).suffix.lower()
+    if suffix in (".zip", ".xlsx"):
+        problem = archive_problem(source)
+        if problem:
+            return {}, [RowError(Path(name).name, 1, ROW, problem)]
     if suffix == ".zip":
         return _read_zip(source, file_names, Path(name).name)
     if suffix == ".xlsx":

@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from crm.constants import ActivityKind, FeaturedType, LeadChannel, LeadStage, StreetKind, UnitStatus
 from crm.credit_code import credit_code_error, normalise_credit_code
+from crm.district_io.cells import formula_escape, formula_unescape
 from crm.district_io.errors import RowError
 from crm.district_io.reading import ROW, RawTable
+from crm.validators import MAX_TEXT_LENGTH, unsafe_text_error
 
 # A blank cell of a column whose field has a default: keep the row's value, or the default when new.
 OMIT = object()
@@ -40,7 +42,7 @@ class Kind:
 class Text(Kind):
     blank = ""
 
-    def __init__(self, max_length: int | None = None):
+    def __init__(self, max_length: int = MAX_TEXT_LENGTH):
         self.max_length = max_length
 
     def parse(self, text: str) -> str:
@@ -488,7 +490,7 @@ def parse_rows(spec: FileSpec, table: RawTable, errors: list[RowError]) -> Itera
         values: dict[str, Any] = {}
         bad: set[str] = set()
         for column, position in present:
-            text = cells[position] if position < len(cells) else ""
+            text = formula_unescape(cells[position]) if position < len(cells) else ""
             if text == "":
                 if column.required and not column.blank_ok:
                     errors.append(RowError(table.file, line, column.name, "必填 / required"))
@@ -497,6 +499,10 @@ def parse_rows(spec: FileSpec, table: RawTable, errors: list[RowError]) -> Itera
                     values[column.name] = column.kind.blank
                 continue
             try:
+                # A NUL would fail the whole import in PostgreSQL, and a control character its export.
+                unsafe = unsafe_text_error(text, max_length=None)
+                if unsafe:
+                    raise CellError(unsafe)
                 values[column.name] = column.kind.parse(text)
             except CellError as exc:
                 errors.append(RowError(table.file, line, column.name, str(exc)))
@@ -510,4 +516,6 @@ def parse_rows(spec: FileSpec, table: RawTable, errors: list[RowError]) -> Itera
 
 def format_row(spec: FileSpec, values: Iterable[Any]) -> list[str]:
     """The cells of one exported row, in the spec's column order."""
-    return [column.kind.format(value) for column, value in zip(spec.columns, values, strict=True)]
+    return [
+        formula_escape(column.kind.format(value)) for column, value in zip(spec.columns, values, strict=True)
+    ]

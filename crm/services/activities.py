@@ -5,11 +5,15 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from crm.constants import ActivityKind
 from crm.models import Activity, Building, Lead, Promoter, Unit
 from crm.services.common import invalid
 from workers.enqueue import after_activity_logged
+
+# Clocks and time zones of the promoters' devices differ by minutes; more than a day ahead is a mistake.
+LOGGED_AHEAD = dt.timedelta(days=1)
 
 
 @transaction.atomic
@@ -34,6 +38,9 @@ def activity_log(
         raise invalid(
             "unit", f"房源 {unit.number} 不在楼宇 {building.name} / unit {unit.number} is not in {building}"
         )
+    if occurred_at > timezone.now() + LOGGED_AHEAD:
+        # An activity renews the owner's protection from its time on: a future one would hold the lead.
+        raise invalid("occurred_at", "跟进时间不能晚于现在 / an activity cannot be logged ahead of time")
     if next_follow_up_at is not None and next_follow_up_at < occurred_at:
         raise invalid(
             "next_follow_up_at", "下次跟进时间早于本次跟进 / next follow-up is before this activity"

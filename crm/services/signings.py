@@ -68,6 +68,8 @@ def signing_complete(
         )
     if not units and area_m2 is None:
         raise invalid("units", "请选择签约房源 / choose the units signed")
+    if rent is not None and rent < 0:
+        raise invalid("rent", f"租金不能为负数,实为 {rent} / the rent must not be negative, got {rent}")
     locked = lock_rows(Unit, [u.pk for u in units])
     held = dict(
         Reservation.objects.filter(unit__in=locked, released_at__isnull=True).values_list(

@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from openpyxl import Workbook
 
+from crm.district_io.cells import safe_cell
+
 FORMATS = ("csv", "xlsx")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -29,7 +31,8 @@ def _cell(value):
         return "是" if value else "否"
     if isinstance(value, Promise):  # a lazily translated label
         return str(value)
-    return value
+    # A company name like =HYPERLINK(...) must stay text in Excel (crm.district_io.cells).
+    return safe_cell(value)
 
 
 class _Echo:

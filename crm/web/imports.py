@@ -6,31 +6,42 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from crm.constants import Role
 from crm.district_io import FILES, district_export
 from crm.web.access import roles_required
 from crm.web.forms import ImportForm
-from crm.web.jobs import FINISHED, MAX_UPLOAD_BYTES, import_job_start, job_state
+from crm.web.jobs import FINISHED, import_job_start, job_state
 
 RECENT = 10  # the last jobs a user started, kept in their session
+MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and other fields around the file itself
+
+
+def _declared_too_large(request) -> bool:
+    # Refused on the length the browser declares, before Django spools the upload to disk.
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.IMPORT_MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
 
 
 @roles_required(Role.DISTRICT_ADMIN)
 def import_page(request):
-    form = ImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _declared_too_large(request):
+        form = ImportForm()
+        form.add_error("file", ImportForm.too_large_message())
+    else:
+        form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_bound and form.is_valid():
         upload = form.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            form.add_error("file", _("文件超过 50 MB / the file is larger than 50 MB"))
-        else:
-            job_id = import_job_start(name=upload.name, content=upload.read(), user_id=request.user.pk)
-            request.session["import_jobs"] = [job_id, *request.session.get("import_jobs", [])][:RECENT]
-            return redirect("web:import_job", job_id=job_id)
+        job_id = import_job_start(name=upload.name, content=upload.read(), user_id=request.user.pk)
+        request.session["import_jobs"] = [job_id, *request.session.get("import_jobs", [])][:RECENT]
+        return redirect("web:import_job", job_id=job_id)
     recent = []
     for job_id in request.session.get("import_jobs", []):
         state = job_state(job_id)
@@ -67,7 +78,7 @@ def export_district_zip(request):
     """The whole district as the ten CSV files of import-format.md in one .zip (UTF-8 with BOM for Excel)."""
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as directory:
-        district_export(directory=directory, bom=True)
+        district_export(directory=directory, bom=True, by=request.user)
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for spec in FILES:
                 archive.write(Path(directory) / spec.name, arcname=spec.name)

@@ -26,7 +26,6 @@ from workers.enqueue import publish
 logger = logging.getLogger(__name__)
 
 TTL_SECONDS = 24 * 3600
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 KEY = "crm:import:{job}:{part}"
 
 QUEUED, RUNNING, DONE, REJECTED, FAILED = "queued", "running", "done", "rejected", "failed"
