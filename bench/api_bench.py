@@ -4,9 +4,10 @@
 
 The database is BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench), seeded by
 bench/seed_city.py. For the lead list (50 a page), one lead and its matches, it prints requests per
-second and p50/p95 through the API, as the district office (session) and as an agency (API key),
-beside a bare Django view returning the same rows with .values() (bench/api_bench_urls.py).
-Loopback only; REQUESTS requests per endpoint from THREADS threads.
+second and p95 through the API, as the district office (session) and as an agency (API key), each
+beside a bare Django view returning the same rows and fields with .values() (bench/api_bench_urls.py),
+and how many times slower the API is (goal: within 2×); every figure also as a BENCH-RESULT line
+(bench/report.py). Loopback only; REQUESTS requests per endpoint from THREADS threads.
 """
 
 import os
@@ -20,11 +21,18 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.report import report  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench"
 REQUESTS = 200
 THREADS = 4
 WARMUP = 20  # per endpoint: both workers load the matching cache and warm their connections
 WORKERS = 2
+GOAL_RATIO = 2.0  # issue 6: the API within 2× of a bare view returning the same rows
+BENCH = "api"
+COMMAND = "DJANGO_ENV=test .venv/bin/python bench/api_bench.py"
 
 
 def seeded(url: str) -> bool:
@@ -56,19 +64,32 @@ def prepare() -> dict:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.auth.models import Group
     from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
     from django.db.models import Count
+    from django.utils.module_loading import import_string
 
     from crm.api.keys import agency_api_key_create
     from crm.constants import Role
     from crm.models import Agency, Lead
 
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise SystemExit(
+            "The benchmark database lacks migrations of this tree; apply them first:\n"
+            f"  DATABASE_URL={os.environ.get('DATABASE_URL')} DJANGO_ENV=test "
+            ".venv/bin/python manage.py migrate"
+        )
     agency = Agency.objects.annotate(n=Count("leads")).filter(active=True).order_by("-n", "pk").first()
     _, key, _ = agency_api_key_create(agency_name=agency.name, key_name="api_bench")
     user, _ = get_user_model().objects.get_or_create(username="api-bench-office")
     user.groups.add(Group.objects.get(name=Role.DISTRICT_ADMIN))
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # The backend a login records: the first that can load a user (django-axes' own cannot).
+    session[BACKEND_SESSION_KEY] = next(
+        path for path in settings.AUTHENTICATION_BACKENDS if hasattr(import_string(path), "get_user")
+    )
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     # A lead with an industry, still open: the one whose detail and matches are read.
@@ -120,6 +141,22 @@ def measure(url: str, headers: dict) -> tuple[float, float, float]:
     return len(times) / wall, cuts[49] * 1000, cuts[94] * 1000
 
 
+def _report(endpoint: str, caller: str, api_rps: float, api_p95: float, bare_rps: float, bare_p95: float):
+    """One BENCH-RESULT line per figure (bench/report.py): both sides' req/s and p95, and the ratios."""
+    for figure, value in (
+        (f"{endpoint}, API as {caller}: req/s", f"{api_rps:.0f}"),
+        (f"{endpoint}, API as {caller}: p95", f"{api_p95:.1f} ms"),
+        (f"{endpoint}, bare .values() beside {caller}: req/s", f"{bare_rps:.0f}"),
+        (f"{endpoint}, bare .values() beside {caller}: p95", f"{bare_p95:.1f} ms"),
+    ):
+        report(BENCH, figure, value, "informative", None, COMMAND)
+    for figure, ratio in (
+        (f"{endpoint}, API as {caller} vs bare: req/s ratio", bare_rps / api_rps),
+        (f"{endpoint}, API as {caller} vs bare: p95 ratio", api_p95 / bare_p95),
+    ):
+        report(BENCH, figure, f"{ratio:.2f}×", f"≤ {GOAL_RATIO:g}×", ratio <= GOAL_RATIO, COMMAND)
+
+
 def main() -> int:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     if not seeded(url):
@@ -136,7 +173,6 @@ def main() -> int:
         "DJANGO_SETTINGS_MODULE": "bench.api_bench_settings",
     }
     os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
     ids = prepare()
     port = free_port()
     gunicorn = subprocess.Popen(
@@ -159,31 +195,63 @@ def main() -> int:
         office = {"Cookie": ids["cookie"]}
         agency = {"Authorization": f"Api-Key {ids['key']}"}
         lead, agency_lead, agency_id = ids["lead"], ids["agency_lead"], ids["agency"].pk
-        rows = [
-            ("lead list, 50 a page", "API, district office", "/api/v1/leads/?page_size=50", office),
-            ("lead list, 50 a page", "API, agency key", "/api/v1/leads/?page_size=50", agency),
-            ("lead list, 50 a page", "bare .values()", "/bare/leads/", {}),
+        # Each API row beside the bare view of the same rows: the same page, lead or ranking.
+        pairs = [
             (
                 "lead list, 50 a page",
-                "bare .values(), agency's",
-                f"/bare/leads/?agency={agency_id}",
-                {},
+                "district office",
+                "/api/v1/leads/?page_size=50",
+                office,
+                "/bare/leads/",
             ),
-            ("lead detail", "API, district office", f"/api/v1/leads/{lead}/", office),
-            ("lead detail", "API, agency key", f"/api/v1/leads/{agency_lead}/", agency),
-            ("lead detail", "bare .values()", f"/bare/leads/{lead}/", {}),
-            ("matches (10)", "API, district office", f"/api/v1/leads/{lead}/matches/?limit=10", office),
-            ("matches (10)", "API, agency key", f"/api/v1/leads/{agency_lead}/matches/?limit=10", agency),
-            ("matches (10)", "bare: same ranking, JsonResponse", f"/bare/leads/{lead}/matches/?limit=10", {}),
+            (
+                "lead list, 50 a page",
+                "agency key",
+                "/api/v1/leads/?page_size=50",
+                agency,
+                f"/bare/leads/?agency={agency_id}",
+            ),
+            ("lead detail", "district office", f"/api/v1/leads/{lead}/", office, f"/bare/leads/{lead}/"),
+            (
+                "lead detail",
+                "agency key",
+                f"/api/v1/leads/{agency_lead}/",
+                agency,
+                f"/bare/leads/{agency_lead}/",
+            ),
+            (
+                "matches (10)",
+                "district office",
+                f"/api/v1/leads/{lead}/matches/?limit=10",
+                office,
+                f"/bare/leads/{lead}/matches/?limit=10",
+            ),
+            (
+                "matches (10)",
+                "agency key",
+                f"/api/v1/leads/{agency_lead}/matches/?limit=10",
+                agency,
+                f"/bare/leads/{agency_lead}/matches/?limit=10",
+            ),
         ]
         print(
             f"gunicorn -w {WORKERS} on 127.0.0.1, {url}; {REQUESTS} requests per row from {THREADS} "
             f"threads after {WARMUP} warm-up; agency {ids['agency'].name} ({ids['agency_leads']} leads)"
         )
-        print("| endpoint | through | req/s | p50 ms | p95 ms |\n| --- | --- | ---: | ---: | ---: |")
-        for endpoint, through, path, headers in rows:
-            rps, p50, p95 = measure(base + path, headers)
-            print(f"| {endpoint} | {through} | {rps:.0f} | {p50:.1f} | {p95:.1f} |", flush=True)
+        print(
+            "| endpoint | caller | API req/s | API p95 ms | bare req/s | bare p95 ms | API slower by |\n"
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+        )
+        for endpoint, caller, api_path, headers, bare_path in pairs:
+            api_rps, _, api_p95 = measure(base + api_path, headers)
+            bare_rps, _, bare_p95 = measure(base + bare_path, {})
+            slower = bare_rps / api_rps
+            print(
+                f"| {endpoint} | {caller} | {api_rps:.0f} | {api_p95:.1f} | {bare_rps:.0f} | {bare_p95:.1f} "
+                f"| {slower:.2f}× (p95 {api_p95 / bare_p95:.2f}×) |",
+                flush=True,
+            )
+            _report(endpoint, caller, api_rps, api_p95, bare_rps, bare_p95)
     finally:
         gunicorn.terminate()
         try:

@@ -7,36 +7,25 @@ from django.http import JsonResponse
 from django.urls import path
 
 from config.urls import urlpatterns as project_urlpatterns
+from crm.api.serializers import LeadSerializer
 from crm.models import Lead
 from matching.adapter import match_buildings
 
-# The lead columns of the API's lead (its related names as ids: owner, agency, industry).
-LEAD_COLUMNS = (
-    "id",
-    "ref",
-    "company_name",
-    "credit_code",
-    "industry_id",
-    "business_scope",
-    "contact_name",
-    "contact_phone",
-    "area_min_m2",
-    "area_max_m2",
-    "budget_rent",
-    "expected_annual_tax",
-    "employees",
-    "is_headquarters",
-    "desired_move_in",
-    "channel",
-    "owner_id",
-    "agency_id",
-    "stage",
-    "lost_reason",
-    "case_by_case",
-    "created_at",
-    "updated_at",
-    "version",
-)
+# The columns of the API's lead (crm.api.serializers.LeadSerializer: the owner's username and the
+# agency's name joined), read once at import so that both sides always return the same fields; the
+# views below use nothing of DRF, the API's auth, scope, masking or contact-view log.
+LEAD_COLUMNS = tuple(LeadSerializer.row_columns())
+
+
+def _with_streets(rows: list[dict]) -> list[dict]:
+    """Each row's preferred streets by name, as the API lists them: one query for all the rows."""
+    names = {row["id"]: [] for row in rows}
+    through = Lead.preferred_streets.through.objects.filter(lead_id__in=names).order_by("street__name")
+    for lead_id, street in through.values_list("lead_id", "street__name"):
+        names[lead_id].append(street)
+    for row in rows:
+        row["preferred_streets"] = names[row["id"]]
+    return rows
 
 
 def bare_leads(request):
@@ -44,12 +33,12 @@ def bare_leads(request):
     leads = Lead.objects.order_by("-created_at", "-id")
     if request.GET.get("agency"):
         leads = leads.filter(agency_id=request.GET["agency"])
-    rows = list(leads.values(*LEAD_COLUMNS)[:50])
+    rows = _with_streets(list(leads.values(*LEAD_COLUMNS)[:50]))
     return JsonResponse({"count": leads.count(), "results": rows})
 
 
 def bare_lead(request, pk: int):
-    return JsonResponse(Lead.objects.values(*LEAD_COLUMNS).get(pk=pk))
+    return JsonResponse(_with_streets([Lead.objects.values(*LEAD_COLUMNS).get(pk=pk)])[0])
 
 
 def bare_matches(request, pk: int):

@@ -8,6 +8,8 @@ from config.settings.base import DATABASE_URL, REDIS_URL, env
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-do-not-use-in-production")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Webhook tests and a developer's receiver listen on 127.0.0.1, which production refuses.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=True)
 
 if "runserver" in sys.argv:
     print(

@@ -7,6 +7,8 @@ DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="test-only-secret-key")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Webhook tests and a developer's receiver listen on 127.0.0.1, which production refuses.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=True)
 
 # `make test` uses PostgreSQL and Redis when their URLs are set and answer; otherwise it falls
 # back to SQLite / eager Celery, unless REQUIRE_SERVICES=1 asks for a failure instead.

@@ -11,7 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.api.masking import mask_personal
-from crm.constants import ActivityKind, IndicatorKey, LeadChannel, LeadStage, TaxTier
+from crm.api.rows import RowSerializer
+from crm.constants import ActivityKind, IndicatorKey, LawfulBasis, LeadChannel, LeadStage, TaxTier
 from crm.models import (
     Activity,
     AppraisalSnapshot,
@@ -26,6 +27,7 @@ from crm.models import (
     Unit,
 )
 from crm.selectors.scope import PERSONAL_FIELDS
+from crm.validators import unsafe_input_errors
 from policies.models import Benefit, Policy
 
 AREA = {"max_digits": 12, "decimal_places": 2}
@@ -34,7 +36,9 @@ MONEY = {"max_digits": 16, "decimal_places": 2}
 
 SET_BY_SERVER = "由服务器设定,不可提交 / set by the server, cannot be sent"
 UNKNOWN = "未知字段 / unknown field"
-SERVER_FIELDS = frozenset({"id", "ref", "created_at", "updated_at", "lost_reason", "lead"})
+SERVER_FIELDS = frozenset(
+    {"id", "ref", "created_at", "updated_at", "lost_reason", "lead", "lawful_basis_recorded_at"}
+)
 REFUSED_HINTS = {
     "stage": "阶段只能通过 leads/{id}/transition/ 变更 / change the stage through leads/{id}/transition/",
     "owner": "负责人由区楼宇办分派 / the owner is assigned by the district office",
@@ -51,6 +55,10 @@ class StrictInput(serializers.Serializer):
     """An input that refuses unknown and read-only fields by name instead of dropping them."""
 
     def to_internal_value(self, data):
+        # Text no column can hold (NUL, a lone surrogate...) is refused here once for every input.
+        unsafe = unsafe_input_errors(data)
+        if unsafe:
+            raise serializers.ValidationError(unsafe)
         if isinstance(data, Mapping):
             refused = [name for name in data if name not in self.fields or self.fields[name].read_only]
             if refused:
@@ -162,14 +170,17 @@ class UnitSerializer(serializers.ModelSerializer):
 # ---------------------------------------------------------------------------- leads
 
 
-class LeadSerializer(MasksPersonalData, serializers.ModelSerializer):
+class LeadSerializer(MasksPersonalData, RowSerializer):
+    """One lead as the API shows it, read from a row of crm.api.lead_rows (not a model instance)."""
+
     industry = serializers.CharField(source="industry_id", allow_null=True)
-    owner = serializers.CharField(source="owner.user.username", default=None, allow_null=True)
-    agency = serializers.CharField(source="agency.name", default=None, allow_null=True)
-    preferred_streets = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    owner = serializers.CharField(source="owner__user__username", allow_null=True)
+    agency = serializers.CharField(source="agency__name", allow_null=True)
+    preferred_streets = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Lead
+        attached = ["preferred_streets"]  # their names, read for the whole page in one query
         fields = [
             "id",
             "ref",
@@ -179,6 +190,8 @@ class LeadSerializer(MasksPersonalData, serializers.ModelSerializer):
             "business_scope",
             "contact_name",
             "contact_phone",
+            "lawful_basis",
+            "lawful_basis_recorded_at",
             "area_min_m2",
             "area_max_m2",
             "budget_rent",
@@ -208,6 +221,10 @@ class LeadAgencyInput(StrictInput):
     business_scope = serializers.CharField(required=False, allow_blank=True)
     contact_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     contact_phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    lawful_basis = serializers.ChoiceField(
+        choices=LawfulBasis.choices,
+        help_text="联系人信息的处理依据,中介必填 / why the contact data may be held; agencies must send it",
+    )
     area_min_m2 = serializers.DecimalField(required=False, allow_null=True, **AREA)
     area_max_m2 = serializers.DecimalField(required=False, allow_null=True, **AREA)
     budget_rent = serializers.DecimalField(required=False, allow_null=True, **RENT)
@@ -227,6 +244,7 @@ class LeadStaffInput(LeadAgencyInput):
 
     channel = serializers.ChoiceField(choices=LeadChannel.choices)
     case_by_case = serializers.BooleanField(required=False)
+    lawful_basis = serializers.ChoiceField(choices=LawfulBasis.choices, required=False, allow_blank=True)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -248,6 +266,7 @@ class LeadOfficeInput(LeadStaffInput):
 class Versioned(serializers.Serializer):
     version = serializers.IntegerField(
         min_value=1,
+        max_value=2_147_483_647,
         required=False,
         help_text="读取时的版本号;也可用 If-Match 头 / the version you read; or send it as If-Match",
     )
@@ -268,7 +287,7 @@ class LeadOfficeUpdate(Versioned, LeadOfficeInput):
 class TransitionInput(StrictInput):
     stage = serializers.ChoiceField(choices=LeadStage.choices)
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    version = serializers.IntegerField(min_value=1, required=False)
+    version = serializers.IntegerField(min_value=1, max_value=2_147_483_647, required=False)
 
 
 class ActivitySerializer(serializers.ModelSerializer):

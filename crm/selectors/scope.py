@@ -6,6 +6,7 @@ Admin, API and pages call `visible_to` and nothing else; a second copy of these 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db.models import Model, Q, QuerySet
 
 from crm import models as m
@@ -30,17 +31,28 @@ class Viewer:
     promoter_id: int | None
 
 
+NO_ONE = Viewer(None, None, None, None, None, None)
+
+
 def viewer_of(user) -> Viewer:
+    """The user's role, scope and promoter row, read in one query (every request of the API asks)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NO_ONE
+    # One row per role group (at least one: the joins are outer); the scope and promoter are 1:1.
+    rows = list(
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .values_list("groups__name", "scope__street_id", "scope__building_id", "scope__agency_id", "promoter")
+    )
+    if not rows:
+        return NO_ONE
+    if getattr(user, "_role_names", None) is None:
+        user._role_names = {row[0] for row in rows if row[0]}  # crm.roles.user_role reads this cache
     role = user_role(user)
     if role is None:
-        return Viewer(None, None, None, None, None, None)
-    scope = (
-        m.UserScope.objects.filter(user=user).values("street_id", "building_id", "agency_id").first() or {}
-    )
-    promoter_id = m.Promoter.objects.filter(user=user).values_list("pk", flat=True).first()
-    return Viewer(
-        role, user.pk, scope.get("street_id"), scope.get("building_id"), scope.get("agency_id"), promoter_id
-    )
+        return NO_ONE
+    _group, street_id, building_id, agency_id, promoter_id = rows[0]
+    return Viewer(role, user.pk, street_id, building_id, agency_id, promoter_id)
 
 
 NOTHING = Q(pk__in=[])
@@ -290,6 +302,9 @@ RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     m.AgencyAPIKey: _admin_only,
     m.AgencyWebhook: _agency_webhooks,
     m.WebhookDelivery: _through("webhook", _agency_webhooks, m.AgencyWebhook),
+    # Who saw whose contact, and erasures: for the office and the auditor who oversee personal data.
+    m.ContactAccess: _admin_only,
+    m.ContactErasure: _admin_only,
     mm.EntryRule: _places("building__street_id", "building_id", public=True, managers_change=False),
     mm.RankingModel: _admin_only,
     mm.IndustryModel: _admin_only,

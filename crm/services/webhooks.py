@@ -7,7 +7,6 @@ import json
 import secrets
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -15,6 +14,13 @@ from django.utils import timezone
 
 from crm.models import Agency, AgencyWebhook, Lead, StageChange, WebhookDelivery
 from crm.services.common import invalid
+from crm.services.webhook_hosts import (
+    CheckedHTTPHandler,
+    CheckedHTTPSHandler,
+    HostRefused,
+    webhook_host_check,
+    webhook_url_problem,
+)
 
 STAGE_CHANGED = "lead.stage_changed"
 # One try and up to five retries (workers.tasks.deliver_webhook retries with backoff in between).
@@ -23,11 +29,28 @@ TIMEOUT_SECONDS = 5
 # Longer than one try can take, so that a worker that died mid-send frees the row for the next.
 CLAIM_LEASE = dt.timedelta(seconds=TIMEOUT_SECONDS * 6)
 ERROR_EXCERPT = 500
+# A delivery's six tries with their backoff (workers.tasks.deliver_webhook) end within minutes; one
+# still pending after this lost its message, and beat sends it again (webhook_deliveries_due).
+REDELIVER_AFTER = dt.timedelta(minutes=10)
+REDELIVER_BATCH = 200
 USER_AGENT = "district-crm-webhooks/1"
+NOT_IN_URLS = frozenset('<>"{}|\\^` ')
 
 
 class WebhookRetry(Exception):
     """The receiver could not take the delivery now (no connection, a timeout, 408/429/5xx): try later."""
+
+
+class WebhookHeld(Exception):
+    """Another run holds the delivery's lease: try again once it ends (`seconds` from now).
+
+    Mostly a redelivered message whose first run was killed mid-send: the row stays pending and
+    leased, and only this message still knows to send it.
+    """
+
+    def __init__(self, delivery_id: int, seconds: float):
+        super().__init__(f"delivery {delivery_id} is held for another {seconds:.1f} s")
+        self.seconds = seconds
 
 
 def webhook_signature(secret: str, body: bytes) -> str:
@@ -39,14 +62,33 @@ def _body(payload: dict) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
+def _refuse_bad_url(url: str) -> None:
+    """The rules of every URL a webhook is given, as a field error on `url`."""
+    problem = webhook_url_problem(url)  # http(s) to a public address only (SSRF; docs/api.md)
+    if problem:
+        raise invalid("url", problem)
+    if any(character in url for character in NOT_IN_URLS):
+        # RFC 3986 has no place for these: a URL holding them is markup or a typo, never an endpoint.
+        raise invalid("url", "回调地址含有非法字符 / the URL holds characters a URL cannot have")
+
+
 @transaction.atomic
 def webhook_register(*, agency: Agency, url: str) -> AgencyWebhook:
     """Register a URL of `agency`'s system; the returned row carries the secret, shown this once."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise invalid("url", "回调地址须为 http 或 https / the URL must be http or https")
+    _refuse_bad_url(url)
     webhook = AgencyWebhook(agency=agency, url=url, secret=secrets.token_urlsafe(32))
     webhook.full_clean()
     webhook.save()
+    return webhook
+
+
+@transaction.atomic
+def webhook_update(*, webhook: AgencyWebhook, url: str, active: bool) -> AgencyWebhook:
+    """Point a webhook at another URL (checked as at registration), or pause or resume it."""
+    _refuse_bad_url(url)
+    webhook.url, webhook.active = url, active
+    webhook.full_clean()
+    webhook.save(update_fields=["url", "active"])
     return webhook
 
 
@@ -91,11 +133,19 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+# Straight to the receiver (no proxy from the environment), through connections that refuse
+# private addresses (crm.services.webhook_hosts).
+_opener = urllib.request.build_opener(
+    _NoRedirects, CheckedHTTPHandler, CheckedHTTPSHandler, urllib.request.ProxyHandler({})
+)
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    """(HTTP status, error text) of one POST; status None when no answer came at all."""
+    """(HTTP status, error text) of one POST; status None when no answer came at all.
+
+    HostRefused, before anything is sent, when the URL's host is an address webhooks may not reach.
+    """
+    webhook_host_check(url)  # DNS may answer differently now than at registration: HostRefused
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
@@ -103,8 +153,12 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, s
     except urllib.error.HTTPError as error:
         text = error.read(ERROR_EXCERPT).decode("utf-8", "replace")
         return error.code, f"HTTP {error.code} {error.reason}: {text}".strip()
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        # URLError, refused connections and timeouts are OSErrors; ValueError is a malformed URL.
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, HostRefused):
+            raise error.reason from error
+        return None, f"{type(error).__name__}: {error}"
+    except (OSError, ValueError) as error:
+        # Refused connections and timeouts are OSErrors; ValueError is a malformed URL.
         return None, f"{type(error).__name__}: {error}"
 
 
@@ -112,18 +166,39 @@ def _retryable(code: int | None) -> bool:
     return code is None or code in (408, 429) or code >= 500
 
 
+def webhook_deliveries_due(
+    *, now: dt.datetime | None = None, after: dt.timedelta = REDELIVER_AFTER, batch: int = REDELIVER_BATCH
+) -> list[int]:
+    """Pending deliveries whose sending was lost, oldest first, at most `batch`: for beat to re-send.
+
+    A delivery still pending `after` its creation and held by no worker has no message left to send
+    it: the broker was down when it was enqueued, or a worker died with its retry. Sending it again is
+    safe: webhook_deliver claims the row, so a message that did survive sends it only once.
+    """
+    now = now or timezone.now()
+    unheld = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    due = WebhookDelivery.objects.filter(
+        unheld, status=WebhookDelivery.Status.PENDING, created_at__lt=now - after
+    ).order_by("created_at", "id")
+    return list(due.values_list("id", flat=True)[:batch])
+
+
 def webhook_deliver(*, delivery_id: int) -> str | None:
     """Send one delivery if no other worker holds it; record the answer; WebhookRetry if worth retrying.
 
     Not one transaction: a row lock must not be held across a network call. The claim is a
     conditional UPDATE (pending and not leased), and the outcome is written only under that lease.
-    Returns the delivery's status, or None when it was gone, done or held by another worker.
+    Returns the delivery's status, or None when it was gone or done; WebhookHeld while another
+    run's lease holds it.
     """
     now = timezone.now()
     lease = now + CLAIM_LEASE
     claimable = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
-    rows = WebhookDelivery.objects.filter(claimable, pk=delivery_id, status=WebhookDelivery.Status.PENDING)
-    if rows.update(locked_until=lease, attempts=F("attempts") + 1) == 0:
+    pending = WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
+    if pending.filter(claimable).update(locked_until=lease, attempts=F("attempts") + 1) == 0:
+        held_until = pending.filter(locked_until__gte=now).values_list("locked_until", flat=True).first()
+        if held_until is not None:
+            raise WebhookHeld(delivery_id, (held_until - now).total_seconds())
         return None
     delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
     body = _body({**delivery.payload, "delivery_id": delivery.pk})
@@ -134,7 +209,11 @@ def webhook_deliver(*, delivery_id: int) -> str | None:
         "X-Event": delivery.event,
         "X-Signature": webhook_signature(delivery.webhook.secret, body),
     }
-    code, error = _post(delivery.webhook.url, body, headers)
+    try:
+        code, error = _post(delivery.webhook.url, body, headers)
+        refused = False
+    except HostRefused as problem:
+        code, error, refused = None, str(problem), True
     ours = WebhookDelivery.objects.filter(pk=delivery_id, locked_until=lease)
     if code is not None and 200 <= code < 300:
         ours.update(
@@ -147,7 +226,7 @@ def webhook_deliver(*, delivery_id: int) -> str | None:
         return WebhookDelivery.Status.SENT
     if code is not None and 300 <= code < 400:
         error = f"HTTP {code}: 回调地址不应重定向 / redirects are not followed"
-    retry = _retryable(code) and delivery.attempts < MAX_ATTEMPTS
+    retry = not refused and _retryable(code) and delivery.attempts < MAX_ATTEMPTS
     status = WebhookDelivery.Status.PENDING if retry else WebhookDelivery.Status.FAILED
     ours.update(status=status, response_code=code, last_error=error[:ERROR_EXCERPT], locked_until=None)
     if retry:

@@ -1,8 +1,8 @@
 """Every list endpoint runs the same queries for a page of 10 and a page of 50 (over 60 rows).
 
-Each test names its queries. Every request starts with the same five: for a session the session and
-its user (an API key: one query for the key with its user and agency), then the caller's role
-(groups), scope and promoter row, which crm.selectors.scope reads once per request.
+Each test names its queries. Every request starts with the same three: for a session the session and
+its user (an API key: one query for the key with its user and agency), then the caller's role groups,
+scope and promoter row, which crm.selectors.scope.viewer_of reads in one query once per request.
 """
 
 import datetime as dt
@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm.constants import ActivityKind, LeadStage
-from crm.models import Activity, AppraisalSnapshot, Signing
+from crm.models import Activity, AppraisalSnapshot, ContactAccess, Signing
 from matching import adapter
 from policies.services import policy_create
 from tests.api.conftest import api_client, industry
@@ -30,8 +30,11 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 ROWS = 60
-SESSION_AND_VIEWER = 5  # session, user, the user's groups, their scope, their promoter row
-KEY_AND_VIEWER = 4  # the key joined to its user and agency, the user's groups, scope, promoter row
+SESSION_AND_VIEWER = 3  # session, user, the user's groups with their scope and promoter row joined
+KEY_AND_VIEWER = 2  # the key joined to its user and agency, the user's groups, scope, promoter row
+
+
+CONTACT_LOG = 1  # the contact-view log: one INSERT … SELECT for the whole page
 
 
 def _queries(client, url: str) -> int:
@@ -54,7 +57,7 @@ def test_buildings(world):
         TaxRecordFactory(enterprise=TenancyFactory(building=building).enterprise, year=2023)
     # when
     small, large = _small_and_large(api_client(world, "district_admin"), "/api/v1/buildings/?year=2023")
-    # then: 5 + COUNT(*), the page (street and circle joined, vacancy as subqueries), the page's tiers
+    # then: 3 + COUNT(*), the page (street and circle joined, vacancy as subqueries), the page's tiers
     assert small == large == SESSION_AND_VIEWER + 3
 
 
@@ -66,7 +69,7 @@ def test_units_of_a_building(world):
     small, large = _small_and_large(
         api_client(world, "district_admin"), f"/api/v1/buildings/{world.building.pk}/units/"
     )
-    # then: 5 + the building, COUNT(*), the page (building joined)
+    # then: 3 + the building, COUNT(*), the page (building joined)
     assert small == large == SESSION_AND_VIEWER + 3
 
 
@@ -81,8 +84,40 @@ def test_leads_of_a_promoter(world):
     _promoter_leads(world)
     # when
     small, large = _small_and_large(api_client(world, "promoter"), "/api/v1/leads/")
-    # then: 5 + COUNT(*), the page (owner, owner's user, agency joined), the page's preferred streets
+    # then: 3 + COUNT(*), the page (owner, owner's user, agency joined), the page's preferred streets
     assert small == large == SESSION_AND_VIEWER + 3
+
+
+def test_leads_with_contacts_record_their_viewing_in_one_insert(world):
+    # given 60 more leads of the promoter, each with a contact person
+    for n in range(ROWS):
+        LeadFactory(owner=world.promoter, contact_name="李四", contact_phone=f"1390000{n:04d}")
+    # when
+    small, large = _small_and_large(api_client(world, "promoter"), "/api/v1/leads/")
+    # then: 3 + COUNT(*), the page, its preferred streets, and one INSERT recording the page's contacts
+    # seen
+    assert small == large == SESSION_AND_VIEWER + 3 + CONTACT_LOG
+    assert ContactAccess.objects.filter(user=world.promoter.user).count() == 10 + 50
+
+
+def test_one_lead(world):
+    # given the promoter's lead, with a contact person and a preferred street
+    client = api_client(world, "promoter")
+    # when
+    count = _queries(client, f"/api/v1/leads/{world.lead.pk}/")
+    # then: 3 + the lead's row (owner's user and agency joined), its preferred streets, and the INSERT
+    # recording the contact seen
+    assert count == SESSION_AND_VIEWER + 2 + CONTACT_LOG
+
+
+def test_one_lead_by_api_key_without_contacts(world):
+    # given the agency's lead, with a phone number only
+    world.agency_lead.contact_phone = ""
+    world.agency_lead.save()
+    # when
+    count = _queries(api_client(world, "agency"), f"/api/v1/leads/{world.agency_lead.pk}/")
+    # then: 2 + the lead's row, its preferred streets (no contact shown, nothing recorded)
+    assert count == KEY_AND_VIEWER + 2
 
 
 def test_leads_of_an_agency_by_api_key(world):
@@ -91,7 +126,7 @@ def test_leads_of_an_agency_by_api_key(world):
         LeadFactory(owner=None, agency=world.agency, channel="agency")
     # when
     small, large = _small_and_large(api_client(world, "agency"), "/api/v1/leads/")
-    # then: 4 + COUNT(*), the page, the page's preferred streets
+    # then: 2 + COUNT(*), the page, the page's preferred streets
     assert small == large == KEY_AND_VIEWER + 3
 
 
@@ -100,7 +135,7 @@ def test_leads_of_a_street_with_masked_contacts(world):
     _promoter_leads(world)
     # when
     small, large = _small_and_large(api_client(world, "street_officer"), "/api/v1/leads/")
-    # then: 5 + COUNT(*), the page, the page's preferred streets (the street rule is a subquery)
+    # then: 3 + COUNT(*), the page, the page's preferred streets (the street rule is a subquery)
     assert small == large == SESSION_AND_VIEWER + 3
 
 
@@ -120,7 +155,7 @@ def test_activities_of_a_lead(world):
     small, large = _small_and_large(
         api_client(world, "promoter"), f"/api/v1/leads/{world.lead.pk}/activities/"
     )
-    # then: 5 + the lead, COUNT(*), the page (building, unit, promoter and its user joined)
+    # then: 3 + the lead, COUNT(*), the page (building, unit, promoter and its user joined)
     assert small == large == SESSION_AND_VIEWER + 3
 
 
@@ -143,7 +178,7 @@ def test_signings_of_a_lead(world):
     world.lead.save()
     # when
     small, large = _small_and_large(api_client(world, "promoter"), f"/api/v1/leads/{world.lead.pk}/signing/")
-    # then: 5 + the lead, COUNT(*), the page (building, enterprise, signer, lead's agency joined), its units
+    # then: 3 + the lead, COUNT(*), the page (building, enterprise, signer, lead's agency joined), its units
     assert small == large == SESSION_AND_VIEWER + 4
 
 
@@ -151,7 +186,7 @@ def test_industries(world):
     # given the 20 sections and 97 divisions shipped by migration 0004 (over 100 rows)
     # when
     small, large = _small_and_large(api_client(world, "agency"), "/api/v1/industries/")
-    # then: 4 + COUNT(*), the page
+    # then: 2 + COUNT(*), the page
     assert small == large == KEY_AND_VIEWER + 2
 
 
@@ -161,7 +196,7 @@ def test_enterprises(world):
         EnterpriseFactory()
     # when
     small, large = _small_and_large(api_client(world, "district_admin"), "/api/v1/enterprises/")
-    # then: 5 + COUNT(*), the page
+    # then: 3 + COUNT(*), the page
     assert small == large == SESSION_AND_VIEWER + 2
 
 
@@ -171,7 +206,7 @@ def test_tax_records_of_a_street(world):
         TaxRecordFactory(enterprise=world.enterprise, year=2021 + n // 12, month=n % 12 + 1)
     # when
     small, large = _small_and_large(api_client(world, "street_officer"), "/api/v1/tax-records/")
-    # then: 5 + COUNT(*), the page (enterprise joined; the street rule is a subquery)
+    # then: 3 + COUNT(*), the page (enterprise joined; the street rule is a subquery)
     assert small == large == SESSION_AND_VIEWER + 2
 
 
@@ -189,7 +224,7 @@ def test_appraisals(world):
         )
     # when
     small, large = _small_and_large(api_client(world, "promoter"), "/api/v1/appraisals/")
-    # then: 5 + COUNT(*), the page (promoter, its user and street joined)
+    # then: 3 + COUNT(*), the page (promoter, its user and street joined)
     assert small == large == SESSION_AND_VIEWER + 2
 
 
@@ -203,7 +238,7 @@ def test_policies(world):
         )
     # when
     small, large = _small_and_large(api_client(world, "agency"), "/api/v1/policies/")
-    # then: 4 + COUNT(*), the page (street, circle, building joined), the page's benefits
+    # then: 2 + COUNT(*), the page (street, circle, building joined), the page's benefits
     assert small == large == KEY_AND_VIEWER + 3
 
 
@@ -216,7 +251,7 @@ def test_indicators_do_not_grow_with_the_district(world):
         building = BuildingFactory(street=world.street, code=f"Q{n:04d}")
         TaxRecordFactory(enterprise=TenancyFactory(building=building).enterprise, year=2023)
     after = _queries(client, "/api/v1/indicators/?year=2023")
-    # then: 5 + "sees every building" check, the figures statement, the plan targets
+    # then: 3 + "sees every building" check, the figures statement, the plan targets
     assert before == after == SESSION_AND_VIEWER + 3
 
 
@@ -238,7 +273,7 @@ def test_matches_of_a_lead(world):
     client.get(url)
     # when
     small, large = _queries(client, f"{url}?limit=10"), _queries(client, f"{url}?limit=50")
-    # then: 5 + the lead, the ranking's version stamp, the lead's preferred streets, which results are visible
+    # then: 3 + the lead, the ranking's version stamp, the lead's preferred streets, which results are visible
     assert small == large == SESSION_AND_VIEWER + 4
     adapter.cache_clear()
 
@@ -252,6 +287,6 @@ def test_leads_matching_a_building(world):
     client.get(url)
     # when
     small, large = _queries(client, f"{url}?limit=10"), _queries(client, f"{url}?limit=50")
-    # then: 5 + the building, the version stamp, which leads are visible (with their ref and name)
+    # then: 3 + the building, the version stamp, which leads are visible (with their ref and name)
     assert small == large == SESSION_AND_VIEWER + 3
     adapter.cache_clear()

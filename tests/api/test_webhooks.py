@@ -1,6 +1,7 @@
 """Agencies' webhooks, against a real HTTP receiver on 127.0.0.1: signed deliveries of stage changes,
 retries of a failing receiver, the delivery log, and each agency seeing only its own webhooks."""
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -12,12 +13,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from crm.models import AgencyWebhook, WebhookDelivery
-from crm.services.webhooks import webhook_register
+from crm.services import webhook_hosts
+from crm.services.webhooks import webhook_deliveries_due, webhook_register
 from tests.api.conftest import api_client
 from tests.factories import LeadFactory
 from workers.celery import app
+from workers.schedule import DEFAULT_SCHEDULE
+from workers.tasks import webhooks_redeliver
 
 pytestmark = pytest.mark.django_db
 
@@ -261,10 +266,187 @@ def test_list_queries_do_not_grow_with_the_page(world, receiver):
         url: (_queries(client, f"{url}?page_size=10"), _queries(client, f"{url}?page_size=50"))
         for url in ("/api/v1/webhooks/", f"/api/v1/webhooks/{hooks[0].pk}/deliveries/")
     }
-    # then: the key with its user and agency, groups, scope, promoter row (4), then
-    # webhooks: COUNT(*) and the page = 4 + 2 = 6;
-    # deliveries: the webhook (scoped), COUNT(*) and the page = 4 + 3 = 7
+    # then: the key with its user and agency, then groups, scope and promoter row in one (2), then
+    # webhooks: COUNT(*) and the page = 2 + 2 = 4;
+    # deliveries: the webhook (scoped), COUNT(*) and the page = 2 + 3 = 5
     assert counts == {
-        "/api/v1/webhooks/": (6, 6),
-        f"/api/v1/webhooks/{hooks[0].pk}/deliveries/": (7, 7),
+        "/api/v1/webhooks/": (4, 4),
+        f"/api/v1/webhooks/{hooks[0].pk}/deliveries/": (5, 5),
     }
+
+
+# ---------------------------------------------------------------------------- private hosts (SSRF)
+
+
+@pytest.fixture
+def public_only(settings):
+    """Production's rule: webhooks reach public addresses only."""
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hook",  # this machine
+        "http://localhost/hook",  # this machine, by name
+        "http://10.1.2.3/hook",  # private
+        "http://192.168.0.10/hook",  # private
+        "http://172.16.5.5/hook",  # private
+        "http://169.254.169.254/latest/meta-data/",  # link-local: a cloud's metadata service
+        "http://100.64.0.1/hook",  # shared address space (carrier NAT)
+        "http://224.0.0.1/hook",  # multicast
+        "http://240.0.0.1/hook",  # reserved
+        "http://0.0.0.0/hook",  # unspecified
+        "http://[::1]/hook",  # loopback, IPv6
+        "http://[fe80::1]/hook",  # link-local, IPv6
+        "http://[::ffff:10.0.0.1]/hook",  # a private IPv4 address written as IPv6
+    ],
+)
+def test_a_private_host_is_refused_at_registration(world, public_only, url):
+    # when
+    response = api_client(world, "agency").post("/api/v1/webhooks/", {"url": url}, format="json")
+    # then: a field error on url, and nothing registered
+    assert response.status_code == 400
+    assert list(response.json()) == ["url"]
+    assert not AgencyWebhook.objects.exists()
+
+
+def test_a_public_address_is_accepted(world, public_only):
+    # when an agency registers a public IPv4 address (a literal: no DNS needed)
+    response = api_client(world, "agency").post(
+        "/api/v1/webhooks/", {"url": "https://93.184.216.34/crm-hook"}, format="json"
+    )
+    # then
+    assert response.status_code == 201, response.content
+
+
+def test_a_host_name_is_judged_by_the_addresses_it_resolves_to(world, public_only, monkeypatch):
+    # given a DNS where one name has a public and a private address, and another only a public one
+    answers = {"mixed.example": {"93.184.216.34", "10.0.0.8"}, "public.example": {"93.184.216.34"}}
+    monkeypatch.setattr(webhook_hosts, "resolve", lambda host, port: answers[host])
+    client = api_client(world, "agency")
+    # when
+    mixed = client.post("/api/v1/webhooks/", {"url": "https://mixed.example/h"}, format="json")
+    public = client.post("/api/v1/webhooks/", {"url": "https://public.example/h"}, format="json")
+    # then: any private address refuses the name
+    assert (mixed.status_code, public.status_code) == (400, 201)
+    assert "10.0.0.8" in mixed.json()["url"][0]
+
+
+def test_a_host_name_that_does_not_resolve_is_refused(world, public_only, monkeypatch):
+    # given a DNS that knows no such name
+    def unknown(host, port):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(webhook_hosts, "resolve", unknown)
+    # when
+    response = api_client(world, "agency").post(
+        "/api/v1/webhooks/", {"url": "https://nowhere.example/h"}, format="json"
+    )
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == ["url"]
+
+
+def test_the_scheme_rule_holds_even_where_private_hosts_are_allowed(world):
+    # given the test settings, which allow private hosts
+    # when
+    response = api_client(world, "agency").post(
+        "/api/v1/webhooks/", {"url": "file:///etc/passwd"}, format="json"
+    )
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == ["url"]
+
+
+def test_a_host_that_turned_private_is_not_sent_to_nor_retried(
+    world, receiver, settings, django_capture_on_commit_callbacks
+):
+    # given a webhook registered while its host was allowed, whose host is now refused
+    _register(world, receiver.url)
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    # when the agency's lead changes stage
+    _contact(world, world.agency_lead, django_capture_on_commit_callbacks)
+    # then: nothing reached the receiver; one attempt, failed, saying why
+    assert receiver.requests == []
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_code) == ("failed", 1, None)
+    assert "127.0.0.1" in delivery.last_error
+
+
+def test_an_address_that_changed_after_the_check_is_refused_on_connecting(
+    world, receiver, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a webhook whose host the check sees as public, while the connection reaches 127.0.0.1
+    # (DNS answering differently between the check and the connection: a rebinding attack)
+    _register(world, receiver.url)
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    monkeypatch.setattr(webhook_hosts, "resolve", lambda host, port: {"93.184.216.34"})
+    # when
+    _contact(world, world.agency_lead, django_capture_on_commit_callbacks)
+    # then: the connection is closed before any request is sent, and the delivery fails for good
+    assert receiver.requests == []
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("failed", 1)
+    assert "connected to a private" in delivery.last_error
+
+
+# ---------------------------------------------------------------------------- lost deliveries
+
+
+def _delivery(world, hook: AgencyWebhook, *, minutes_old: int, **fields) -> WebhookDelivery:
+    delivery = WebhookDelivery.objects.create(
+        webhook=hook, lead=world.agency_lead, event="lead.stage_changed", payload={"n": minutes_old}, **fields
+    )
+    created = timezone.now() - dt.timedelta(minutes=minutes_old)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=created)
+    return delivery
+
+
+def test_beat_resends_a_delivery_whose_message_was_lost(world, receiver):
+    # given a delivery pending for 11 minutes that no worker holds (its message was lost)
+    hook = webhook_register(agency=world.agency, url=receiver.url)
+    lost = _delivery(world, hook, minutes_old=11)
+    # when beat runs the re-send task
+    resent = webhooks_redeliver.apply().get()
+    # then: sent once, signed like any delivery
+    assert resent == 1
+    assert len(receiver.requests) == 1
+    assert receiver.requests[0]["headers"]["X-Delivery-Id"] == str(lost.pk)
+    lost.refresh_from_db()
+    assert (lost.status, lost.attempts) == ("sent", 1)
+
+
+def test_only_lost_deliveries_are_due(world, receiver):
+    # given deliveries in every state
+    hook = webhook_register(agency=world.agency, url=receiver.url)
+    later = timezone.now() + dt.timedelta(minutes=1)
+    lost = _delivery(world, hook, minutes_old=30)
+    lost_after_a_dead_worker = _delivery(
+        world, hook, minutes_old=20, attempts=2, locked_until=timezone.now() - dt.timedelta(minutes=5)
+    )
+    _delivery(world, hook, minutes_old=2)  # still within its own retries
+    _delivery(world, hook, minutes_old=30, locked_until=later)  # a worker is sending it right now
+    _delivery(world, hook, minutes_old=30, status="sent", sent_at=timezone.now())
+    _delivery(world, hook, minutes_old=30, status="failed", attempts=6)
+    # when
+    due = webhook_deliveries_due()
+    # then: the two lost ones, oldest first
+    assert due == [lost.pk, lost_after_a_dead_worker.pk]
+
+
+def test_the_resend_is_capped_per_run(world, receiver):
+    # given three lost deliveries
+    hook = webhook_register(agency=world.agency, url=receiver.url)
+    oldest = [_delivery(world, hook, minutes_old=m) for m in (40, 30, 20)]
+    # when a run may take two
+    due = webhook_deliveries_due(batch=2)
+    # then: the two oldest
+    assert due == [oldest[0].pk, oldest[1].pk]
+
+
+def test_the_resend_is_on_the_beat_schedule():
+    # then: every five minutes, seeded by workers/migrations/0002_seed_later_entries.py
+    entry = next(e for e in DEFAULT_SCHEDULE if e.task == "workers.tasks.webhooks_redeliver")
+    assert entry.every_minutes == 5
+    assert "workers.tasks.webhooks_redeliver" in app.tasks

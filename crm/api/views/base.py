@@ -1,7 +1,7 @@
 """What every API view shares: scope-based permissions, throttles, pagination, a body-size limit."""
 
 from django.conf import settings
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 
@@ -54,11 +54,17 @@ class ApiMixin:
 
 
 def lead_in_scope(request, pk, action: str = VIEW) -> Lead:
-    """The lead `pk` if the caller may see it (else 404); for CHANGE also changeable (else 403)."""
-    lead = get_object_or_404(scoped(request, Lead.objects.select_related("owner", "industry")), pk=pk)
-    if action == CHANGE and not scoped(request, Lead.objects.filter(pk=lead.pk), CHANGE).exists():
+    """The lead `pk` if the caller may see it (else 404); for CHANGE also changeable (else 403).
+
+    One query when the answer is yes: the lead is read through the rule of `action` itself, and
+    only a lead that rule hides is looked up again to tell "not yours to change" from "not found".
+    """
+    lead = scoped(request, Lead.objects.select_related("owner", "industry"), action).filter(pk=pk).first()
+    if lead is not None:
+        return lead
+    if action == CHANGE and scoped(request, Lead.objects.filter(pk=pk)).exists():
         raise PermissionDenied("无权修改此线索 / you may not change this lead")
-    return lead
+    raise Http404
 
 
 def int_param(request, name: str, *, default: int, low: int, high: int) -> int:
@@ -75,10 +81,6 @@ def int_param(request, name: str, *, default: int, low: int, high: int) -> int:
             {name: [f"应为 {low} 到 {high} 的整数 / must be a whole number from {low} to {high}"]}
         )
     return value
-
-
-def etag(lead: Lead) -> str:
-    return f'"{lead.version}"'
 
 
 def expected_version(request, sent: int | None, *, required: bool) -> int | None:

@@ -1,5 +1,6 @@
 """Leads: submit, list, read, update with optimistic concurrency; and the workflow on one lead."""
 
+from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -11,15 +12,17 @@ from rest_framework.views import APIView
 
 from crm.api import serializers as s
 from crm.api.filters import ActivityFilter, LeadFilter
+from crm.api.lead_rows import lead_row, lead_values, with_preferred_streets
 from crm.api.permissions import ScopeAllows, WorksLeads, hides_personal_data, request_viewer, scoped
 from crm.api.referrals import lead_referral_submit
 from crm.api.schema import BAD_REQUEST, CONFLICT, STALE
-from crm.api.views.base import ApiMixin, etag, expected_version, lead_in_scope
+from crm.api.views.base import ApiMixin, expected_version, lead_in_scope
 from crm.constants import Role
-from crm.models import Activity, Agency, Lead, Promoter, Signing
+from crm.models import Activity, Agency, ContactAccess, Lead, Promoter, Signing
 from crm.selectors.scope import CHANGE
 from crm.services.activities import activity_log
 from crm.services.leads import lead_create, lead_transition, lead_update
+from crm.services.privacy import contact_access_record
 from crm.services.signings import signing_complete
 
 IF_MATCH = OpenApiParameter(
@@ -39,13 +42,26 @@ UPDATE_INPUT = {Role.AGENCY: s.LeadAgencyUpdate, Role.DISTRICT_ADMIN: s.LeadOffi
 def _lead_output(
     request, lead_id: int, *, code: int = status.HTTP_200_OK, location: bool = False
 ) -> Response:
-    lead = LeadViewSet.base_queryset(request).get(pk=lead_id)
-    context = {"request": request, "hide_personal": hides_personal_data(request)}
-    data = s.LeadSerializer(lead, context=context).data
-    headers = {"ETag": etag(lead)}
+    row = lead_row(scoped(request, Lead), lead_id)
+    hidden = hides_personal_data(request)
+    data = s.LeadSerializer(row, context={"request": request, "hide_personal": hidden}).data
+    if not location and not hidden:  # the submitter's own echo is not recorded
+        _record_contacts_seen(request, [row], ContactAccess.How.API_DETAIL)
+    headers = {"ETag": f'"{row["version"]}"'}
     if location:
-        headers["Location"] = reverse("api:lead-detail", args=[lead.pk])
+        headers["Location"] = reverse("api:lead-detail", args=[row["id"]])
     return Response(data, status=code, headers=headers)
+
+
+def _record_contacts_seen(request, rows: list[dict], how) -> None:
+    """PIPL: who saw whose contact data (one INSERT for a page); masked readers saw nothing personal."""
+    if hides_personal_data(request):
+        return
+    seen = [row["id"] for row in rows if row["contact_name"] or row["contact_phone"]]
+    if seen:
+        # Fully durable, though its WAL flush is most of a read's time: this log is the PIPL record
+        # of who saw a contact, and must survive a crash of the database right after the answer.
+        contact_access_record(user=request.user, how=how, leads=Lead.objects.filter(pk__in=seen))
 
 
 @extend_schema_view(
@@ -66,17 +82,29 @@ class LeadViewSet(
     ordering = ["-created_at", "-id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    @staticmethod
-    def base_queryset(request):
-        queryset = Lead.objects.select_related("owner__user", "agency").prefetch_related("preferred_streets")
-        return scoped(request, queryset)
-
     def get_queryset(self):
-        return self.base_queryset(self.request)
+        return scoped(self.request, Lead)
 
+    # Reads serialize rows, not instances (crm.api.lead_rows), from the same scoped queryset. One lead
+    # is found by its id alone: the list's query-string filters do not apply to it.
     def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
-        response["ETag"] = f'"{response.data["version"]}"'
+        row = lead_row(self.get_queryset(), self.kwargs["pk"])
+        if row is None:
+            raise Http404
+        self.check_object_permissions(request, row)
+        response = Response(self.get_serializer(row).data, headers={"ETag": f'"{row["version"]}"'})
+        _record_contacts_seen(request, [row], ContactAccess.How.API_DETAIL)
+        return response
+
+    def list(self, request, *args, **kwargs):
+        rows = self.paginator.paginate_rows(
+            self.filter_queryset(self.get_queryset()),
+            request,
+            self,
+            rows=lambda page: with_preferred_streets(list(lead_values(page))),
+        )
+        response = self.get_paginated_response(self.get_serializer(rows, many=True).data)
+        _record_contacts_seen(request, rows, ContactAccess.How.API_LIST)
         return response
 
     @extend_schema(
@@ -85,6 +113,8 @@ class LeadViewSet(
             "中介:渠道、机构由服务器设定;企业已是在跟线索时 409(报备在先,给出日期)。"
             " / Agencies: channel and agency are set by the server; a company that is already an open "
             "lead gets 409 with the date it was registered, never who holds it."
+            " 中介须注明联系人信息的处理依据 lawful_basis(缺少则 400)。"
+            " / Agencies must send lawful_basis, why they may hand over the contact person (else 400)."
         ),
         request=s.LeadOfficeInput,
         responses={
