@@ -15,8 +15,9 @@ COPY crm ./crm
 COPY policies ./policies
 COPY matching ./matching
 COPY workers ./workers
+COPY ops ./ops
 COPY locale ./locale
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 RUN pip install --no-cache-dir . \
  && SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.db REDIS_URL=redis://build:6379/0 \
     python manage.py collectstatic --noinput

@@ -6,6 +6,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("district_crm")
+# Every task keeps the request id of whoever queued it in its logs, eager or not (ops/request_id.py).
+app = Celery("district_crm", task_cls="ops.request_id:RequestIdTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

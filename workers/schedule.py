@@ -20,10 +20,22 @@ class Entry:
 
 DEFAULT_SCHEDULE: tuple[Entry, ...] = (
     Entry(
+        name="工作进程心跳 / worker heartbeat",
+        task="workers.tasks.worker_heartbeat",
+        every_minutes=1,
+        description="每分钟一次;就绪检查(/readyz)据此确认有工作进程在消费队列",
+    ),
+    Entry(
         name="跟进提醒扫描 / follow-up scan",
         task="workers.tasks.followups_dispatch",
         every_minutes=5,
         description="找出到期跟进,生成提醒与站内通知,逾期升级,发送每人一封汇总邮件",
+    ),
+    Entry(
+        name="回调补发 / re-send lost webhook deliveries",
+        task="workers.tasks.webhooks_redeliver",
+        every_minutes=5,
+        description="补发创建10分钟后仍待发送且无人处理的机构回调(消息因Redis中断或工作进程退出而丢失)",
     ),
     Entry(
         name="房源预留到期释放 / release expired holds",
@@ -54,6 +66,12 @@ DEFAULT_SCHEDULE: tuple[Entry, ...] = (
         task="workers.tasks.models_retrain_nightly",
         crontab={"minute": "30", "hour": "3"},
         description="签约、看房或企业数据有变化时重新训练排序权重与行业识别模型;新模型更差则保留旧版本",
+    ),
+    Entry(
+        name="联系人信息保存期限 / contact retention",
+        task="workers.tasks.contacts_retention_nightly",
+        crontab={"minute": "45", "hour": "0"},
+        description="删除流失超过保存期限(CONTACT_RETENTION_DAYS_AFTER_LOST,默认730天)的线索联系人信息",
     ),
     Entry(
         name="年度白皮书 / yearly white paper",

@@ -17,10 +17,12 @@ from crm.services.followups import (
     reminders_resolve,
     reservations_nightly,
 )
+from crm.services.privacy import contacts_expired_erase
 from crm.services.warnings import warnings_nightly
 from crm.services.webhooks import MAX_ATTEMPTS as WEBHOOK_MAX_ATTEMPTS
-from crm.services.webhooks import WebhookRetry, webhook_deliver
+from crm.services.webhooks import WebhookHeld, WebhookRetry, webhook_deliver, webhook_deliveries_due
 from crm.services.white_paper import white_paper_generate, white_paper_request
+from ops.heartbeat import heartbeat_record
 from workers.celery import app
 from workers.enqueue import publish
 
@@ -117,6 +119,12 @@ def reservations_nightly_task() -> int:
     return reservations_nightly()
 
 
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def contacts_retention_nightly() -> int:
+    """Erase the contacts of leads lost longer ago than CONTACT_RETENTION_DAYS_AFTER_LOST."""
+    return contacts_expired_erase()
+
+
 @app.task(autoretry_for=(DatabaseError,), **RETRY)
 def generate_white_paper(year: int) -> int:
     """Render the white paper of `year` (HTML, and PDF where WeasyPrint runs)."""
@@ -140,12 +148,33 @@ def models_retrain_nightly() -> dict[str, str]:
 
 
 @app.task(
+    bind=True,
     autoretry_for=(WebhookRetry, *DATABASE_ERRORS),
     retry_backoff=True,
     retry_backoff_max=600,
     retry_jitter=True,
     max_retries=WEBHOOK_MAX_ATTEMPTS - 1,
 )
-def deliver_webhook(delivery_id: int) -> str | None:
+def deliver_webhook(self, delivery_id: int) -> str | None:
     """POST one webhook delivery, signed; an unreachable receiver or its 5xx retries with backoff."""
-    return webhook_deliver(delivery_id=delivery_id)
+    try:
+        return webhook_deliver(delivery_id=delivery_id)
+    except WebhookHeld as held:
+        # A worker killed mid-send leaves its lease on the row; this redelivered message is the only
+        # one left to send it, so it comes back when the lease ends (a live holder will be done).
+        raise self.retry(exc=held, countdown=held.seconds + 1) from held
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def webhooks_redeliver() -> int:
+    """Sent by beat: enqueue again the webhook deliveries whose message was lost (a broker outage)."""
+    delivery_ids = webhook_deliveries_due()
+    for delivery_id in delivery_ids:
+        publish(deliver_webhook, delivery_id)
+    return len(delivery_ids)
+
+
+@app.task(ignore_result=True)
+def worker_heartbeat() -> float:
+    """Sent by beat every minute: records that a worker consumes the queue (/readyz reads the time)."""
+    return heartbeat_record()

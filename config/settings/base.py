@@ -1,8 +1,12 @@
 """Settings shared by every environment; everything variable comes from the environment."""
 
+import datetime as dt
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
+from django_guid.integrations import CeleryIntegration
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -28,14 +32,22 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_celery_beat",
+    "django_guid",
+    "csp",
+    "axes",
     "crm",
     "policies",
     "matching",
     "workers",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # Load-balancer probes are answered first: no host check, HTTPS redirect, session or CSP (ops/probes.py).
+    "ops.probes.HealthProbeMiddleware",
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -46,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -83,9 +97,26 @@ else:
         }
     }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A connection reused across requests is tested first, so a restarted database costs no failed request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes watches every login (the pages' and the admin's) before the model backend checks it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five wrong passwords for one username from one address lock that pair out for 15 minutes; a success
+# clears the count. Locking by the pair, not the username alone, keeps a stranger from locking staff out.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "ops.client_ip.client_ip"
+# How many reverse proxies in front of the web process append to X-Forwarded-For (0: none, trust REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -111,10 +142,11 @@ STORAGES = {
 # Celery runs tasks in-process when no Redis is configured, so a newcomer needs no broker.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-# API throttle counters and import progress must be shared by every web and worker process.
+# API throttle counters and import progress must be shared by every web and worker process. With
+# Redis down the cache fails open (config/cache.py): pages and the API keep answering, unthrottled.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "crm"}
+        {"BACKEND": "config.cache.FailOpenRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "crm"}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -131,7 +163,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The database schedule, sent only by the beat holding a Redis lock (workers/beat.py): a second beat
+# waits, and takes over BEAT_LOCK_TTL seconds after the first died.
+CELERY_BEAT_SCHEDULER = "workers.beat:LockedDatabaseScheduler"
+BEAT_LOCK_TTL = env.int("BEAT_LOCK_TTL", default=30)
 # With Redis down, a publish fails within a second (and is logged) instead of holding a request ~6 s.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 1,
@@ -152,6 +187,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "crm.api.exceptions.api_exception_handler",
+    # DRF's three, with a JSON body nested too deeply for Python answered as a 400 rather than a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "crm.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -178,13 +219,82 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Content-Security-Policy (django-csp): scripts only from this site (htmx, Chart.js and app.js are
+# vendored under static/), or inline with the request's nonce. Styles may be inline: meter widths are
+# style="" attributes, and the white paper and Swagger UI carry their own <style>; none of that runs code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "frame-ancestors": [SELF],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+
+# Every request gets an id (taken from a proxy's X-Request-ID if it is a valid one), returned in the
+# X-Request-ID header, written on each log line and carried into the tasks the request queues.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "EXPOSE_HEADER": False,
+    # use_django_logging: a worker logs with LOGGING below instead of Celery's own format.
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True)],
+}
+
+# JSON lines (one object per record) for a log collector in production, or when LOG_FORMAT=json;
+# readable text on a developer's terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if DJANGO_ENV == "prod" else "text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(correlation_id)s %(message)s",
+            "rename_fields": {
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "correlation_id": "request_id",
+            },
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-guid logs each id it sets or passes on at INFO: noise next to the id on every line.
+    "loggers": {"django_guid": {"level": "WARNING"}},
 }
+
+# Input limits (docs/api.md, docs/import-format.md). An API body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's
+# 2.5 MB default) is a 413; a district import upload over IMPORT_MAX_UPLOAD_BYTES is refused on the form,
+# and its archive (a .zip, or an .xlsx, which is one) is checked before it is unpacked.
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=500 * 1024 * 1024)
+IMPORT_MAX_ARCHIVE_MEMBERS = env.int("IMPORT_MAX_ARCHIVE_MEMBERS", default=200)
+IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=100)
+
+# /readyz fails when no worker has run the heartbeat task (sent every minute) for this many seconds.
+READINESS_HEARTBEAT_MAX_AGE = env.int("READINESS_HEARTBEAT_MAX_AGE", default=180)
 
 # District rules that an office may tune without a code change.
 LEAD_PROTECTION_DAYS = env.int("LEAD_PROTECTION_DAYS", default=90)
+# Contacts of a lead lost this many days ago are erased nightly (docs/privacy.md).
+CONTACT_RETENTION_DAYS_AFTER_LOST = env.int("CONTACT_RETENTION_DAYS_AFTER_LOST", default=730)
 NEAR_TIER_RATIO = env.float("NEAR_TIER_RATIO", default=0.2)
+
+# Webhooks reach public addresses only (crm/services/webhook_hosts.py: SSRF); dev and test settings
+# allow a receiver on this machine.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import Q
+from django.test import RequestFactory
 
 from crm.constants import PLAN_TARGETS, LeadStage, UnitStatus
 from crm.credit_code import credit_code_error
@@ -283,7 +284,9 @@ def test_demo_login_gives_each_role_a_login(demo):
     ]:
         user = User.objects.get(username=username)
         assert user.groups.filter(name=role).exists(), username
-        assert authenticate(username=username, password="yuecheng-demo") == user
+        # django-axes watches every login, so authenticate() needs the request, as the login page passes it
+        login = RequestFactory().post("/login/")
+        assert authenticate(login, username=username, password="yuecheng-demo") == user
     admin = User.objects.get(username="admin")
     assert admin.is_staff and admin.is_superuser
     assert Lead.objects.filter(owner__user__username="promoter01").exists()

@@ -1,5 +1,6 @@
-/* The pages' own script: draws the charts described by the server, and moves cards on the lead board.
-   Everything else is plain HTML forms and htmx attributes. */
+/* The pages' own script: draws the charts described by the server, moves cards on the lead board, and
+   fills the industry from a suggestion. Everything else is plain HTML forms and htmx attributes.
+   The Content-Security-Policy allows no inline script or handler: behaviour belongs here. */
 (function () {
   "use strict";
 
@@ -78,6 +79,16 @@
     }
     htmx.ajax("POST", card.dataset.moveUrl, { target: "#board", swap: "outerHTML", values: values });
   }
+
+  // ---- quick add: a suggested industry's button fills the industry field (no inline handlers: CSP)
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-industry]") : null;
+    if (!button) return;
+    var field = document.getElementById("id_industry");
+    if (!field) return;
+    field.value = button.dataset.industry;
+    field.dispatchEvent(new Event("change"));
+  });
 
   function ready(root) {
     drawCharts(root);
