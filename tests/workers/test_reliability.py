@@ -6,14 +6,12 @@ database connection cut under a running worker, a rolled-back transaction. Each 
 (or its own redis-server on a spare port), and counts mails in the file backend's directory.
 """
 
-import contextlib
 import datetime as dt
 import email
 import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +30,7 @@ from kombu import Connection
 from crm.constants import LeadStage
 from crm.models import AppraisalSnapshot, Lead, Notification, Reminder, ReminderDigest
 from tests.factories import LeadFactory
+from tests.processes import ROOT, ProcessGroup, wait_for
 from tests.workers.conftest import mailed_promoter
 from workers.celery import app
 
@@ -42,7 +41,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_DB = 5  # the tests' own database number on the shared Redis
 SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # what Django's file backend writes after each message
 
@@ -68,21 +66,10 @@ def service_env(redis_url: str, **extra) -> dict[str, str]:
     return env
 
 
-def wait_for(predicate, *, timeout: float, step: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class Worker:
+class Worker(ProcessGroup):
     """One `celery worker` process group of its own, logging to a file."""
 
     def __init__(self, tmp_path: Path, name: str, redis_url: str, mail_dir: Path, concurrency: int = 1):
-        self.log = tmp_path / f"{name}.log"
         command = [
             sys.executable,
             "-m",
@@ -103,31 +90,8 @@ class Worker:
             "--without-heartbeat",
         ]
         env = service_env(redis_url, TEST_MAIL_DIR=str(mail_dir))
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        wait_for(self._ready, timeout=60, step=0.1, what=f"worker {name} to start")
-
-    def _ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"worker exited early:\n{self.log.read_text()}")
-        return " ready." in self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL the whole group: the main process and its pool children, mid-whatever."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        super().__init__(command, env=env, log=tmp_path / f"{name}.log")
+        self.wait_ready(lambda: " ready." in self.text(), what=f"worker {name} to start")
 
 
 @pytest.fixture

@@ -12,5 +12,8 @@ from workers.celery import app
 
 settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 settings.EMAIL_FILE_PATH = os.environ["TEST_MAIL_DIR"]
+# A pool process killed mid-task is reported (and its message requeued) after 1 s instead of 10:
+# tests/faults kill one 20 times.
+app.conf.worker_lost_wait = 1.0
 
 __all__ = ["app"]
