@@ -20,11 +20,23 @@ from django.views.decorators.http import require_POST
 from crm.api.masking import mask_personal
 from crm.constants import LEAD_TRANSITIONS, ActivityKind, LeadStage, Role
 from crm.credit_code import normalise_credit_code
-from crm.models import Activity, Building, Lead, Promoter, Reservation, Signing, StageChange, Unit
+from crm.models import (
+    Activity,
+    Building,
+    ContactAccess,
+    Lead,
+    Promoter,
+    Reservation,
+    Signing,
+    StageChange,
+    Unit,
+)
 from crm.selectors.units import units_offerable
 from crm.services.activities import activity_log
 from crm.services.leads import lead_create, lead_protection_conflict, lead_transition
+from crm.services.privacy import contact_access_record
 from crm.services.signings import signing_complete
+from crm.validators import unsafe_text_error
 from crm.web.access import (
     CHANGE,
     hides_personal_data,
@@ -126,6 +138,8 @@ def lead_list(request):
     hidden = hides_personal_data(request)
     fmt = wanted_format(request)
     if fmt:
+        if not hidden:  # PIPL: every export of unmasked contacts is recorded, one row per lead
+            contact_access_record(user=request.user, how=ContactAccess.How.WEB_EXPORT, leads=leads)
         return _export_leads(leads, fmt, hidden)
     page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -270,6 +284,7 @@ def lead_add(request):
                 business_scope=data["business_scope"],
                 contact_name=data["contact_name"],
                 contact_phone=data["contact_phone"],
+                lawful_basis=data["lawful_basis"],
                 area_min_m2=data["area_min_m2"],
                 area_max_m2=data["area_max_m2"],
                 budget_rent=data["budget_rent"],
@@ -294,6 +309,8 @@ def lead_duplicate_check(request):
     """As a company name or code is typed: another promoter's open lead inside its protection period."""
     name = (request.POST.get("company_name") or "").strip()
     code = normalise_credit_code(request.POST.get("credit_code") or "")
+    if unsafe_text_error(name) or unsafe_text_error(code):
+        name, code = "", ""  # nothing such is stored, so nothing can hold it; the form says why on save
     holder = None
     if len(name) >= 2 or len(code) == 18:
         owner = _worker(request)
@@ -339,9 +356,22 @@ def timeline(lead: Lead) -> list[dict]:
     return events
 
 
+def _posted_id(value) -> int | None:
+    """A row id picked in a form, or None for anything else (the form's own field then reports it)."""
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
+
+
+def _building_choices(request, *, bound: bool):
+    """The buildings a form offers: a page only shows their labels, so it reads only those columns
+    (a city office lists thousands); a posted form gets whole rows for the service it calls."""
+    buildings = scoped(request, Building).order_by("code")
+    return buildings.select_related("street") if bound else buildings.only("pk", "name", "code")
+
+
 def _activity_form(request, lead: Lead, data=None, initial=None) -> ActivityForm:
-    buildings = scoped(request, Building).select_related("street").order_by("code")
-    building_id = (data or {}).get("building") or (initial or {}).get("building")
+    buildings = _building_choices(request, bound=data is not None)
+    building_id = _posted_id((data or {}).get("building") or (initial or {}).get("building"))
     units = Unit.objects.filter(building_id=building_id).order_by("floor", "number") if building_id else None
     return ActivityForm(
         data,
@@ -389,6 +419,8 @@ def _detail_context(request, lead: Lead, *, activity_form: ActivityForm | None =
 def lead_detail(request, pk: int):
     related = Lead.objects.select_related("owner", "industry", "agency", "referred_by")
     lead = object_in_scope(request, related, pk)
+    if not hides_personal_data(request):
+        contact_access_record(user=request.user, how=ContactAccess.How.WEB_DETAIL, leads=[lead])
     return render(request, "web/lead_detail.html", _detail_context(request, lead))
 
 
@@ -548,8 +580,8 @@ def site_tour_schedule(request, pk: int):
 
 
 def _sign_form(request, lead: Lead, data=None) -> SignForm:
-    buildings = scoped(request, Building).order_by("code")
-    building_id = (data or request.GET).get("building")
+    buildings = _building_choices(request, bound=data is not None)
+    building_id = _posted_id((data or request.GET).get("building"))
     units = None
     if building_id:
         units = (
