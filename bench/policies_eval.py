@@ -21,7 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+COMMAND = "DJANGO_ENV=test .venv/bin/python bench/policies_eval.py"
 
+from bench.report import report  # noqa: E402 - after the path is set
 from policies.engine import (  # noqa: E402 - after the path is set
     BenefitKind,
     BenefitTerms,
@@ -184,6 +186,14 @@ def pure_core() -> bool:
             f"{median:.2f} ms median ({best:.2f} best) = {BUILDINGS / median * 1000:,.0f} evaluations/s "
             f"[goal < {GOAL_MS:.0f} ms: {'met' if met else 'MISSED'}]"
         )
+        report(
+            "policies",
+            f"one profile × {BUILDINGS:,} buildings, pure core, {label}",
+            f"{median:.2f} ms median",
+            f"< {GOAL_MS:.0f} ms",
+            met,
+            COMMAND,
+        )
     single, _ = time_ms(lambda: book.evaluate(PROFILE, buildings[0], OFFER))
     print(f"one building in full (amounts, arithmetic, reasons): {single:.2f} ms median")
     return ok
@@ -218,6 +228,9 @@ def database() -> None:
     print(
         f"database ({connection.vendor}, {count} buildings, {Policy.objects.count()} policies): "
         f"adapter end to end {median:.1f} ms median ({best:.1f} best), 4 queries"
+    )
+    report(
+        "policies", f"through the database, {count:,} buildings", f"{median:.1f} ms median", "", None, COMMAND
     )
 
 

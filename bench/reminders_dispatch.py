@@ -53,10 +53,10 @@ SEED_SQL = [
     # Every lead new and untouched for 10 days: due (the new-stage limit is 3 days).
     """INSERT INTO crm_lead (ref, company_name, normalised_name, credit_code, business_scope, contact_name,
            contact_phone, is_headquarters, channel, owner_id, stage, lost_reason, case_by_case,
-           created_at, updated_at, last_activity_at, version)
+           created_at, updated_at, last_activity_at, version, lawful_basis)
        SELECT 'R' || p.id || '-' || k, '提醒企业' || p.id || '-' || k, '提醒企业' || p.id || '-' || k, '', '',
               '', '', false, 'department', p.id, 'new', '', false, now() - interval '10 days', now(),
-              now() - interval '10 days', 1
+              now() - interval '10 days', 1, ''
        FROM crm_promoter p CROSS JOIN generate_series(1, %(each)s) k""",
     "ANALYZE",
 ]
@@ -111,8 +111,9 @@ def main() -> int:
     os.environ.setdefault("DJANGO_ENV", "test")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
-
     import django
+
+    from bench.report import report
 
     django.setup()
     import redis
@@ -167,6 +168,15 @@ def main() -> int:
                 f"({sent / seconds:,.0f}/s) as {digests:,} digests, {mails:,} mails written "
                 f"[{'ok' if ok else 'OVER BUDGET or incomplete'}; {budget}]",
                 flush=True,
+            )
+            budgeted = (promoters, each) == BUDGETED
+            report(
+                "reminders",
+                f"{total:,} due reminders, {promoters:,} promoters × {each}, one worker",
+                f"{seconds:.1f} s ({sent:,} sent, {sent / seconds:,.0f}/s)",
+                f"≤ {BUDGET_SECONDS:.0f} s, all sent" if budgeted else "all sent (time not budgeted)",
+                ok,
+                "DJANGO_ENV=test .venv/bin/python bench/reminders_dispatch.py",
             )
     return 1 if failed else 0
 

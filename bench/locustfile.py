@@ -1,0 +1,143 @@
+"""The load test's users: promoters, agencies and officers of the city, in a realistic mix (locust).
+
+Run by bench/load_test.py, which prepares the accounts and writes their credentials to the JSON
+file named by LOAD_ACCOUNTS: promoter and officer sessions (with their visible lead ids) and agency
+API keys. Each request is named for its endpoint, so the figures come out per endpoint.
+"""
+
+import datetime as dt
+import itertools
+import json
+import os
+import random
+import uuid
+from pathlib import Path
+
+from locust import HttpUser, between, task
+
+ACCOUNTS = json.loads(Path(os.environ["LOAD_ACCOUNTS"]).read_text(encoding="utf-8"))
+_promoters = itertools.cycle(ACCOUNTS["promoters"])
+_officers = itertools.cycle(ACCOUNTS["officers"])
+_agencies = itertools.cycle(ACCOUNTS["agencies"])
+CSRF = "f" * 32
+
+
+def _signed_in(user: HttpUser, session_key: str) -> None:
+    # A plain Cookie header: production marks cookies Secure, which a client over HTTP never sends back.
+    user.client.headers["Cookie"] = f"sessionid={session_key}; csrftoken={CSRF}"
+    user.client.headers["X-CSRFToken"] = CSRF
+
+
+class Promoter(HttpUser):
+    """Browses own leads (pages and API), their matches, and logs calls and visits."""
+
+    weight = 6
+    wait_time = between(1, 3)
+
+    def on_start(self):
+        account = next(_promoters)
+        _signed_in(self, account["session"])
+        self.leads = account["leads"]
+
+    def _lead(self) -> int:
+        return random.choice(self.leads)
+
+    @task(4)
+    def lead_list_page(self):
+        self.client.get("/leads/", name="page: lead list")
+
+    @task(3)
+    def lead_detail_page(self):
+        self.client.get(f"/leads/{self._lead()}/", name="page: lead detail")
+
+    @task(2)
+    def desk_page(self):
+        self.client.get("/desk/", name="page: desk")
+
+    @task(4)
+    def lead_list_api(self):
+        self.client.get("/api/v1/leads/", name="api: lead list")
+
+    @task(3)
+    def lead_detail_api(self):
+        self.client.get(f"/api/v1/leads/{self._lead()}/", name="api: lead detail")
+
+    @task(2)
+    def matches_api(self):
+        self.client.get(f"/api/v1/leads/{self._lead()}/matches/", name="api: lead matches")
+
+    @task(1)
+    def matches_page(self):
+        self.client.get(f"/leads/{self._lead()}/matches/", name="page: lead matches")
+
+    @task(2)
+    def log_activity(self):
+        now = dt.datetime.now(dt.UTC)
+        self.client.post(
+            f"/api/v1/leads/{self._lead()}/activities/",
+            json={
+                "kind": random.choice(["call", "visit"]),
+                "occurred_at": now.isoformat(),
+                "notes": "压测:电话沟通 / load test call",
+                "next_follow_up_at": (now + dt.timedelta(days=7)).isoformat(),
+            },
+            name="api: log activity",
+        )
+
+
+class Agency(HttpUser):
+    """An agency's system: submits new companies and reads its own leads, with its API key."""
+
+    weight = 2
+    wait_time = between(2, 5)
+
+    def on_start(self):
+        self.client.headers["Authorization"] = f"Api-Key {next(_agencies)['key']}"
+
+    @task(1)
+    def submit_lead(self):
+        # A unique company each time: a company another party already follows is a 409 by design.
+        company = f"压测企业{uuid.uuid4().hex[:12]}有限公司"
+        self.client.post(
+            "/api/v1/leads/",
+            json={
+                "company_name": company,
+                "contact_name": "王经理",
+                "contact_phone": "13800000000",
+                "lawful_basis": "consent",
+                "area_min_m2": "200",
+                "area_max_m2": "400",
+                "budget_rent": "4.50",
+            },
+            name="api (agency): submit lead",
+        )
+
+    @task(3)
+    def own_leads(self):
+        self.client.get("/api/v1/leads/", name="api (agency): lead list")
+
+
+class Officer(HttpUser):
+    """The district office: the plan dashboard, indicators and the leaderboard."""
+
+    weight = 2
+    wait_time = between(2, 5)
+
+    def on_start(self):
+        _signed_in(self, next(_officers)["session"])
+
+    @task(3)
+    def dashboard(self):
+        self.client.get("/plan/", name="page: plan dashboard")
+
+    @task(3)
+    def indicators(self):
+        self.client.get("/api/v1/indicators/", name="api: indicators")
+
+    @task(1)
+    def leaderboard(self):
+        self.client.get("/appraisal/", name="page: leaderboard")
+
+    @task(2)
+    def lead_list(self):
+        self.client.get("/api/v1/leads/", name="api: lead list (office)")
