@@ -165,13 +165,9 @@ class ScopedInline:
             return queryset
 
 
-class ReadOnlyInline(ScopedInline):
-    """A history or ledger shown under its parent; written elsewhere (by services or its own admin)."""
-
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = True
+class ReadOnly:
+    """Rows written only by a service (a log, a record of what happened): nobody adds, edits or deletes
+    one by hand; the admin shows them."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -181,6 +177,15 @@ class ReadOnlyInline(ScopedInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyInline(ReadOnly, ScopedInline):
+    """A history or ledger shown under its parent; written elsewhere (by services or its own admin)."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
 
 
 class ScopedModelAdmin(ScopedAdmin, admin.ModelAdmin):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin.base import (
+    ReadOnly,
     ReadOnlyInline,
     ScopedHistoryAdmin,
     ScopedModelAdmin,
@@ -444,7 +445,7 @@ class SigningUnitsMixin:
 
 
 @admin.register(Signing)
-class SigningAdmin(SigningUnitsMixin, ScopedHistoryAdmin):
+class SigningAdmin(ReadOnly, SigningUnitsMixin, ScopedHistoryAdmin):
     """Read-only: a signing is recorded by signing_complete, which also writes tenancy, units and stage."""
 
     list_display = ("lead", "building", "enterprise", "area_m2", "rent", "signed_on", "signed_by")
@@ -468,15 +469,6 @@ class SigningAdmin(SigningUnitsMixin, ScopedHistoryAdmin):
         "签约记录只读:签约通过签约登记(signing_complete)完成,同时写入企业、租约、房源状态和线索阶段"
     )
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"subtitle": self.read_only_note, **(extra_context or {})})
 
@@ -485,7 +477,7 @@ class SigningAdmin(SigningUnitsMixin, ScopedHistoryAdmin):
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(StageChangeLabels, ScopedModelAdmin):
+class StageChangeAdmin(ReadOnly, StageChangeLabels, ScopedModelAdmin):
     """The log of stage moves, written only by lead_transition and signing_complete."""
 
     list_display = ("changed_at", "lead_ref", "from_stage", "to_stage", "reason", "changed_by_name")
@@ -495,12 +487,3 @@ class StageChangeAdmin(StageChangeLabels, ScopedModelAdmin):
     search_fields = ("lead__ref", "lead__company_name", "reason")
     list_select_related = ("lead", "changed_by")
     date_hierarchy = "changed_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,25 +2,12 @@
 
 from django.contrib import admin
 
-from crm.admin.base import ScopedModelAdmin
+from crm.admin.base import ReadOnly, ScopedModelAdmin
 from crm.models import ContactAccess, ContactErasure
 
 
-class ReadOnlyLog:
-    """Written only by crm.services.privacy; nobody adds, edits or deletes a row here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ContactAccess)
-class ContactAccessAdmin(ReadOnlyLog, ScopedModelAdmin):
+class ContactAccessAdmin(ReadOnly, ScopedModelAdmin):
     list_display = ("at", "user", "how", "lead", "note")
     list_filter = ("how", "at")
     search_fields = ("lead__ref", "lead__company_name", "user__username")
@@ -31,7 +18,7 @@ class ContactAccessAdmin(ReadOnlyLog, ScopedModelAdmin):
 
 
 @admin.register(ContactErasure)
-class ContactErasureAdmin(ReadOnlyLog, ScopedModelAdmin):
+class ContactErasureAdmin(ReadOnly, ScopedModelAdmin):
     list_display = ("erased_at", "lead", "reason", "erased_by", "history_rows", "texts_scrubbed", "note")
     list_filter = ("reason", "erased_at")
     search_fields = ("lead__ref", "lead__company_name", "erased_by__username")

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin.base import ScopedModelAdmin, ServiceForm, ServiceFormAdmin
+from crm.admin.base import ReadOnly, ScopedModelAdmin, ServiceForm, ServiceFormAdmin
 from crm.models import AgencyWebhook, WebhookDelivery
 from crm.services.webhooks import webhook_delete, webhook_register, webhook_update
 
@@ -64,8 +64,9 @@ class AgencyWebhookAdmin(ServiceFormAdmin, ScopedModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ScopedModelAdmin):
-    """Every delivery, sent or not: written only by the worker, so nothing here can change it."""
+class WebhookDeliveryAdmin(ReadOnly, ScopedModelAdmin):
+    """Every delivery, sent or not: written only by the worker, so nothing here can change it; the log
+    is the record of what was sent and goes with its webhook."""
 
     list_display = (
         "id",
@@ -101,12 +102,3 @@ class WebhookDeliveryAdmin(ScopedModelAdmin):
     @admin.display(description=_("中介机构"), ordering="webhook__agency__name")
     def agency(self, obj) -> str:
         return obj.webhook.agency.name
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the log is the record of what was sent; it goes with its webhook
