@@ -17,9 +17,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.databases import fresh_database  # noqa: E402 - after the path is set
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_appraisal"
 BUDGET_SECONDS = 10.0
 GOAL_RATIO = 2.0
@@ -27,19 +30,6 @@ RUNS = 3
 PROMOTERS, LEADS, ACTIVITIES_PER_LEAD = 300, 100_000, 10
 SIGNINGS, REMINDERS = 5_000, 50_000
 QUARTER = ("2025-01-01", "2025-04-01")
-
-
-def fresh_database(url: str) -> None:
-    """Drop and create the benchmark database, connected to the server's maintenance database."""
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    if not name or name in ("postgres", "template0", "template1"):
-        raise SystemExit(f"refusing to recreate database {name!r}")
-    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 # Every statement below spreads its rows evenly over the quarter, promoters and the one building.
@@ -136,7 +126,6 @@ def main() -> int:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_ENV", "test")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
 
     import django
 

@@ -19,9 +19,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.databases import fresh_database  # noqa: E402 - after the path is set
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_reminders"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/6"
 BUDGET_SECONDS = 60.0
@@ -29,18 +32,6 @@ SHAPES = [(500, 20), (10_000, 1)]
 BUDGETED = (500, 20)
 if os.environ.get("BENCH_SHAPES"):
     SHAPES = [tuple(map(int, shape.split("x"))) for shape in os.environ["BENCH_SHAPES"].split(",")]
-
-
-def fresh_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    if not name or name in ("postgres", "template0", "template1"):
-        raise SystemExit(f"refusing to recreate database {name!r}")
-    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 SEED_SQL = [
@@ -110,7 +101,6 @@ def main() -> int:
     os.environ["REDIS_URL"] = redis_url
     os.environ.setdefault("DJANGO_ENV", "test")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
     import django
 
     from bench.report import report

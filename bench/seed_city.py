@@ -11,26 +11,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.databases import fresh_database  # noqa: E402 - after the path is set
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench"
 BUDGET_SECONDS = 300
 SEED, AS_OF = 2021, "2026-06-30"
-
-
-def fresh_database(url: str) -> None:
-    """Drop and create the benchmark database, connected to the server's maintenance database."""
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    if not name or name in ("postgres", "template0", "template1"):
-        raise SystemExit(f"refusing to recreate database {name!r}")
-    maintenance = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(maintenance, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def main() -> int:
@@ -39,7 +28,6 @@ def main() -> int:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_ENV", "test")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
 
     import django
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from crm.constants import IndustryLevel
 from crm.models import Industry
+from crm.row_errors import RowError
 
 SECTION = IndustryLevel.SECTION.value
 DIVISION = IndustryLevel.DIVISION.value
@@ -30,19 +31,6 @@ LEVEL_WORDS = {SECTION: "门类", DIVISION: "大类", GROUP: "中类", CLASS: "�
 FILE_COLUMN = "-"  # the column of an error about the whole file rather than one cell
 
 Fail = Callable[[str, str], None]  # report (column, message) for the row being checked
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One wrong cell of an import file, printed as `file:line: column: message`."""
-
-    file: str
-    line: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.column}: {self.message}"
 
 
 class IndustryImportError(ValidationError):

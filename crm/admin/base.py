@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -11,25 +11,10 @@ from crm.selectors.scope import (
     CHANGE,
     PERSONAL_FIELDS,
     VIEW,
-    Viewer,
     can,
     personal_data_hidden,
-    viewer_of,
-    visible_to,
+    scoped,
 )
-
-
-def request_viewer(request) -> Viewer:
-    """The scope facts of the request's user, read once per request."""
-    viewer = getattr(request, "_crm_viewer", None)
-    if viewer is None:
-        viewer = request._crm_viewer = viewer_of(request.user)
-    return viewer
-
-
-def scoped(request, queryset: QuerySet | type[Model], action: str = VIEW) -> QuerySet:
-    """`queryset` narrowed to what the request's user may see or change."""
-    return visible_to(request.user, queryset, action, viewer=request_viewer(request))
 
 
 def row_allowed(request, obj: Model, action: str) -> bool:

@@ -26,7 +26,14 @@ from crm.models import Activity, ContactAccess, Lead, Promoter, Reservation, Sig
 from crm.roles import user_role
 from crm.selectors.scope import CHANGE
 from crm.services.activities import activity_log
-from crm.services.leads import EDITABLE_FIELDS, LeadVersionConflict, lead_create, lead_transition, lead_update
+from crm.services.leads import (
+    EDITABLE_FIELDS,
+    LEAD_FACTS,
+    LeadVersionConflict,
+    lead_create,
+    lead_transition,
+    lead_update,
+)
 from crm.services.privacy import contact_access_record, contact_erase
 from crm.services.reservations import reservation_release, unit_reserve
 
@@ -86,27 +93,7 @@ class LeadForm(ServiceForm, forms.ModelForm):
 
     class Meta:
         model = Lead
-        fields = (
-            "company_name",
-            "credit_code",
-            "industry",
-            "business_scope",
-            "contact_name",
-            "contact_phone",
-            "lawful_basis",
-            "area_min_m2",
-            "area_max_m2",
-            "budget_rent",
-            "expected_annual_tax",
-            "employees",
-            "is_headquarters",
-            "preferred_streets",
-            "desired_move_in",
-            "channel",
-            "owner",
-            "agency",
-            "case_by_case",
-        )
+        fields = (*LEAD_FACTS, "channel", "owner", "agency", "case_by_case")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -122,27 +109,10 @@ class LeadForm(ServiceForm, forms.ModelForm):
         data = self.cleaned_data
         owner = data.get("owner") if "owner" in self.fields else _own_promoter(self.request)
         industry = data.get("industry")
-        fields = {
-            name: data[name]
-            for name in (
-                "credit_code",
-                "business_scope",
-                "contact_name",
-                "contact_phone",
-                "lawful_basis",
-                "area_min_m2",
-                "area_max_m2",
-                "budget_rent",
-                "expected_annual_tax",
-                "employees",
-                "is_headquarters",
-                "preferred_streets",
-                "desired_move_in",
-                "case_by_case",
-                "agency",
-            )
-            if name in data
-        }
+        # The company's name and industry go to lead_create by name below.
+        given = [name for name in LEAD_FACTS if name not in ("company_name", "industry")]
+        given += ["case_by_case", "agency"]
+        fields = {name: data[name] for name in given if name in data}
         return lead_create(
             company_name=data["company_name"],
             channel=data["channel"],

@@ -4,10 +4,9 @@ from django.contrib import admin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from crm.admin.base import request_viewer
 from crm.api.keys import agency_api_account
 from crm.models import Agency, AgencyAPIKey
-from crm.selectors.scope import CHANGE, NOTHING, RULES
+from crm.selectors.scope import CHANGE, NOTHING, RULES, request_viewer
 
 # The library's own key model is bound to no agency and opens nothing here: keep it out of sight.
 if admin.site.is_registered(APIKey):

@@ -4,7 +4,7 @@ A row outside the caller's scope is not found (404), so that the API never says 
 a resource the caller's role may not read at all is forbidden (403).
 """
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from crm.constants import Role
@@ -14,10 +14,9 @@ from crm.selectors.scope import (
     NOTHING,
     RULES,
     VIEW,
-    Viewer,
     personal_data_hidden,
-    viewer_of,
-    visible_to,
+    request_viewer,
+    scoped,
 )
 
 # Agencies refer leads; working them (stage changes, activities, signings) is the district's staff's
@@ -27,19 +26,6 @@ LEAD_WORKERS = frozenset({Role.DISTRICT_ADMIN, Role.PROMOTER})
 BUILDING_MATCH_READERS = frozenset(
     {Role.DISTRICT_ADMIN, Role.AUDITOR, Role.STREET_OFFICER, Role.BUILDING_MANAGER}
 )
-
-
-def request_viewer(request) -> Viewer:
-    """The scope facts of the request's user, read once per request."""
-    viewer = getattr(request, "_crm_viewer", None)
-    if viewer is None:
-        viewer = request._crm_viewer = viewer_of(request.user)
-    return viewer
-
-
-def scoped(request, queryset: QuerySet | type[Model], action: str = VIEW) -> QuerySet:
-    """`queryset` narrowed to the rows the request's user may see (or change)."""
-    return visible_to(request.user, queryset, action, viewer=request_viewer(request))
 
 
 def reaches(request, model: type[Model], action: str = VIEW) -> bool:

@@ -1,21 +1,8 @@
 """What a rejected district import reports: every wrong row as `file:line: column: message`."""
 
-from dataclasses import dataclass
-
 from django.core.exceptions import ValidationError
 
-
-@dataclass(frozen=True)
-class RowError:
-    """One wrong cell, header or row; `line` is the physical line (the header is line 1)."""
-
-    file: str
-    line: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.column}: {self.message}"
+from crm.row_errors import RowError
 
 
 class DistrictImportError(ValidationError):

@@ -345,3 +345,16 @@ def personal_data_hidden(user) -> bool:
 def can(user, instance: Model, action: str = CHANGE) -> bool:
     """Whether `user` may `action` this one row."""
     return visible_to(user, type(instance), action).filter(pk=instance.pk).exists()
+
+
+def request_viewer(request) -> Viewer:
+    """The scope facts of the request's user, read once per request (admin, pages and API alike)."""
+    viewer = getattr(request, "_crm_viewer", None)
+    if viewer is None:
+        viewer = request._crm_viewer = viewer_of(request.user)
+    return viewer
+
+
+def scoped(request, queryset: QuerySet | type[Model], action: str = VIEW) -> QuerySet:
+    """`queryset` narrowed to the rows the request's user may see (or change)."""
+    return visible_to(request.user, queryset, action, viewer=request_viewer(request))

@@ -19,29 +19,32 @@ from crm.services.webhooks import webhooks_lead_stage_changed
 from crm.validators import unsafe_text_error
 
 REASON_MAX_LENGTH = 300  # Lead.lost_reason and StageChange.reason
-# Fields a lead_update may change; stage and owner history have their own services.
-EDITABLE_FIELDS = frozenset(
-    {
-        "company_name",
-        "credit_code",
-        "industry",
-        "business_scope",
-        "contact_name",
-        "contact_phone",
-        "lawful_basis",
-        "area_min_m2",
-        "area_max_m2",
-        "budget_rent",
-        "expected_annual_tax",
-        "employees",
-        "is_headquarters",
-        "desired_move_in",
-        "channel",
-        "owner",
-        "case_by_case",
-        "referred_by",
-    }
+# A company's facts as a promoter or agency gives them, in leads.csv's order (docs/import-format.md).
+LEAD_FACTS = (
+    "company_name",
+    "credit_code",
+    "industry",
+    "business_scope",
+    "contact_name",
+    "contact_phone",
+    "lawful_basis",
+    "area_min_m2",
+    "area_max_m2",
+    "budget_rent",
+    "expected_annual_tax",
+    "employees",
+    "is_headquarters",
+    "preferred_streets",
+    "desired_move_in",
 )
+# Fields a lead_update may change (the preferred streets apart: a set, not a column); stage and owner
+# history have their own services.
+EDITABLE_FIELDS = (frozenset(LEAD_FACTS) - {"preferred_streets"}) | {
+    "channel",
+    "owner",
+    "case_by_case",
+    "referred_by",
+}
 
 
 def _new_ref(now: dt.datetime) -> str:
