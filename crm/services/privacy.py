@@ -7,7 +7,7 @@ ContactErasure, and the only code that removes contact data once it is stored.
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -40,25 +40,51 @@ def _history_model():
 
 
 def contact_access_record(
-    *, user, how: AccessWay | str, leads: QuerySet | Iterable[Lead], note: str = "", at=None
+    *, user, how: AccessWay | str, leads: QuerySet | Iterable[Lead | Mapping], note: str = "", at=None
 ) -> int:
     """Record that `user` saw (or exported) the contact data of `leads`; leads without any are skipped.
 
-    A queryset is recorded with one INSERT ... SELECT (an export of every lead costs one query);
-    a page of loaded leads with one bulk INSERT. Returns how many rows were written.
+    `leads` is a queryset, recorded with one INSERT ... SELECT (an export of every lead costs one
+    query), or loaded leads or rows (mappings with id, contact_name, contact_phone), recorded with one
+    multi-row INSERT. Returns how many rows were written.
     """
     at = at or timezone.now()
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
     if isinstance(leads, QuerySet):
         return _record_queryset(user_id=user_id, how=str(how), leads=leads, note=note, at=at)
-    rows = [
-        ContactAccess(lead_id=lead.pk, user_id=user_id, how=how, at=at, note=note)
-        for lead in leads
-        if lead.contact_name or lead.contact_phone
-    ]
-    if rows:
-        ContactAccess.objects.bulk_create(rows)
-    return len(rows)
+    ids = [lead_id for lead_id in map(_shown_contact, leads) if lead_id is not None]
+    if ids:
+        _record_ids(user_id=user_id, how=str(how), lead_ids=ids, note=note, at=at)
+    return len(ids)
+
+
+def _shown_contact(lead: Lead | Mapping) -> int | None:
+    """The id of a lead (loaded, or a row) whose contact person is filled in, else None."""
+    if isinstance(lead, Mapping):
+        return lead["id"] if lead["contact_name"] or lead["contact_phone"] else None
+    return lead.pk if lead.contact_name or lead.contact_phone else None
+
+
+def _insert_access() -> str:
+    """INSERT INTO the access log's table and columns: the head of both ways of recording below."""
+    quote = connection.ops.quote_name
+    columns = ("lead_id", "user_id", "how", "at", "note")
+    return f"INSERT INTO {quote(ContactAccess._meta.db_table)} ({', '.join(map(quote, columns))})"
+
+
+def _record_ids(*, user_id: int | None, how: str, lead_ids: list[int], note: str, at) -> None:
+    # Written as SQL: on the API's reads this INSERT comes with every answer, and bulk_create's
+    # building of it cost as much as the database's running it.
+    shared = [user_id, how, connection.ops.adapt_datetimefield_value(at), note]
+    if connection.vendor == "postgresql":
+        # The ids as one array: a page of 50 is parsed and bound in half the time of 250 values.
+        sql = f"{_insert_access()} SELECT unnest(%s::bigint[]), %s, %s, %s, %s"
+        params = [lead_ids, *shared]
+    else:
+        sql = f"{_insert_access()} VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(lead_ids))
+        params = [value for lead_id in lead_ids for value in (lead_id, *shared)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _record_queryset(*, user_id: int | None, how: str, leads: QuerySet, note: str, at) -> int:
@@ -67,12 +93,7 @@ def _record_queryset(*, user_id: int | None, how: str, leads: QuerySet, note: st
         Lead.objects.filter(HAS_CONTACT, pk__in=leads.values("pk")).order_by().values_list("id", flat=True)
     )
     select_sql, select_params = chosen.query.sql_with_params()
-    table = ContactAccess._meta.db_table
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(c) for c in ("lead_id", "user_id", "how", "at", "note"))
-    sql = (
-        f"INSERT INTO {quote(table)} ({columns}) SELECT chosen.id, %s, %s, %s, %s FROM ({select_sql}) chosen"
-    )
+    sql = f"{_insert_access()} SELECT chosen.id, %s, %s, %s, %s FROM ({select_sql}) chosen"
     params = [user_id, how, connection.ops.adapt_datetimefield_value(at), note, *select_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

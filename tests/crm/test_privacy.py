@@ -109,6 +109,37 @@ def test_a_page_of_leads_is_recorded_in_one_insert_skipping_leads_without_contac
     assert list(rows) == [(leads[0].pk, user.pk, "api-list"), (leads[2].pk, user.pk, "api-list")]
 
 
+def test_rows_read_with_values_are_recorded_like_loaded_leads():
+    # given the API's rows of three leads (mappings, not instances), the middle one without a contact
+    user = UserFactory()
+    leads = [LeadFactory(contact_name="李四"), LeadFactory(), LeadFactory(contact_phone="13900001111")]
+    rows = list(Lead.objects.order_by("pk").values("id", "contact_name", "contact_phone"))
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        written = contact_access_record(user=user, how=ContactAccess.How.API_DETAIL, leads=rows)
+    # then one INSERT of the two with a contact, each stamped with the same moment
+    assert (written, len(queries)) == (2, 1)
+    recorded = ContactAccess.objects.order_by("lead_id")
+    assert [(r.lead_id, r.user_id, r.how) for r in recorded] == [
+        (leads[0].pk, user.pk, "api-detail"),
+        (leads[2].pk, user.pk, "api-detail"),
+    ]
+    assert recorded[0].at == recorded[1].at
+
+
+def test_the_access_log_goes_with_its_lead_and_outlives_its_reader():
+    # given two recorded views of one lead by a user, and one of another lead
+    user = UserFactory()
+    seen, other = LeadFactory(contact_name="王五"), LeadFactory(contact_name="赵六")
+    contact_access_record(user=user, how=ContactAccess.How.WEB_DETAIL, leads=[seen, seen, other])
+    # when the lead is deleted, and then the user
+    seen.delete()
+    user.delete()
+    # then (with no database keys, the ORM cascades) only the other lead's record is left, its reader
+    # unknown
+    assert list(ContactAccess.objects.values_list("lead_id", "user_id")) == [(other.pk, None)]
+
+
 def test_an_export_of_a_queryset_is_recorded_in_one_insert_select():
     # given 5 leads with a phone and 2 without
     user = UserFactory()
