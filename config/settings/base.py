@@ -102,10 +102,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's database sessions, read by SQL compiled once per process (crm.sessions).
+SESSION_ENGINE = "crm.sessions"
 # django-axes watches every login (the pages' and the admin's) before the model backend checks it.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend's rules; a session's user is loaded with its role and scope in one query.
+    "crm.auth_backends.ScopedUserBackend",
 ]
 # Five wrong passwords for one username from one address lock that pair out for 15 minutes; a success
 # clears the count. Locking by the pair, not the username alone, keeps a stranger from locking staff out.

@@ -3,15 +3,17 @@
 Admin, API and pages call `visible_to` and nothing else; a second copy of these rules is a bug.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 
 from crm import models as m
 from crm.constants import Role
 from crm.roles import user_role
+from crm.selectors.compiled import SLOT_ID, Compiled
 from matching import models as mm
 from policies import models as pm
 
@@ -34,25 +36,51 @@ class Viewer:
 NO_ONE = Viewer(None, None, None, None, None, None)
 
 
+# The scope facts a user loaded by user_with_scope carries as attributes.
+LOADED_FACTS = ("crm_street_id", "crm_building_id", "crm_agency_id", "crm_promoter_id")
+
+
+@functools.cache
+def _user_with_scope_query() -> Compiled:
+    # One row per group the user is in (at least one: the joins are outer); scope and promoter are 1:1.
+    users = get_user_model().objects.filter(pk=SLOT_ID)
+    return Compiled.of(
+        users.annotate(
+            crm_group=F("groups__name"),
+            crm_street_id=F("scope__street_id"),
+            crm_building_id=F("scope__building_id"),
+            crm_agency_id=F("scope__agency_id"),
+            crm_promoter_id=F("promoter__id"),
+        )
+    )
+
+
+def user_with_scope(user_id):
+    """The user `user_id`, or None, read with its roles and scope in one query (so that viewer_of
+    asks nothing more): how a request's login is loaded (crm.auth_backends, crm.api.authentication)."""
+    model = get_user_model()
+    rows = _user_with_scope_query().instances(model, model._meta.pk.to_python(user_id))
+    if not rows:
+        return None
+    user = rows[0]
+    user._role_names = {row.crm_group for row in rows if row.crm_group}  # crm.roles.user_role's cache
+    return user
+
+
 def viewer_of(user) -> Viewer:
-    """The user's role, scope and promoter row, read in one query (every request of the API asks)."""
+    """The user's role, scope and promoter row: loaded with the user already (user_with_scope, as
+    every request's login is), else read now in that one query."""
     if user is None or not user.is_authenticated or not user.is_active:
         return NO_ONE
-    # One row per role group (at least one: the joins are outer); the scope and promoter are 1:1.
-    rows = list(
-        get_user_model()
-        .objects.filter(pk=user.pk)
-        .values_list("groups__name", "scope__street_id", "scope__building_id", "scope__agency_id", "promoter")
-    )
-    if not rows:
+    source = user if hasattr(user, LOADED_FACTS[0]) else user_with_scope(user.pk)
+    if source is None:
         return NO_ONE
     if getattr(user, "_role_names", None) is None:
-        user._role_names = {row[0] for row in rows if row[0]}  # crm.roles.user_role reads this cache
+        user._role_names = source._role_names  # crm.roles.user_role reads this cache
     role = user_role(user)
     if role is None:
         return NO_ONE
-    _group, street_id, building_id, agency_id, promoter_id = rows[0]
-    return Viewer(role, user.pk, street_id, building_id, agency_id, promoter_id)
+    return Viewer(role, user.pk, *(getattr(source, name) for name in LOADED_FACTS))
 
 
 NOTHING = Q(pk__in=[])

@@ -1,8 +1,8 @@
 """Every list endpoint runs the same queries for a page of 10 and a page of 50 (over 60 rows).
 
-Each test names its queries. Every request starts with the same three: for a session the session and
-its user (an API key: one query for the key with its user and agency), then the caller's role groups,
-scope and promoter row, which crm.selectors.scope.viewer_of reads in one query once per request.
+Each test names its queries. Every request starts with the same two: the session (for an API key: the
+key with its agency's state), then the user with its role groups, scope and promoter row joined
+(crm.selectors.scope.user_with_scope), which is all crm.selectors.scope.viewer_of needs.
 """
 
 import datetime as dt
@@ -30,11 +30,11 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 ROWS = 60
-SESSION_AND_VIEWER = 3  # session, user, the user's groups with their scope and promoter row joined
-KEY_AND_VIEWER = 2  # the key joined to its user and agency, the user's groups, scope, promoter row
+SESSION_AND_VIEWER = 2  # the session; the user with its groups, scope and promoter row joined
+KEY_AND_VIEWER = 2  # the key with its agency's state; the user with its groups, scope, promoter row
 
 
-CONTACT_LOG = 1  # the contact-view log: one INSERT … SELECT for the whole page
+CONTACT_LOG = 1  # the contact-view log: one INSERT for the whole page
 
 
 def _queries(client, url: str) -> int:

@@ -1,10 +1,14 @@
 """The one scoping function: what each role may see and change."""
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
+from crm.auth_backends import ScopedUserBackend
 from crm.constants import Role
 from crm.models import Building, Enterprise, Lead, TaxRecord, Tenancy, Unit, UserScope
-from crm.selectors.scope import CHANGE, VIEW, can, visible_to
+from crm.selectors.compiled import SLOT, SLOT_ID, Compiled
+from crm.selectors.scope import CHANGE, NO_ONE, VIEW, Viewer, can, user_with_scope, viewer_of, visible_to
 from tests.factories import (
     AgencyFactory,
     BuildingFactory,
@@ -155,3 +159,76 @@ def test_policies_are_public_but_a_case_by_case_package_follows_its_lead(distric
     assert list(visible_to(PromoterFactory().user, Policy)) == [public]
     assert list(visible_to(_user(Role.AGENCY, agency=district["agency"]), Policy)) == [public]
     assert not visible_to(district["p_north"].user, Policy, CHANGE).exists()
+
+
+# ---------------------------------------------------------------------------- the request's viewer
+
+
+def test_a_user_loaded_with_its_scope_gives_its_viewer_without_another_query(
+    district, django_assert_num_queries
+):
+    # given a street officer, a building manager, an agency's account, a promoter, and a user in two
+    # role groups (the wider one, the auditor's, wins)
+    north, agency = district["north"], district["agency"]
+    officer = _user(Role.STREET_OFFICER, street=north)
+    manager = _user(Role.BUILDING_MANAGER, building=district["b_north"])
+    account = _user(Role.AGENCY, agency=agency)
+    promoter = district["p_north"]
+    both = _user(Role.PROMOTER)
+    both.groups.add(Group.objects.get(name=Role.AUDITOR))
+    expected = {
+        officer.pk: Viewer(Role.STREET_OFFICER, officer.pk, north.pk, None, None, None),
+        manager.pk: Viewer(Role.BUILDING_MANAGER, manager.pk, None, district["b_north"].pk, None, None),
+        account.pk: Viewer(Role.AGENCY, account.pk, None, None, agency.pk, None),
+        promoter.user_id: Viewer(Role.PROMOTER, promoter.user_id, None, None, None, promoter.pk),
+        both.pk: Viewer(Role.AUDITOR, both.pk, None, None, None, None),
+    }
+    for user_id, viewer in expected.items():
+        # when the user is loaded as a request loads it, in one query
+        with django_assert_num_queries(1):
+            user = user_with_scope(user_id)
+        # then its viewer needs no query, and is what the role and scope rows say
+        with django_assert_num_queries(0):
+            assert viewer_of(user) == viewer
+        # and a user loaded plainly (as a task or the shell loads one) gets the same in one query
+        plain = get_user_model().objects.get(pk=user_id)
+        with django_assert_num_queries(1):
+            assert viewer_of(plain) == viewer
+
+
+def test_a_loaded_user_without_a_role_or_no_longer_active_is_no_one(district):
+    # given a user in no role group, a deactivated street officer and a superuser in no group
+    nobody = UserFactory()
+    retired = _user(Role.STREET_OFFICER, street=district["north"])
+    get_user_model().objects.filter(pk=retired.pk).update(is_active=False)
+    root = UserFactory(is_superuser=True)
+
+    # then the first two are no one, the superuser acts as the district office
+    assert viewer_of(user_with_scope(nobody.pk)) == NO_ONE
+    assert viewer_of(user_with_scope(retired.pk)) == NO_ONE
+    assert viewer_of(user_with_scope(root.pk)).role == Role.DISTRICT_ADMIN
+    # and an id nobody has loads nobody
+    assert user_with_scope(root.pk + 1000) is None
+
+
+def test_the_login_backend_refuses_a_deactivated_user(district):
+    # given a street officer who was then deactivated
+    officer = _user(Role.STREET_OFFICER, street=district["north"])
+    backend = ScopedUserBackend()
+    assert backend.get_user(officer.pk).crm_street_id == district["north"].pk
+    get_user_model().objects.filter(pk=officer.pk).update(is_active=False)
+
+    # then a session naming them loads no one, as Django's ModelBackend would
+    assert backend.get_user(officer.pk) is None
+    assert backend.get_user(str(officer.pk + 1000)) is None
+
+
+def test_a_compiled_query_needs_exactly_one_slot():
+    users = get_user_model().objects.all()
+    with pytest.raises(ValueError, match="found 0"):
+        Compiled.of(users.filter(pk=1))
+    with pytest.raises(ValueError, match="found 2"):
+        Compiled.of(users.filter(pk=SLOT_ID, username=SLOT))
+    # and one slot is filled in at each run
+    user = UserFactory(username="编译")
+    assert Compiled.of(users.filter(username=SLOT)).instances(get_user_model(), "编译") == [user]

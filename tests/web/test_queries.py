@@ -1,7 +1,7 @@
 """The big lists render with the same number of queries whether they hold a few rows or many.
 
-Every page starts with the same three: the session, the user, and the user's role groups with their
-scope and promoter id (crm.selectors.scope.viewer_of: one query, read once per request).
+Every page starts with the same two: the session, and the user with its role groups, scope and
+promoter id joined (crm.selectors.scope.user_with_scope: all that viewer_of needs).
 """
 
 import datetime as dt
@@ -19,7 +19,7 @@ from policies.models import Benefit, Policy
 from tests.factories import BuildingFactory, LeadFactory, PromoterFactory, UnitFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-PER_REQUEST = 3  # session, user, role groups joined to scope and promoter id
+PER_REQUEST = 2  # session; the user with its role groups, scope and promoter id joined
 
 
 def _count(client, url: str) -> int:
@@ -52,7 +52,7 @@ def test_the_lead_list_does_not_query_per_row(district, django_assert_max_num_qu
     # given
     client = district.client("promoter")
     few = _count(client, reverse("web:leads"))
-    # the five of every request, the count for the pager, the page's leads with owner, industry and
+    # the two of every request, the count for the pager, the page's leads with owner, industry and
     # agency joined
     assert few == PER_REQUEST + 2
 
