@@ -3,6 +3,13 @@
 Command-line flags (workers, bind) still win, so docker-compose and the benchmarks set those.
 """
 
+# Threads, not gunicorn's default sync workers: a sync worker is idle while its one request waits on
+# PostgreSQL (every API read that shows a contact waits for the access log's commit to reach disk)
+# or on a slow client, and gunicorn asks for a buffering proxy in front of sync workers, which
+# docker-compose.yml does not have. Two threads a process keep the GIL's contention low.
+worker_class = "gthread"
+threads = 2
+
 
 def post_worker_init(worker):
     # Each forked process warms its own caches: the matching arrays live in process memory.
