@@ -1,4 +1,4 @@
-"""Benchmark: the API under gunicorn (2 workers) on the city-scale PostgreSQL, beside bare Django views.
+"""Benchmark: the API under gunicorn (2 processes of 2 threads) on the city PostgreSQL, beside bare views.
 
     DJANGO_ENV=test .venv/bin/python bench/api_bench.py
 
@@ -7,11 +7,11 @@ bench/seed_city.py. For the lead list (50 a page), one lead and its matches, it 
 second and p95 through the API, as the district office (session) and as an agency (API key), each
 beside a bare Django view returning the same rows and fields with .values() (bench/api_bench_urls.py),
 and how many times slower the API is (goal: within 2×); every figure also as a BENCH-RESULT line
-(bench/report.py). Loopback only; REQUESTS requests per endpoint from THREADS threads.
+(bench/report.py). Loopback only; REQUESTS requests per endpoint from THREADS threads, in ROUNDS
+turns of API and bare view, each figure the median of its rounds.
 """
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,11 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.gunicorn_server import free_port, wait_until_idle  # noqa: E402
 from bench.report import report  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench"
 REQUESTS = 200
 THREADS = 4
+ROUNDS = 3  # API and bare view take turns; each figure is the median of its rounds
 WARMUP = 20  # per endpoint: both workers load the matching cache and warm their connections
 WORKERS = 2
 GOAL_RATIO = 2.0  # issue 6: the API within 2× of a bare view returning the same rows
@@ -49,12 +51,6 @@ def seeded(url: str) -> bool:
         return False
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def prepare() -> dict:
     """An agency key (for the agency with most leads), a district office session, and the leads to read."""
     import django
@@ -63,7 +59,6 @@ def prepare() -> dict:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.auth.models import Group
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
     from django.db.models import Count
@@ -72,6 +67,7 @@ def prepare() -> dict:
     from crm.api.keys import agency_api_key_create
     from crm.constants import Role
     from crm.models import Agency, Lead
+    from crm.sessions import SessionStore
 
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
@@ -141,6 +137,17 @@ def measure(url: str, headers: dict) -> tuple[float, float, float]:
     return len(times) / wall, cuts[49] * 1000, cuts[94] * 1000
 
 
+def side_by_side(api_url: str, headers: dict, bare_url: str) -> tuple[float, float, float, float]:
+    """(API req/s, API p95, bare req/s, bare p95): each the median of ROUNDS rounds taking turns, so
+    that a slow moment of the machine (2 cores shared with the client and PostgreSQL) falls on both."""
+    rounds = []
+    for _ in range(ROUNDS):
+        api_rps, _, api_p95 = measure(api_url, headers)
+        bare_rps, _, bare_p95 = measure(bare_url, {})
+        rounds.append((api_rps, api_p95, bare_rps, bare_p95))
+    return tuple(statistics.median(figures) for figures in zip(*rounds, strict=True))
+
+
 def _report(endpoint: str, caller: str, api_rps: float, api_p95: float, bare_rps: float, bare_p95: float):
     """One BENCH-RESULT line per figure (bench/report.py): both sides' req/s and p95, and the ratios."""
     for figure, value in (
@@ -192,6 +199,7 @@ def main() -> int:
                 time.sleep(0.2)
         else:
             raise SystemExit("gunicorn did not answer within 20 s")
+        waited = wait_until_idle(gunicorn.pid, workers=WORKERS)
         office = {"Cookie": ids["cookie"]}
         agency = {"Authorization": f"Api-Key {ids['key']}"}
         lead, agency_lead, agency_id = ids["lead"], ids["agency_lead"], ids["agency"].pk
@@ -235,16 +243,18 @@ def main() -> int:
             ),
         ]
         print(
-            f"gunicorn -w {WORKERS} on 127.0.0.1, {url}; {REQUESTS} requests per row from {THREADS} "
-            f"threads after {WARMUP} warm-up; agency {ids['agency'].name} ({ids['agency_leads']} leads)"
+            f"gunicorn -w {WORKERS} (threads as gunicorn.conf.py sets) on 127.0.0.1, {url}; "
+            f"{REQUESTS} requests per row and round "
+            f"from {THREADS} "
+            f"threads after {WARMUP} warm-up (workers warm after {waited:.0f} s); "
+            f"agency {ids['agency'].name} ({ids['agency_leads']} leads)"
         )
         print(
             "| endpoint | caller | API req/s | API p95 ms | bare req/s | bare p95 ms | API slower by |\n"
             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
         )
         for endpoint, caller, api_path, headers, bare_path in pairs:
-            api_rps, _, api_p95 = measure(base + api_path, headers)
-            bare_rps, _, bare_p95 = measure(base + bare_path, {})
+            api_rps, api_p95, bare_rps, bare_p95 = side_by_side(base + api_path, headers, base + bare_path)
             slower = bare_rps / api_rps
             print(
                 f"| {endpoint} | {caller} | {api_rps:.0f} | {api_p95:.1f} | {bare_rps:.0f} | {bare_p95:.1f} "

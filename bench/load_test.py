@@ -17,7 +17,6 @@ import csv
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0
 REDIS_URL = os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6379/7")
 USERS = int(os.environ.get("LOAD_USERS", "50"))
 SECONDS = int(os.environ.get("LOAD_SECONDS", "120"))
+WORKERS = 3  # as docker-compose.yml runs the web
 SECRET_KEY = "load-test-only-secret-key-not-used-anywhere-else-0123456789"
 PROMOTERS, OFFICERS, AGENCIES = 40, 3, 10
 KEY_NAME = "load-test"
@@ -47,20 +47,21 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from bench.gunicorn_server import free_port, wait_until_idle  # noqa: E402
 from bench.report import report  # noqa: E402
 from crm.api.keys import agency_api_key_create  # noqa: E402
 from crm.constants import OPEN_STAGES, Role  # noqa: E402
 from crm.models import Agency, AgencyAPIKey, Lead, Promoter  # noqa: E402
+from crm.sessions import SessionStore  # noqa: E402
 
 
 def session_for(user) -> str:
     """A signed-in session in the database, as a login would leave it; its key."""
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "crm.auth_backends.ScopedUserBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key
@@ -95,12 +96,6 @@ def prepare_accounts() -> dict:
     return {"promoters": promoters, "officers": officers, "agencies": agencies}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_gunicorn(port: int, log: Path) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -115,7 +110,7 @@ def start_gunicorn(port: int, log: Path) -> subprocess.Popen:
         "LOG_LEVEL": "WARNING",
     }
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "3", "--timeout", "120"]
+    command += ["--workers", str(WORKERS), "--timeout", "120"]
     with log.open("wb") as out:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -124,6 +119,7 @@ def start_gunicorn(port: int, log: Path) -> subprocess.Popen:
             raise SystemExit(f"gunicorn exited:\n{log.read_text()}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=10)
+            wait_until_idle(server.pid, workers=WORKERS)
             return server
         except OSError:
             time.sleep(0.5)

@@ -1,0 +1,50 @@
+"""What the benchmarks that run gunicorn share: a free port, and waiting until its workers are warm.
+
+A fresh worker warms up in a background thread (config/warmup.py: the URL map and the district's
+matching arrays, seconds of CPU). Measured while that runs, the first endpoint would be charged for
+it, so the benchmarks wait until the workers' CPU time stops growing.
+"""
+
+import os
+import socket
+import time
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _workers(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
+    # Fields after the command name (which may hold spaces) start at the state; utime and stime
+    # are the 12th and 13th of them (proc(5): fields 14 and 15).
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def wait_until_idle(master: int, *, workers: int, quiet: float = 1.0, timeout: float = 120.0) -> float:
+    """Seconds waited until all `workers` of the gunicorn `master` exist and together used under a
+    tenth of a core for `quiet` seconds; SystemExit after `timeout`."""
+    started = time.monotonic()
+    last = None
+    while time.monotonic() - started < timeout:
+        pids = _workers(master)
+        used = sum(_cpu_seconds(pid) for pid in pids)
+        if len(pids) >= workers and last is not None and used - last < 0.1 * quiet:
+            return time.monotonic() - started
+        last = used if len(pids) >= workers else None
+        time.sleep(quiet)
+    raise SystemExit(f"gunicorn's workers were still busy after {timeout:.0f} s")
