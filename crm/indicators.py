@@ -11,6 +11,7 @@ docs/indicators.md gives each formula and the interpretation details.
 """
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -152,7 +153,7 @@ self_used AS (
     GROUP BY u.building_id
 ),
 figures AS (
-    SELECT b.id AS building_id, b.gross_area_m2, b.leasable_area_m2, b.main_industry_id,
+    SELECT b.id AS building_id, {key} AS scope_key, b.gross_area_m2, b.leasable_area_m2, b.main_industry_id,
            b.party_org_since, b.intermediary_since, b.smart_platform_since,
            b.star_rating, b.star_since, b.featured_type, b.featured_since,
            COALESCE(pb.tenancy_area_m2, 0) AS tenancy_area_m2,
@@ -177,21 +178,24 @@ FROM figures
 ORDER BY building_id"""
 
 # Counts of enterprises are of DISTINCT enterprises settled anywhere in the scope; industry
-# concentration is per settlement, so it sums the buildings' counts.
-_DISTRICT_SQL = """,
+# concentration is per settlement, so it sums the buildings' counts. One row per `{key}`: a constant
+# for the district (or the one street asked for), the street for every street at once.
+_TOTALS_SQL = """,
 scope_enterprises AS (
-    SELECT DISTINCT s.enterprise_id, s.registered, s.tax_yuan
+    SELECT DISTINCT {key} AS scope_key, s.enterprise_id, s.registered, s.tax_yuan
     FROM settled s
     JOIN {building} b ON b.id = s.building_id
     WHERE {in_scope}
 ),
 enterprise_counts AS (
-    SELECT COUNT(*) AS settled,
+    SELECT scope_key, COUNT(*) AS settled,
            SUM(CASE WHEN registered THEN 1 ELSE 0 END) AS registered,
            SUM(CASE WHEN tax_yuan > 0 THEN 1 ELSE 0 END) AS tax_sources
     FROM scope_enterprises
+    GROUP BY scope_key
 )
-SELECT COUNT(*) AS buildings,
+SELECT f.scope_key,
+       COUNT(*) AS buildings,
        SUM(gross_area_m2) AS gross,
        SUM(leasable_area_m2) AS leasable,
        SUM(occupied_area_m2) AS occupied,
@@ -209,10 +213,12 @@ SELECT COUNT(*) AS buildings,
                 THEN 1 ELSE 0 END) AS star,
        SUM(CASE WHEN featured_type <> '' AND (featured_since IS NULL OR featured_since <= %(day)s)
                 THEN 1 ELSE 0 END) AS featured,
-       (SELECT settled FROM enterprise_counts) AS settled,
-       (SELECT registered FROM enterprise_counts) AS registered,
-       (SELECT tax_sources FROM enterprise_counts) AS tax_sources
-FROM figures"""
+       MAX(ec.settled) AS settled,
+       MAX(ec.registered) AS registered,
+       MAX(ec.tax_sources) AS tax_sources
+FROM figures f
+LEFT JOIN enterprise_counts ec ON ec.scope_key = f.scope_key
+GROUP BY f.scope_key"""
 
 
 def _street_id(street: Street | int | None) -> int | None:
@@ -220,7 +226,12 @@ def _street_id(street: Street | int | None) -> int | None:
 
 
 def _run(
-    tail: str, *, year: int, street: Street | int | None, building_ids: Iterable[int] | None
+    tail: str,
+    *,
+    year: int,
+    street: Street | int | None,
+    building_ids: Iterable[int] | None,
+    key: str = "0",
 ) -> tuple[list[str], list[tuple]]:
     """Run the figures statement followed by `tail`; returns the column names and the rows."""
     day = as_of(year)
@@ -250,7 +261,7 @@ def _run(
         "tenancy": Tenancy._meta.db_table,
         "unit": Unit._meta.db_table,
     }
-    sql = (_FIGURES_SQL + tail).format(in_scope=in_scope, **tables)
+    sql = (_FIGURES_SQL + tail).format(in_scope=in_scope, key=key, **tables)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [column[0] for column in cursor.description], cursor.fetchall()
@@ -309,10 +320,23 @@ def building_figures(
     ]
 
 
+def _totals(*, year: int, street: Street | int | None, key: str) -> dict[int, dict[str, Decimal]]:
+    """_TOTALS_SQL's sums by scope key; a key with no building in service gets every sum 0."""
+    columns, rows = _run(_TOTALS_SQL, year=year, street=street, building_ids=None, key=key)
+    names = columns[1:]
+    totals = {int(row[0]): dict(zip(names, map(_decimal, row[1:]), strict=True)) for row in rows}
+    return defaultdict(lambda: dict.fromkeys(names, _decimal(0)), totals)
+
+
 def district_totals(*, year: int, street: Street | int | None = None) -> dict[str, Decimal]:
     """The raw sums the district's (or a street's) indicators are ratios of, for year Y (one query)."""
-    columns, rows = _run(_DISTRICT_SQL, year=year, street=street, building_ids=None)
-    return {name: _decimal(value) for name, value in zip(columns, rows[0], strict=True)}
+    return _totals(year=year, street=street, key="0")[0]
+
+
+def street_totals(*, year: int) -> dict[int, dict[str, Decimal]]:
+    """district_totals of every street, by street id, in one query (not one a street: a city has
+    hundreds, and each query reads every tenancy); a street with no building in service has 0s."""
+    return _totals(year=year, street=None, key="b.street_id")
 
 
 def indicators_from_totals(totals: Mapping[str, Decimal]) -> dict[str, Decimal | None]:
@@ -341,6 +365,12 @@ def indicators_from_totals(totals: Mapping[str, Decimal]) -> dict[str, Decimal |
 def district_values(*, year: int, street: Street | int | None = None) -> dict[str, Decimal | None]:
     """The fourteen indicators of the district, or of one street, for year Y (one query)."""
     return indicators_from_totals(district_totals(year=year, street=street))
+
+
+def street_values(*, year: int, street_ids: Iterable[int]) -> dict[int, dict[str, Decimal | None]]:
+    """district_values of each street in `street_ids` for year Y, all in one query."""
+    totals = street_totals(year=year)
+    return {pk: indicators_from_totals(totals[pk]) for pk in street_ids}
 
 
 def plan_targets(*, year: int) -> dict[str, Decimal]:

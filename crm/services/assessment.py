@@ -8,7 +8,7 @@ from django.db.models import Avg, Count, Sum
 from django.utils import timezone
 
 from crm.constants import YUAN_PER_YI
-from crm.indicators import district_values
+from crm.indicators import street_values
 from crm.models import AppraisalSnapshot, Signing, Street, StreetAssessmentSnapshot, StreetTarget
 from crm.models.appraisal import PeriodKind
 
@@ -61,10 +61,12 @@ def street_assessment_compute(*, year: int, now: dt.datetime | None = None) -> l
         .annotate(n=Count("pk"), score=Avg("score"))
         .order_by()
     }
+    streets = list(Street.objects.order_by("pk"))
+    this_year = street_values(year=year, street_ids=[street.pk for street in streets])
+    last_year = street_values(year=year - 1, street_ids=[street.pk for street in streets])
     snapshots = []
-    for street in Street.objects.order_by("pk"):
-        values = district_values(year=year, street=street)
-        previous = district_values(year=year - 1, street=street)
+    for street in streets:
+        values, previous = this_year[street.pk], last_year[street.pk]
         tax = (values["building_tax"] or Decimal(0)) * YUAN_PER_YI
         previous_tax = (previous["building_tax"] or Decimal(0)) * YUAN_PER_YI
         street_targets = targets.get(street.pk, {})

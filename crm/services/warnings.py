@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.constants import Role, TaxTier
-from crm.indicators import building_indicators, district_values
+from crm.indicators import building_indicators, district_values, street_values
 from crm.models import (
     Building,
     EarlyWarning,
@@ -70,14 +70,15 @@ def indicator_snapshots_take(*, year: int, today: dt.date | None = None) -> int:
             values=_json(district_values(year=year)),
         )
     ]
-    for street_id in Street.objects.order_by("pk").values_list("pk", flat=True):
+    street_ids = list(Street.objects.order_by("pk").values_list("pk", flat=True))
+    for street_id, values in street_values(year=year, street_ids=street_ids).items():
         rows.append(
             IndicatorSnapshot(
                 taken_on=today,
                 year=year,
                 scope=IndicatorSnapshot.Scope.STREET,
                 street_id=street_id,
-                values=_json(district_values(year=year, street=street_id)),
+                values=_json(values),
             )
         )
     streets = dict(Building.objects.values_list("pk", "street_id"))

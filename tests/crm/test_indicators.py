@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from crm.constants import IndicatorKey, UnitStatus
-from crm.indicators import building_indicators, district_indicators, district_values
+from crm.indicators import building_indicators, district_indicators, district_values, street_values
 from crm.models import Industry
 from tests.factories import (
     BuildingFactory,
@@ -352,6 +352,24 @@ def test_a_year_without_targets_has_no_target_and_no_gap(district):
 
     # then
     assert all(item.target is None and item.gap is None for item in indicators)
+
+
+def test_every_street_at_once_gives_each_street_its_own_indicators(district, django_assert_num_queries):
+    # given a third street with no building at all
+    empty = StreetFactory(name="空街道")
+
+    # when all three are asked for together
+    with django_assert_num_queries(1):
+        values = street_values(year=YEAR, street_ids=[district.east.pk, district.west.pk, empty.pk])
+
+    # then the east street's are the hand-computed ones above, and the west's what the one-street query gives
+    assert values[district.east.pk][K.OCCUPANCY_RATE] == Decimal("11.875")
+    assert values[district.east.pk][K.BUILDING_TAX] == Decimal("0.172")
+    assert values[district.east.pk][K.REGISTRATION_RATE] == Decimal(80)
+    assert values[district.west.pk] == district_values(year=YEAR, street=district.west)
+    # and the empty street has 0 area and no ratio at all
+    assert values[empty.pk][K.GROSS_AREA] == 0
+    assert values[empty.pk][K.OCCUPANCY_RATE] is None
 
 
 @pytest.mark.django_db
