@@ -14,6 +14,8 @@ from workers.enqueue import after_activity_logged
 
 # Clocks and time zones of the promoters' devices differ by minutes; more than a day ahead is a mistake.
 LOGGED_AHEAD = dt.timedelta(days=1)
+# A follow-up set years out is a typing mistake that would keep the lead off the overdue list for years.
+FOLLOW_UP_HORIZON = dt.timedelta(days=366)
 
 
 @transaction.atomic
@@ -44,6 +46,11 @@ def activity_log(
     if next_follow_up_at is not None and next_follow_up_at < occurred_at:
         raise invalid(
             "next_follow_up_at", "下次跟进时间早于本次跟进 / next follow-up is before this activity"
+        )
+    if next_follow_up_at is not None and next_follow_up_at > occurred_at + FOLLOW_UP_HORIZON:
+        raise invalid(
+            "next_follow_up_at",
+            "下次跟进须在本次跟进后一年之内 / the next follow-up must be within a year of this activity",
         )
     activity = Activity(
         lead=lead,

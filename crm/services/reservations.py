@@ -10,6 +10,9 @@ from crm.models import Lead, Promoter, Reservation, Unit
 from crm.services.common import attribute_to, invalid, lock_rows
 
 EXPIRY_BATCH = 500
+# A hold keeps a unit off the market for everyone else: a quarter is long for a negotiation, and an
+# expiry years ahead is a typing mistake that would hide the unit from every other promoter.
+LONGEST_HOLD = dt.timedelta(days=90)
 
 
 def reservation_mark_released(reservation: Reservation, unit: Unit, by=None) -> None:
@@ -33,6 +36,13 @@ def unit_reserve(
     today = timezone.localdate()
     if expires_on < today:
         raise invalid("expires_on", f"到期日 {expires_on} 已过 / expiry {expires_on} is in the past")
+    if expires_on > today + LONGEST_HOLD:
+        latest = today + LONGEST_HOLD
+        raise invalid(
+            "expires_on",
+            f"预留最长 {LONGEST_HOLD.days} 天,到期日最晚 {latest} / "
+            f"a hold lasts at most {LONGEST_HOLD.days} days: expiry on {latest} at the latest",
+        )
     (unit,) = lock_rows(Unit, [unit.pk])
     live = Reservation.objects.filter(unit=unit, released_at__isnull=True).select_related("lead").first()
     if live is not None and live.expires_on < today:

@@ -89,6 +89,22 @@ def test_an_activity_renews_the_protection():
         lead_create(company_name="丁公司", channel=LeadChannel.DEPARTMENT, owner=PromoterFactory())
 
 
+def test_a_next_follow_up_more_than_a_year_after_the_activity_is_refused():
+    lead = LeadFactory()
+    done = timezone.now() - dt.timedelta(hours=1)
+    a_year, a_day = dt.timedelta(days=366), dt.timedelta(days=1)
+
+    # a follow-up set a year and a day after the activity is refused, and nothing is logged
+    with pytest.raises(ValidationError) as exc:
+        activity_log(lead=lead, kind="call", occurred_at=done, next_follow_up_at=done + a_year + a_day)
+    assert "next_follow_up_at" in exc.value.message_dict
+    assert not lead.activities.exists()
+
+    # and one a year ahead is kept
+    logged = activity_log(lead=lead, kind="call", occurred_at=done, next_follow_up_at=done + a_year)
+    assert logged.next_follow_up_at == done + a_year
+
+
 def test_the_owner_may_register_the_company_again():
     owner = PromoterFactory()
     lead_create(company_name="庚公司", channel=LeadChannel.DEPARTMENT, owner=owner)

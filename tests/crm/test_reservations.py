@@ -71,3 +71,18 @@ def test_the_database_allows_one_live_hold_per_unit():
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Reservation.objects.create(lead=LeadFactory(), unit=unit, created_at=timezone.now(), expires_on=TODAY)
+
+
+def test_a_hold_may_last_ninety_days_and_not_a_day_more():
+    lead, unit = LeadFactory(stage=LeadStage.NEGOTIATING), UnitFactory()
+    today = timezone.localdate()
+
+    # a hold to a date years ahead (a typo for this year) is refused, naming the latest allowed date
+    with pytest.raises(ValidationError) as exc:
+        unit_reserve(lead=lead, unit=unit, expires_on=today + dt.timedelta(days=91))
+    assert str(today + dt.timedelta(days=90)) in " ".join(exc.value.message_dict["expires_on"])
+    assert not Reservation.objects.exists()
+
+    # and ninety days is allowed
+    held = unit_reserve(lead=lead, unit=unit, expires_on=today + dt.timedelta(days=90))
+    assert held.expires_on == today + dt.timedelta(days=90)
