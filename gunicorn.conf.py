@@ -9,6 +9,10 @@ Command-line flags (workers, bind) still win, so docker-compose and the benchmar
 # docker-compose.yml does not have. Two threads a process keep the GIL's contention low.
 worker_class = "gthread"
 threads = 2
+# Each response closes its connection, as sync workers do: a kept-alive connection that the server
+# closes when idle can meet a client's next request on the way (a reset the client cannot retry
+# safely for a POST; the load test saw seven in 45 s).
+keepalive = 0
 
 
 def post_worker_init(worker):
