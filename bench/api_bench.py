@@ -23,13 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.gunicorn_server import free_port, wait_until_idle  # noqa: E402
+from bench.gunicorn_server import free_port, stop, wait_until_idle  # noqa: E402
 from bench.report import report  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench"
 REQUESTS = 200
 THREADS = 4
-ROUNDS = 3  # API and bare view take turns; each figure is the median of its rounds
+ROUNDS = 5  # API and bare view take turns; each figure is the median of its rounds
 WARMUP = 20  # per endpoint: both workers load the matching cache and warm their connections
 WORKERS = 2
 GOAL_RATIO = 2.0  # issue 6: the API within 2× of a bare view returning the same rows
@@ -188,6 +188,7 @@ def main() -> int:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, which stop() kills whole
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -263,11 +264,7 @@ def main() -> int:
             )
             _report(endpoint, caller, api_rps, api_p95, bare_rps, bare_p95)
     finally:
-        gunicorn.terminate()
-        try:
-            gunicorn.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            gunicorn.kill()
+        stop(gunicorn, grace=15)
     return 0
 
 

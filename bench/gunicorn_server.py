@@ -5,8 +5,11 @@ matching arrays, seconds of CPU). Measured while that runs, the first endpoint w
 it, so the benchmarks wait until the workers' CPU time stops growing.
 """
 
+import contextlib
 import os
+import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -48,3 +51,15 @@ def wait_until_idle(master: int, *, workers: int, quiet: float = 1.0, timeout: f
         last = used if len(pids) >= workers else None
         time.sleep(quiet)
     raise SystemExit(f"gunicorn's workers were still busy after {timeout:.0f} s")
+
+
+def stop(server: subprocess.Popen, *, grace: float = 30.0) -> None:
+    """Stop a gunicorn started with start_new_session=True: SIGTERM to the master, then SIGKILL to its
+    whole process group. Killing only the master left workers still busy with queued requests
+    running on, orphaned, into the next benchmark."""
+    server.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError):  # master and workers all gone already
+        os.killpg(server.pid, signal.SIGKILL)
+    server.wait(timeout=30)

@@ -16,7 +16,6 @@ db 7), LOAD_USERS (50), LOAD_SECONDS (120).
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from bench.gunicorn_server import free_port, wait_until_idle  # noqa: E402
+from bench.gunicorn_server import free_port, stop, wait_until_idle  # noqa: E402
 from bench.report import report  # noqa: E402
 from crm.api.keys import agency_api_key_create  # noqa: E402
 from crm.constants import OPEN_STAGES, Role  # noqa: E402
@@ -112,7 +111,10 @@ def start_gunicorn(port: int, log: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(WORKERS), "--timeout", "120"]
     with log.open("wb") as out:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # Its own process group, which stop() kills whole.
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -179,12 +181,7 @@ def main() -> int:
         try:
             run_locust(f"http://127.0.0.1:{port}", accounts_file, work / "load")
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=30)
+            stop(server)
         errors = [line for line in (work / "gunicorn.log").read_text().splitlines() if "ERROR" in line]
         if errors:
             print("gunicorn errors:\n" + "\n".join(errors[:20]))

@@ -4,7 +4,9 @@ The queryset given is always already narrowed by crm.selectors.scope (and the li
 module only chooses columns, so it never widens what a caller sees.
 """
 
-from django.db.models import QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import OuterRef, QuerySet
 
 from crm.api.serializers import LeadSerializer
 from crm.models import Lead
@@ -29,5 +31,14 @@ def with_preferred_streets(rows: list[dict]) -> list[dict]:
 
 def lead_row(leads: QuerySet, pk) -> dict | None:
     """The row of lead `pk` among `leads` (with its streets), or None when it is not among them."""
-    row = lead_values(leads).filter(pk=pk).first()
-    return None if row is None else with_preferred_streets([row])[0]
+    if connection.vendor != "postgresql":
+        row = lead_values(leads).filter(pk=pk).first()
+        return None if row is None else with_preferred_streets([row])[0]
+    # On PostgreSQL the streets come as an array in the same query: every read of one lead through
+    # the API saves a round trip.
+    names = Lead.preferred_streets.through.objects.filter(lead_id=OuterRef("pk")).order_by("street__name")
+    rows = lead_values(leads).annotate(street_names=ArraySubquery(names.values("street__name")))
+    row = rows.filter(pk=pk).first()
+    if row is not None:
+        row["preferred_streets"] = row.pop("street_names")
+    return row
