@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from policies.conditions import ConditionError, parse_condition
@@ -31,7 +32,7 @@ class EntryRule(models.Model):
     class Meta:
         ordering = ["building"]
         verbose_name = _("楼宇入驻条件")
-        verbose_name_plural = _("楼宇入驻条件")
+        verbose_name_plural = pgettext_lazy("plural", "楼宇入驻条件")
         constraints = [
             models.CheckConstraint(condition=~Q(condition=""), name="entry_rule_condition_not_blank"),
         ]
@@ -67,7 +68,7 @@ class RankingModel(models.Model):
     class Meta:
         ordering = ["-version"]
         verbose_name = _("匹配模型")
-        verbose_name_plural = _("匹配模型")
+        verbose_name_plural = pgettext_lazy("plural", "匹配模型")
         constraints = [
             models.CheckConstraint(condition=Q(version__gt=0), name="ranking_model_version_positive"),
             models.CheckConstraint(
@@ -95,7 +96,7 @@ class IndustryModel(models.Model):
     class Meta:
         ordering = ["-version"]
         verbose_name = _("行业推荐模型")
-        verbose_name_plural = _("行业推荐模型")
+        verbose_name_plural = pgettext_lazy("plural", "行业推荐模型")
         constraints = [
             models.CheckConstraint(condition=Q(version__gt=0), name="industry_model_version_positive"),
         ]

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from policies.conditions import ConditionError, parse_condition
@@ -154,7 +155,7 @@ class Policy(models.Model):
     class Meta:
         ordering = ["-priority", "name"]
         verbose_name = _("招商政策")
-        verbose_name_plural = _("招商政策")
+        verbose_name_plural = pgettext_lazy("plural", "招商政策")
         constraints = [
             models.CheckConstraint(
                 condition=Q(scope__in=[s.value for s in Scope]), name="policy_scope_known"
@@ -326,7 +327,7 @@ class Benefit(models.Model):
     class Meta:
         ordering = ["policy", "id"]
         verbose_name = _("政策福利")
-        verbose_name_plural = _("政策福利")
+        verbose_name_plural = pgettext_lazy("plural", "政策福利")
         constraints = _benefit_constraints()
 
     def __str__(self) -> str:
@@ -358,7 +359,7 @@ class DistrictPolicySettings(models.Model):
 
     class Meta:
         verbose_name = _("政策参数")
-        verbose_name_plural = _("政策参数")
+        verbose_name_plural = pgettext_lazy("plural", "政策参数")
         constraints = [
             models.CheckConstraint(condition=Q(pk=1), name="district_policy_settings_singleton"),
             models.CheckConstraint(
@@ -401,7 +402,7 @@ class Commitment(models.Model):
     class Meta:
         ordering = ["-evaluated_on"]
         verbose_name = _("政策承诺")
-        verbose_name_plural = _("政策承诺")
+        verbose_name_plural = pgettext_lazy("plural", "政策承诺")
         constraints = [
             models.CheckConstraint(condition=Q(total_yuan__gte=0), name="commitment_total_not_negative"),
         ]
@@ -435,7 +436,7 @@ class CommitmentLine(models.Model):
     class Meta:
         ordering = ["commitment", "year", "id"]
         verbose_name = _("承诺明细")
-        verbose_name_plural = _("承诺明细")
+        verbose_name_plural = pgettext_lazy("plural", "承诺明细")
         constraints = [
             models.CheckConstraint(condition=Q(amount_yuan__gt=0), name="commitment_line_amount_positive"),
             models.CheckConstraint(

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.admin.base import ScopedInline, ScopedModelAdmin
 from crm.models import Agency, Promoter, UserScope
@@ -63,7 +64,7 @@ class UserScopeInline(ScopedInline, admin.StackedInline):
     can_delete = True
     max_num = 1
     verbose_name = _("用户范围")
-    verbose_name_plural = _("用户范围(镇街、楼宇或中介机构,按角色填一项)")
+    verbose_name_plural = pgettext_lazy("plural", "用户范围(镇街、楼宇或中介机构,按角色填一项)")
 
 
 User = get_user_model()

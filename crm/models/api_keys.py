@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from rest_framework_api_key.models import AbstractAPIKey
 
 
@@ -22,4 +23,4 @@ class AgencyAPIKey(AbstractAPIKey):
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = _("机构API密钥")
-        verbose_name_plural = _("机构API密钥")
+        verbose_name_plural = pgettext_lazy("plural", "机构API密钥")

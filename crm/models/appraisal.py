@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q, Value
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.constants import IndicatorKey, TaxTier
 
@@ -97,7 +98,7 @@ class PromoterTarget(models.Model):
     class Meta:
         ordering = ["-period_start", "promoter"]
         verbose_name = _("招商人员目标")
-        verbose_name_plural = _("招商人员目标")
+        verbose_name_plural = pgettext_lazy("plural", "招商人员目标")
         constraints = [
             models.UniqueConstraint(
                 fields=["promoter", "period_kind", "period_start"], name="promoter_target_once_per_period"
@@ -229,7 +230,7 @@ class AppraisalWeight(models.Model):
     class Meta:
         ordering = ["-effective_from"]
         verbose_name = _("考核权重")
-        verbose_name_plural = _("考核权重")
+        verbose_name_plural = pgettext_lazy("plural", "考核权重")
         constraints = [
             models.CheckConstraint(
                 condition=Q(leads_logged=_sum_of_others("leads_logged")), name="appraisal_weight_sum_100"
@@ -309,7 +310,7 @@ class AppraisalSnapshot(models.Model):
     class Meta:
         ordering = ["-period_start", "rank_district"]
         verbose_name = _("招商人员考核")
-        verbose_name_plural = _("招商人员考核")
+        verbose_name_plural = pgettext_lazy("plural", "招商人员考核")
         constraints = [
             models.UniqueConstraint(
                 fields=["promoter", "period_kind", "period_start"], name="appraisal_once_per_period"
@@ -334,7 +335,7 @@ class StreetTarget(models.Model):
     class Meta:
         ordering = ["street", "year", "key"]
         verbose_name = _("镇街目标")
-        verbose_name_plural = _("镇街目标")
+        verbose_name_plural = pgettext_lazy("plural", "镇街目标")
         constraints = [
             models.UniqueConstraint(fields=["street", "year", "key"], name="street_target_once"),
             models.CheckConstraint(condition=Q(key__in=IndicatorKey.values), name="street_target_key_known"),
@@ -373,7 +374,7 @@ class StreetAssessmentSnapshot(models.Model):
     class Meta:
         ordering = ["-year", "street"]
         verbose_name = _("镇街考核")
-        verbose_name_plural = _("镇街考核")
+        verbose_name_plural = pgettext_lazy("plural", "镇街考核")
         constraints = [
             models.UniqueConstraint(fields=["street", "year"], name="street_assessment_once_per_year"),
         ]
@@ -416,7 +417,7 @@ class IndicatorSnapshot(models.Model):
     class Meta:
         ordering = ["-taken_on", "scope"]
         verbose_name = _("指标快照")
-        verbose_name_plural = _("指标快照")
+        verbose_name_plural = pgettext_lazy("plural", "指标快照")
         constraints = [
             models.UniqueConstraint(
                 fields=["taken_on", "year"],
@@ -465,7 +466,7 @@ class WhitePaper(models.Model):
     class Meta:
         ordering = ["-year"]
         verbose_name = _("年度白皮书")
-        verbose_name_plural = _("年度白皮书")
+        verbose_name_plural = pgettext_lazy("plural", "年度白皮书")
 
     def __str__(self) -> str:
         return f"{self.year} 白皮书"

@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from crm.constants import FeaturedType, UnitStatus
@@ -63,7 +64,7 @@ class Building(models.Model):
     class Meta:
         ordering = ["code"]
         verbose_name = _("楼宇")
-        verbose_name_plural = _("楼宇")
+        verbose_name_plural = pgettext_lazy("plural", "楼宇")
         constraints = [
             models.CheckConstraint(condition=Q(gross_area_m2__gt=0), name="building_gross_area_positive"),
             models.CheckConstraint(
@@ -131,7 +132,7 @@ class Unit(models.Model):
     class Meta:
         ordering = ["building", "floor", "number"]
         verbose_name = _("房源")
-        verbose_name_plural = _("房源")
+        verbose_name_plural = pgettext_lazy("plural", "房源")
         constraints = [
             models.UniqueConstraint(fields=["building", "number"], name="unit_number_unique_in_building"),
             models.CheckConstraint(condition=Q(area_m2__gt=0), name="unit_area_positive"),

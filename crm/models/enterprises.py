@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from crm.credit_code import validate_credit_code
@@ -39,7 +40,7 @@ class Enterprise(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("企业")
-        verbose_name_plural = _("企业")
+        verbose_name_plural = pgettext_lazy("plural", "企业")
 
     def __str__(self) -> str:
         return self.name
@@ -70,7 +71,7 @@ class Tenancy(models.Model):
     class Meta:
         ordering = ["building", "start"]
         verbose_name = _("租约")
-        verbose_name_plural = _("租约")
+        verbose_name_plural = pgettext_lazy("plural", "租约")
         constraints = [
             models.UniqueConstraint(
                 fields=["enterprise", "building", "start"], name="tenancy_unique_enterprise_building_start"
@@ -105,7 +106,7 @@ class TenancyUnit(models.Model):
 
     class Meta:
         verbose_name = _("租约房源")
-        verbose_name_plural = _("租约房源")
+        verbose_name_plural = pgettext_lazy("plural", "租约房源")
         constraints = [
             models.UniqueConstraint(fields=["tenancy", "unit"], name="tenancy_unit_once"),
             models.CheckConstraint(
@@ -133,7 +134,7 @@ class TaxRecord(models.Model):
     class Meta:
         ordering = ["enterprise", "year", "month"]
         verbose_name = _("税收记录")
-        verbose_name_plural = _("税收记录")
+        verbose_name_plural = pgettext_lazy("plural", "税收记录")
         constraints = [
             models.UniqueConstraint(
                 fields=["enterprise", "year", "month"],

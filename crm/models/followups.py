@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.constants import OPEN_STAGES, LeadStage
 
@@ -21,7 +22,7 @@ class StageLimit(models.Model):
     class Meta:
         ordering = ["days"]
         verbose_name = _("阶段跟进时限")
-        verbose_name_plural = _("阶段跟进时限")
+        verbose_name_plural = pgettext_lazy("plural", "阶段跟进时限")
         constraints = [
             models.CheckConstraint(condition=Q(days__gt=0), name="stage_limit_days_positive"),
             models.CheckConstraint(
@@ -76,7 +77,7 @@ class ReminderDigest(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("提醒邮件")
-        verbose_name_plural = _("提醒邮件")
+        verbose_name_plural = pgettext_lazy("plural", "提醒邮件")
         constraints = [
             models.CheckConstraint(
                 condition=Q(state__in=["ready", "sending", "sent", "no_address"]),
@@ -134,7 +135,7 @@ class Reminder(models.Model):
     class Meta:
         ordering = ["-due_at"]
         verbose_name = _("跟进提醒")
-        verbose_name_plural = _("跟进提醒")
+        verbose_name_plural = pgettext_lazy("plural", "跟进提醒")
         constraints = [
             models.UniqueConstraint(fields=["lead", "due_on"], name="reminder_one_per_lead_per_day"),
             models.CheckConstraint(
@@ -190,7 +191,7 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("站内通知")
-        verbose_name_plural = _("站内通知")
+        verbose_name_plural = pgettext_lazy("plural", "站内通知")
         constraints = [
             models.UniqueConstraint(fields=["user", "dedupe_key"], name="notification_once_per_user_key"),
             models.CheckConstraint(
@@ -246,7 +247,7 @@ class EarlyWarning(models.Model):
     class Meta:
         ordering = ["state", "-created_at"]
         verbose_name = _("预警任务")
-        verbose_name_plural = _("预警任务")
+        verbose_name_plural = pgettext_lazy("plural", "预警任务")
         constraints = [
             models.UniqueConstraint(
                 fields=["assignee", "dedupe_key"], name="early_warning_once_per_assignee"

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.constants import StreetKind
 
@@ -15,7 +16,7 @@ class Street(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("镇街")
-        verbose_name_plural = _("镇街")
+        verbose_name_plural = pgettext_lazy("plural", "镇街")
 
     def __str__(self) -> str:
         return self.name
@@ -29,7 +30,7 @@ class BusinessCircle(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("商圈")
-        verbose_name_plural = _("商圈")
+        verbose_name_plural = pgettext_lazy("plural", "商圈")
 
     def __str__(self) -> str:
         return self.name

@@ -1,7 +1,7 @@
 """The national industry classification GB/T 4754-2017, shipped as data."""
 
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm.constants import IndustryLevel
@@ -28,7 +28,7 @@ class Industry(models.Model):
     class Meta:
         ordering = ["code"]
         verbose_name = _("行业")
-        verbose_name_plural = _("行业")
+        verbose_name_plural = pgettext_lazy("plural", "行业")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(level__in=IndustryLevel.values), name="industry_level_known"

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, ActivityKind, LawfulBasis, LeadChannel, LeadStage
@@ -95,7 +96,7 @@ class Lead(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("招商线索")
-        verbose_name_plural = _("招商线索")
+        verbose_name_plural = pgettext_lazy("plural", "招商线索")
         constraints = [
             models.CheckConstraint(condition=Q(stage__in=LeadStage.values), name="lead_stage_known"),
             models.CheckConstraint(condition=Q(channel__in=LeadChannel.values), name="lead_channel_known"),
@@ -159,7 +160,7 @@ class StageChange(models.Model):
     class Meta:
         ordering = ["lead", "changed_at"]
         verbose_name = _("阶段变更")
-        verbose_name_plural = _("阶段变更")
+        verbose_name_plural = pgettext_lazy("plural", "阶段变更")
         constraints = [
             # The allowed edges of LEAD_TRANSITIONS, enforced by the database too.
             models.CheckConstraint(
@@ -210,7 +211,7 @@ class Activity(models.Model):
     class Meta:
         ordering = ["lead", "-occurred_at"]
         verbose_name = _("跟进记录")
-        verbose_name_plural = _("跟进记录")
+        verbose_name_plural = pgettext_lazy("plural", "跟进记录")
         constraints = [
             models.UniqueConstraint(
                 fields=["lead", "occurred_at", "kind"], name="activity_unique_lead_time_kind"
@@ -246,7 +247,7 @@ class Reservation(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("房源预留")
-        verbose_name_plural = _("房源预留")
+        verbose_name_plural = pgettext_lazy("plural", "房源预留")
         constraints = [
             # At most one live hold per unit; an expired hold is released before a new one is taken.
             models.UniqueConstraint(
@@ -288,7 +289,7 @@ class Signing(models.Model):
     class Meta:
         ordering = ["-signed_on"]
         verbose_name = _("签约")
-        verbose_name_plural = _("签约")
+        verbose_name_plural = pgettext_lazy("plural", "签约")
         constraints = [
             models.UniqueConstraint(fields=["lead", "building"], name="signing_unique_lead_building"),
             models.CheckConstraint(condition=Q(area_m2__gt=0), name="signing_area_positive"),

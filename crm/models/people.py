@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Promoter(models.Model):
@@ -28,7 +29,7 @@ class Promoter(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("招商人员")
-        verbose_name_plural = _("招商人员")
+        verbose_name_plural = pgettext_lazy("plural", "招商人员")
 
     def __str__(self) -> str:
         return self.name
@@ -55,7 +56,7 @@ class Agency(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("中介机构")
-        verbose_name_plural = _("中介机构")
+        verbose_name_plural = pgettext_lazy("plural", "中介机构")
 
     def __str__(self) -> str:
         return self.name
@@ -97,7 +98,7 @@ class UserScope(models.Model):
 
     class Meta:
         verbose_name = _("用户范围")
-        verbose_name_plural = _("用户范围")
+        verbose_name_plural = pgettext_lazy("plural", "用户范围")
         constraints = [
             # A scope names at most one place: a street officer a street, a manager a building, ...
             models.CheckConstraint(

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.constants import IndicatorKey
 
@@ -17,7 +18,7 @@ class PlanTarget(models.Model):
     class Meta:
         ordering = ["year", "key"]
         verbose_name = _("规划目标")
-        verbose_name_plural = _("规划目标")
+        verbose_name_plural = pgettext_lazy("plural", "规划目标")
         constraints = [
             models.UniqueConstraint(fields=["key", "year"], name="plan_target_unique_key_year"),
             models.CheckConstraint(

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AccessWay(models.TextChoices):
@@ -56,7 +57,7 @@ class ContactAccess(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = _("联系人信息查阅记录")
-        verbose_name_plural = _("联系人信息查阅记录")
+        verbose_name_plural = pgettext_lazy("plural", "联系人信息查阅记录")
         indexes = [
             models.Index(fields=["lead", "at"], name="contact_access_lead_at"),
             models.Index(fields=["user", "at"], name="contact_access_user_at"),
@@ -94,7 +95,7 @@ class ContactErasure(models.Model):
     class Meta:
         ordering = ["-erased_at", "-id"]
         verbose_name = _("联系人信息删除记录")
-        verbose_name_plural = _("联系人信息删除记录")
+        verbose_name_plural = pgettext_lazy("plural", "联系人信息删除记录")
         constraints = [
             models.CheckConstraint(
                 condition=Q(reason__in=ErasureReason.values), name="contact_erasure_reason_known"

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AgencyWebhook(models.Model):
@@ -20,7 +21,7 @@ class AgencyWebhook(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("机构回调地址")
-        verbose_name_plural = _("机构回调地址")
+        verbose_name_plural = pgettext_lazy("plural", "机构回调地址")
 
     def __str__(self) -> str:
         return f"{self.agency}: {self.url}"
@@ -54,7 +55,7 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("回调投递")
-        verbose_name_plural = _("回调投递")
+        verbose_name_plural = pgettext_lazy("plural", "回调投递")
         indexes = [models.Index(fields=["status", "created_at"], name="webhook_delivery_status")]
         constraints = [
             models.CheckConstraint(

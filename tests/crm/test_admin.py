@@ -537,6 +537,21 @@ def test_the_admin_speaks_english_when_asked(client, district):
     assert "Main industry section" in page
 
 
+def test_the_english_admin_names_lists_in_the_plural_and_chinese_is_unchanged(client, district):
+    # given a district admin
+    _login(client, "district_admin")
+
+    # when they open the admin's index in English, then in Chinese
+    english = client.get("/admin/", headers={"accept-language": "en"}).content.decode()
+    chinese = client.get("/admin/", headers={"accept-language": "zh-hans"}).content.decode()
+
+    # then each model's list is named in the plural in English (Chinese has one form for both)
+    for plural in ("Activities", "Agencies", "Buildings", "Leads", "Tenancies", "Incentive policies"):
+        assert f">{plural}<" in english, plural
+    assert ">Webhook deliveries<" in english and ">Contact access records<" in english
+    assert ">跟进记录<" in chinese and ">招商线索<" in chinese
+
+
 @pytest.mark.parametrize(
     "role", ["street_officer", "promoter", "building_manager", "auditor", "district_admin"]
 )
