@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.gunicorn_server import free_port, stop, wait_until_idle  # noqa: E402
+from bench.gunicorn_server import free_port, session_for, stop, wait_until_idle  # noqa: E402
 from bench.report import report  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench"
@@ -57,17 +57,15 @@ def prepare() -> dict:
 
     django.setup()
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
     from django.db.models import Count
-    from django.utils.module_loading import import_string
 
     from crm.api.keys import agency_api_key_create
     from crm.constants import Role
     from crm.models import Agency, Lead
-    from crm.sessions import SessionStore
 
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
@@ -80,14 +78,7 @@ def prepare() -> dict:
     _, key, _ = agency_api_key_create(agency_name=agency.name, key_name="api_bench")
     user, _ = get_user_model().objects.get_or_create(username="api-bench-office")
     user.groups.add(Group.objects.get(name=Role.DISTRICT_ADMIN))
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    # The backend a login records: the first that can load a user (django-axes' own cannot).
-    session[BACKEND_SESSION_KEY] = next(
-        path for path in settings.AUTHENTICATION_BACKENDS if hasattr(import_string(path), "get_user")
-    )
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
+    session_key = session_for(user)
     # A lead with an industry, still open: the one whose detail and matches are read.
     open_leads = Lead.objects.filter(stage__in=["new", "contacted", "visiting", "negotiating"])
     lead = open_leads.filter(industry__isnull=False).order_by("pk").first()
@@ -95,7 +86,7 @@ def prepare() -> dict:
     agency_lead = agency_lead or Lead.objects.filter(agency=agency).order_by("pk").first()
     return {
         "key": key,
-        "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+        "cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}",
         "agency": agency,
         "agency_leads": agency.n,
         "lead": lead.pk,

@@ -1,4 +1,5 @@
-"""What the benchmarks that run gunicorn share: a free port, and waiting until its workers are warm.
+"""What the benchmarks that run gunicorn share: a free port, waiting until its workers are warm,
+stopping it whole, and signed-in sessions for its clients.
 
 A fresh worker warms up in a background thread (config/warmup.py: the URL map and the district's
 matching arrays, seconds of CPU). Measured while that runs, the first endpoint would be charged for
@@ -63,3 +64,22 @@ def stop(server: subprocess.Popen, *, grace: float = 30.0) -> None:
     with contextlib.suppress(ProcessLookupError):  # master and workers all gone already
         os.killpg(server.pid, signal.SIGKILL)
     server.wait(timeout=30)
+
+
+def session_for(user) -> str:
+    """A signed-in session in the database, as a login would leave it; its key (Django set up)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.utils.module_loading import import_string
+
+    from crm.sessions import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    # The backend a login records: the first that can load a user (django-axes' own cannot).
+    session[BACKEND_SESSION_KEY] = next(
+        path for path in settings.AUTHENTICATION_BACKENDS if hasattr(import_string(path), "get_user")
+    )
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key

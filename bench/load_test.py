@@ -44,26 +44,15 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from bench.gunicorn_server import free_port, stop, wait_until_idle  # noqa: E402
+from bench.gunicorn_server import free_port, session_for, stop, wait_until_idle  # noqa: E402
 from bench.report import report  # noqa: E402
 from crm.api.keys import agency_api_key_create  # noqa: E402
 from crm.constants import OPEN_STAGES, Role  # noqa: E402
 from crm.models import Agency, AgencyAPIKey, Lead, Promoter  # noqa: E402
-from crm.sessions import SessionStore  # noqa: E402
-
-
-def session_for(user) -> str:
-    """A signed-in session in the database, as a login would leave it; its key."""
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "crm.auth_backends.ScopedUserBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
 
 
 def prepare_accounts() -> dict:
