@@ -41,7 +41,8 @@ class StandardRow:
 
 def scope_text(text: str) -> str:
     """A business scope without the licence's legal formulas, for the classifier to read."""
-    return LICENCE_FORMULA.sub("；", text or "").strip("；; ")
+    cut = LICENCE_FORMULA.sub("；", text or "")
+    return re.sub(r"[；;]{2,}", "；", cut).strip("；; ")
 
 
 @cache
