@@ -12,6 +12,9 @@ from crm.demo.pipeline import PipelinePlanner, expected_signings
 from crm.demo.profiles import CITY_BLOCK_NAMES, CITY_BLOCKS, DISTRICT, OFFICE_DIVISIONS, city_block
 from crm.demo.writer import DemoWriter
 from crm.models import Building, Industry, Signing
+from matching.industry_suggest import industry_model_train
+from matching.models import IndustryModel, RankingModel
+from matching.training import train_and_store
 from policies.demo import seed_demo_policies
 from policies.models import Commitment
 from policies.services import commitment_record
@@ -90,3 +93,15 @@ def seed_demo(
                 commitment_record(signing=signing)
         counts["policies.Commitment"] = Commitment.objects.count()
     return counts
+
+
+def demo_models_train() -> tuple[IndustryModel, RankingModel | None]:
+    """Train the industry classifier and the ranking weights on the freshly seeded demo.
+
+    So that a fresh `make run` suggests industries in quick add and ranks with weights learned from
+    the demo's signings, without a separate `manage.py train_matching`. The ranking's time-split
+    evaluation is left to `evaluate_matching`: it is a report, not something the demo needs to start.
+    """
+    industry = industry_model_train()
+    ranking, _ = train_and_store(evaluate_first=False)
+    return industry, ranking

@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import Q
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from django.urls import reverse
 
 from crm.constants import PLAN_TARGETS, LeadStage, UnitStatus
 from crm.credit_code import credit_code_error
@@ -28,6 +29,7 @@ from crm.models import (
     TenancyUnit,
     Unit,
 )
+from matching.models import IndustryModel, RankingModel
 
 SEED = "7"
 AS_OF = dt.date(2026, 6, 30)
@@ -38,8 +40,9 @@ OPEN = (LeadStage.NEW, LeadStage.CONTACTED, LeadStage.VISITING, LeadStage.NEGOTI
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
-def seed() -> None:
-    call_command("seed_demo", "--seed", SEED, "--as-of", AS_OF.isoformat(), stdout=io.StringIO())
+def seed(*, train: bool = True) -> None:
+    flags = [] if train else ["--no-train"]
+    call_command("seed_demo", "--seed", SEED, "--as-of", AS_OF.isoformat(), *flags, stdout=io.StringIO())
 
 
 def fingerprint() -> str:
@@ -76,7 +79,7 @@ def fingerprint() -> str:
 def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         with transaction.atomic():
-            seed()
+            seed(train=False)  # training reads the rows and writes only its models: one run shows it
             first = fingerprint()
             transaction.set_rollback(True)
         seed()
@@ -292,3 +295,27 @@ def test_demo_login_gives_each_role_a_login(demo):
     assert Lead.objects.filter(owner__user__username="promoter01").exists()
     assert User.objects.get(username="manager").scope.building is not None
     assert "http://127.0.0.1:8000/admin/" in out.getvalue()
+
+
+def test_the_demo_comes_with_trained_models(demo):
+    # then seed_demo trained the industry classifier on all 97 divisions and the ranking weights
+    industry = IndustryModel.objects.get()
+    assert industry.classes == 97
+    assert industry.samples > 0 and industry.accuracy["holdout"] > 0
+    assert RankingModel.objects.count() == 1
+
+
+def test_quick_add_suggests_an_industry_on_the_fresh_demo(demo):
+    # given a promoter of the demo on the quick-add page
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="promoter01"))
+    # when a financial-leasing company's business scope is typed
+    response = client.post(
+        reverse("web:industry_suggestions"),
+        {"business_scope": "融资租赁业务；向国内外购买租赁财产；租赁财产的残值处理及维修"},
+    )
+    # then the first suggestion is 66 货币金融服务 (GB/T 4754-2017 class 6631 融资租赁服务)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.split('data-industry="')[1].startswith('66"')
+    assert "尚未训练" not in page

@@ -6,7 +6,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from crm.demo.seed import SCALES, DemoError, seed_demo
+from crm.demo.seed import SCALES, DemoError, demo_models_train, seed_demo
 from crm.models import Building
 
 
@@ -30,12 +30,19 @@ class Command(BaseCommand):
             help="线索与跟进的基准日期 / the day leads are worked up to (default today)",
         )
         parser.add_argument(
+            "--no-train",
+            action="store_true",
+            help="不训练行业推荐与排序模型 / do not train the industry classifier and the ranking weights",
+        )
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="已有楼宇时不做任何事 / do nothing when the database already has buildings",
         )
 
-    def handle(self, *args, scale: str, seed: int, as_of: dt.date | None, if_empty: bool, **options) -> None:
+    def handle(
+        self, *args, scale: str, seed: int, as_of: dt.date | None, if_empty: bool, no_train: bool, **options
+    ) -> None:
         if if_empty and Building.objects.exists():
             self.stdout.write(
                 "数据库中已有楼宇，跳过演示数据 / the database already has buildings: demo not seeded"
@@ -59,3 +66,15 @@ class Command(BaseCommand):
         for table, count in counts.items():
             self.stdout.write(f"  {table:28} {count:>9,}")
         self.stdout.write(f"  elapsed {elapsed:.1f} s")
+        if not no_train:
+            started = time.perf_counter()
+            industry, ranking = demo_models_train()
+            self.stdout.write(
+                f"行业推荐模型 / industry model v{industry.version}: {industry.classes} divisions, "
+                f"{industry.samples} enterprises, held out {industry.accuracy}"
+            )
+            if ranking is None:
+                self.stdout.write("排序:训练数据不足,沿用默认权重 / ranking: too few outcomes, defaults stay")
+            else:
+                self.stdout.write(f"排序模型 / ranking model v{ranking.version}: {ranking.leads} leads")
+            self.stdout.write(f"  trained in {time.perf_counter() - started:.1f} s")
