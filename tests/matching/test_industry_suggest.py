@@ -27,7 +27,7 @@ DIVISIONS = ("65", "67", "72", "51", "70", "88")
 ALL_DIVISIONS = [f"{n:02d}" for n in range(1, 98)]
 
 # Business scopes written by hand the way licences state them, each with the division GB/T 4754-2017
-# puts the company in (the class in the comment). Written before the classifier was tuned; not from
+# puts the company in (the class or group in the comment). Written before the classifier was tuned; not from
 # matching.demo_text.
 HAND_WRITTEN_SCOPES: tuple[tuple[str, str], ...] = (
     # the three misses
@@ -48,11 +48,11 @@ HAND_WRITTEN_SCOPES: tuple[tuple[str, str], ...] = (
     (
         "证券经纪；证券投资咨询；与证券交易、证券投资活动有关的财务顾问；证券承销与保荐；证券自营；证券资产管理",
         "67",
-    ),  # 6711-6739
+    ),  # 671
     (
         "一般项目：私募股权投资基金管理、创业投资基金管理服务（须在中国证券投资基金业协会完成登记备案后方可从事经营活动）",
         "67",
-    ),  # 6760
+    ),  # 673, 676
     (
         "人寿保险、健康保险和意外伤害保险等保险业务；上述业务的再保险业务；国家法律、法规允许的保险资金运用业务",
         "68",
