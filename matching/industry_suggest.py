@@ -265,6 +265,7 @@ def suggest_industry(business_scope: str, *, top: int = TOP) -> list[Suggestion]
     codes = classifier.classes[best].tolist()
     names = dict(Industry.objects.filter(code__in=codes).values_list("code", "name_zh"))
     return [
-        Suggestion(code=code, name=names.get(code, ""), probability=round(float(probabilities[i]), 4))
+        # exact, as the model computes it: pages round it for display, the API passes it on
+        Suggestion(code=code, name=names.get(code, ""), probability=float(probabilities[i]))
         for code, i in zip(codes, best.tolist(), strict=True)
     ]

@@ -254,6 +254,11 @@ def test_three_suggestions_come_likeliest_first_with_probabilities():
     assert probabilities == sorted(probabilities, reverse=True)
     assert 0 < sum(probabilities) <= 1.0 + 1e-6
     assert suggestions[0].code == "67"
+    # and each probability is the model's own, unrounded
+    classifier = load_classifier()
+    row = classifier.probabilities(["股权投资；投资管理；资产管理"])[0]
+    expected = {code: float(p) for code, p in zip(classifier.classes.tolist(), row, strict=True)}
+    assert [s.probability for s in suggestions] == [expected[s.code] for s in suggestions]
 
 
 @pytest.mark.django_db
