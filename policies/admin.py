@@ -326,7 +326,8 @@ class DistrictPolicySettingsAdmin(ScopedHistoryAdmin):
     list_display = ("__str__", "tax_retained_share")
 
     def has_add_permission(self, request):
-        return not DistrictPolicySettings.objects.exists()
+        # The one row is made by migration 0002; nobody adds a second (or a first).
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

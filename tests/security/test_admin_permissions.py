@@ -1,0 +1,113 @@
+"""Admin pages open by model permission only; state never widens one (issue #21, 2 and 7)."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from crm.models import Building, Lead
+from policies.models import DistrictPolicySettings
+from tests.security.state import changed_tables, database_state
+from tests.security.test_admin_lookups import _build_district
+
+pytestmark = pytest.mark.django_db
+
+MISSING = "987654321"
+
+
+def _perm(model, action: str) -> str:
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+def _url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def test_every_add_and_change_page_is_403_to_every_role_without_its_model_permission(client):
+    # given a district, a staff login of every role, and what the database holds
+    users = _build_district()
+    before = database_state()
+    wrong = []
+
+    for role, user in users.items():
+        client.force_login(user)
+        for model in admin.site._registry:
+            first = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+            change = _url(model, "change", first if first is not None else MISSING)
+            # when a role without the add permission opens the add page (a POST takes the same check)
+            if not user.has_perm(_perm(model, "add")):
+                status = client.get(_url(model, "add")).status_code
+                if status != 403:
+                    wrong.append((role, model.__name__, "get", "add", status))
+            # and a role without view or change opens a row's page, or posts it without change
+            if not (user.has_perm(_perm(model, "view")) or user.has_perm(_perm(model, "change"))):
+                status = client.get(change).status_code
+                if status != 403:
+                    wrong.append((role, model.__name__, "get", "change", status))
+            if not user.has_perm(_perm(model, "change")):
+                status = client.post(change).status_code
+                if status != 403:
+                    wrong.append((role, model.__name__, "post", "change", status))
+
+    # then every one of those is a 403, whatever the row, and nothing was written
+    assert wrong == []
+    # (logging in sets the users' last_login, and django-axes logs each login)
+    assert set(changed_tables(before, database_state())) <= {"auth_user", "axes_accesslog"}
+
+
+def test_the_district_policy_settings_exist_after_migrate_with_the_default_share():
+    # given a freshly migrated database, then its one settings row holds the default 40 %
+    assert list(DistrictPolicySettings.objects.values_list("pk", "tax_retained_share")) == [
+        (1, Decimal("0.400"))
+    ]
+
+
+@pytest.mark.parametrize("role", ["street_officer", "promoter", "building_manager", "auditor"])
+def test_no_role_but_the_office_opens_or_posts_the_policy_settings(client, role):
+    # given a staff login of the role (the probe of issue #21: all four were 200 on the add page)
+    users = _build_district()
+    client.force_login(users[role])
+    settings_url = _url(DistrictPolicySettings, "change", 1)
+
+    # when it opens the add page and posts a retained share of 100 % to the row
+    add = client.get(_url(DistrictPolicySettings, "add"))
+    post = client.post(settings_url, {"tax_retained_share": "1.000"})
+
+    # then both are forbidden and the share stays 40 %
+    assert (add.status_code, post.status_code) == (403, 403)
+    assert DistrictPolicySettings.objects.get(pk=1).tax_retained_share == Decimal("0.400")
+
+
+def test_the_office_changes_the_retained_share_and_has_no_add_page(client):
+    # given the district admin
+    users = _build_district()
+    client.force_login(users["district_admin"])
+
+    # when it opens the add page, then saves a share of 45 % on the row
+    add = client.get(_url(DistrictPolicySettings, "add"))
+    saved = client.post(_url(DistrictPolicySettings, "change", 1), {"tax_retained_share": "0.450"})
+
+    # then the add page is refused (the row exists), the change is saved and audited
+    assert add.status_code == 403
+    assert saved.status_code == 302
+    row = DistrictPolicySettings.objects.get(pk=1)
+    assert row.tax_retained_share == Decimal("0.450")
+    assert row.history.latest().history_user_id == users["district_admin"].pk
+
+
+def test_history_of_a_row_out_of_scope_answers_like_a_missing_one(client):
+    # given an officer of 北海街道, 南门广场 in another street, and a promoter with another's lead
+    users = _build_district()
+    plaza, tower = Building.objects.get(name="南门广场"), Building.objects.get(name="北海大厦")
+    others_lead = Lead.objects.get(company_name="乙数据有限公司")  # 李强's; the promoter is 王敏
+
+    # when each opens the history of a row out of scope, of a missing row, and of their own
+    client.force_login(users["street_officer"])
+    officer = [client.get(_url(Building, "history", pk)).status_code for pk in (plaza.pk, MISSING, tower.pk)]
+    client.force_login(users["promoter"])
+    promoter = [client.get(_url(Lead, "history", pk)).status_code for pk in (others_lead.pk, MISSING)]
+
+    # then out of scope and missing are the same 404; their own opens
+    assert officer == [404, 404, 200]
+    assert promoter == [404, 404]
