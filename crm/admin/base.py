@@ -254,7 +254,7 @@ class ScopedHistoryAdmin(ScopedAdmin, SimpleHistoryAdmin):
             previous = current
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":
+        if request.method == "POST" or not self.has_view_or_change_permission(request):
             raise PermissionDenied
         if not self.has_view_permission(request, self.get_object(request, object_id)):
             raise PermissionDenied

@@ -1,8 +1,10 @@
 """Admin pages open by model permission only; state never widens one (issue #21, 2 and 7)."""
 
+import importlib
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
@@ -14,6 +16,15 @@ from tests.security.test_admin_lookups import _build_district
 pytestmark = pytest.mark.django_db
 
 MISSING = "987654321"
+settings_migration = importlib.import_module("policies.migrations.0002_district_policy_settings_row")
+
+
+@pytest.fixture
+def settings_row():
+    """The row migration 0002 makes; made again here, because a transactional test elsewhere in the
+    suite empties every table (the settings row with them) when it ends."""
+    settings_migration.create_settings_row(apps, None)
+    return DistrictPolicySettings.objects.get(pk=1)
 
 
 def _perm(model, action: str) -> str:
@@ -24,7 +35,9 @@ def _url(model, view: str, *args) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
-def test_every_add_and_change_page_is_403_to_every_role_without_its_model_permission(client):
+def test_every_add_change_and_delete_page_is_403_to_every_role_without_its_model_permission(
+    client, settings_row
+):
     # given a district, a staff login of every role, and what the database holds
     users = _build_district()
     before = database_state()
@@ -49,6 +62,12 @@ def test_every_add_and_change_page_is_403_to_every_role_without_its_model_permis
                 status = client.post(change).status_code
                 if status != 403:
                     wrong.append((role, model.__name__, "post", "change", status))
+            # and a role without the delete permission opens a row's delete page
+            if not user.has_perm(_perm(model, "delete")):
+                delete = change.removesuffix("change/") + "delete/"
+                status = client.get(delete).status_code
+                if status != 403:
+                    wrong.append((role, model.__name__, "get", "delete", status))
 
     # then every one of those is a 403, whatever the row, and nothing was written
     assert wrong == []
@@ -56,15 +75,24 @@ def test_every_add_and_change_page_is_403_to_every_role_without_its_model_permis
     assert set(changed_tables(before, database_state())) <= {"auth_user", "axes_accesslog"}
 
 
-def test_the_district_policy_settings_exist_after_migrate_with_the_default_share():
-    # given a freshly migrated database, then its one settings row holds the default 40 %
-    assert list(DistrictPolicySettings.objects.values_list("pk", "tax_retained_share")) == [
-        (1, Decimal("0.400"))
-    ]
+def test_the_settings_migration_makes_the_one_row_with_the_default_share_and_keeps_a_set_one():
+    # given no settings row
+    DistrictPolicySettings.objects.all().delete()
+
+    # when the migration runs, the share is set to 45 %, and the migration runs again
+    settings_migration.create_settings_row(apps, None)
+    made = list(DistrictPolicySettings.objects.values_list("pk", "tax_retained_share"))
+    DistrictPolicySettings.objects.filter(pk=1).update(tax_retained_share=Decimal("0.45"))
+    settings_migration.create_settings_row(apps, None)
+
+    # then it made row 1 at 40 %, and running again kept the 45 %
+    assert made == [(1, Decimal("0.400"))]
+    kept = list(DistrictPolicySettings.objects.values_list("pk", "tax_retained_share"))
+    assert kept == [(1, Decimal("0.450"))]
 
 
 @pytest.mark.parametrize("role", ["street_officer", "promoter", "building_manager", "auditor"])
-def test_no_role_but_the_office_opens_or_posts_the_policy_settings(client, role):
+def test_no_role_but_the_office_opens_or_posts_the_policy_settings(client, role, settings_row):
     # given a staff login of the role (the probe of issue #21: all four were 200 on the add page)
     users = _build_district()
     client.force_login(users[role])
@@ -79,7 +107,7 @@ def test_no_role_but_the_office_opens_or_posts_the_policy_settings(client, role)
     assert DistrictPolicySettings.objects.get(pk=1).tax_retained_share == Decimal("0.400")
 
 
-def test_the_office_changes_the_retained_share_and_has_no_add_page(client):
+def test_the_office_changes_the_retained_share_and_has_no_add_page(client, settings_row):
     # given the district admin
     users = _build_district()
     client.force_login(users["district_admin"])
