@@ -8,7 +8,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from crm.admin.lookups import LookupPolicy
+from crm.admin.lookups import LookupPolicy, reaches_masked
 from crm.selectors.scope import (
     CHANGE,
     EVERYTHING,
@@ -182,9 +182,10 @@ class ScopedAdmin(LookupPolicy):
         return [c for c in columns if c not in hidden]
 
     def get_search_fields(self, request):
+        # A search on a masked column would answer by its value, as a lookup would: left out,
+        # on the model itself or through a relation (lead__contact_phone).
         fields = super().get_search_fields(request)
-        hidden = PERSONAL_FIELDS.get(self.model, ()) if hides_personal_data(request) else ()
-        return [f for f in fields if f.lstrip("=^@") not in hidden]
+        return [f for f in fields if not reaches_masked(self.model, f.lstrip("=^@"), request.user)]
 
 
 class ScopedInline:

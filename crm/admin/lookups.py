@@ -48,6 +48,18 @@ def _target_pk_names(model, path: str) -> tuple[str, ...]:
     return (field.target_field.name,) if field is not None and hasattr(field, "target_field") else ()
 
 
+def masked_columns(user) -> frozenset:
+    """(model, field name) of every column this user sees masked."""
+    if not personal_data_hidden(user):
+        return frozenset()
+    return frozenset((model, name) for model, names in PERSONAL_FIELDS.items() for name in names)
+
+
+def reaches_masked(model, path: str, user) -> bool:
+    """Whether a lookup or search path reaches a column `user` sees masked (`lead__contact_phone`)."""
+    return _masked(model, path, masked_columns(user))
+
+
 def _masked(model, path: str, hidden: frozenset) -> bool:
     """Whether a lookup path reaches a column the role sees masked, on the model or through a relation."""
     for part in path.split(LOOKUP_SEP):
@@ -66,12 +78,7 @@ def _masked(model, path: str, hidden: frozenset) -> bool:
 def allowed_lookups(model_admin, request) -> frozenset[str]:
     """Every query-string parameter `model_admin`'s changelist accepts from this request's user."""
     model = model_admin.model
-    hidden = frozenset(
-        (personal_model, name)
-        for personal_model, names in PERSONAL_FIELDS.items()
-        for name in names
-        if personal_data_hidden(request.user)
-    )
+    hidden = masked_columns(request.user)
     pk = model._meta.pk.name
     allowed = {"pk", "pk__exact", pk, f"{pk}__exact"}
     allowed.update(getattr(model_admin, "extra_lookups", ()))
