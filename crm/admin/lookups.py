@@ -89,6 +89,7 @@ def allowed_lookups(model_admin, request) -> frozenset[str]:
             continue
         if _masked(model, path, hidden):
             continue
+        allowed.add(path)  # the all-values filter's own parameter (`team=一组`)
         allowed.update(f"{path}__{operator}" for operator in FILTER_OPERATORS)
         allowed.update(f"{path}__{name}__exact" for name in _target_pk_names(model, path))
     if model_admin.date_hierarchy and not _masked(model, model_admin.date_hierarchy, hidden):
