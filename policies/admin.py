@@ -15,9 +15,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from crm.admin.base import ScopedHistoryAdmin, ScopedInline, ScopedModelAdmin
 from crm.models import Building
+from crm.selectors.scope import scoped
 from policies.engine import Offer
 from policies.engine.terms import PARAMETERS
 from policies.models import (
@@ -50,7 +51,7 @@ class BenefitFormSet(BaseInlineFormSet):
             raise ValidationError(_("政策至少须有一项福利 / a policy needs at least one benefit"))
 
 
-class BenefitInline(admin.TabularInline):
+class BenefitInline(ScopedInline, admin.TabularInline):
     model = Benefit
     formset = BenefitFormSet
     fields = ("kind", *PARAMETERS)
@@ -98,7 +99,7 @@ class ReviewActionForm(ActionForm):
 
 
 @admin.register(Policy)
-class PolicyAdmin(SimpleHistoryAdmin):
+class PolicyAdmin(ScopedHistoryAdmin):
     form = PolicyForm
     inlines = [BenefitInline]
     action_form = ReviewActionForm
@@ -230,6 +231,7 @@ class PolicyAdmin(SimpleHistoryAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         form = WhatIfForm(request.GET or None)
+        form.fields["building"].queryset = scoped(request, Building.objects.order_by("code"))
         evaluation = None
         if form.is_valid():
             data = form.cleaned_data
@@ -283,7 +285,7 @@ class WhatIfForm(forms.Form):
     on = forms.DateField(label=_("测算日期"), required=False, help_text=_("留空:今天"))
 
 
-class CommitmentLineInline(admin.TabularInline):
+class CommitmentLineInline(ScopedInline, admin.TabularInline):
     model = CommitmentLine
     fields = ("policy_name", "benefit_kind", "beneficiary", "year_index", "year", "amount_yuan")
     readonly_fields = fields
@@ -295,7 +297,7 @@ class CommitmentLineInline(admin.TabularInline):
 
 
 @admin.register(Commitment)
-class CommitmentAdmin(admin.ModelAdmin):
+class CommitmentAdmin(ScopedModelAdmin):
     """Promises are snapshots taken at signing: read-only here."""
 
     list_display = ("signing", "building", "evaluated_on", "total_yuan")
@@ -319,12 +321,13 @@ class DistrictPolicySettingsForm(forms.ModelForm):
 
 
 @admin.register(DistrictPolicySettings)
-class DistrictPolicySettingsAdmin(SimpleHistoryAdmin):
+class DistrictPolicySettingsAdmin(ScopedHistoryAdmin):
     form = DistrictPolicySettingsForm
     list_display = ("__str__", "tax_retained_share")
 
     def has_add_permission(self, request):
-        return not DistrictPolicySettings.objects.exists()
+        # The one row is made by migration 0002; nobody adds a second (or a first).
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -2,6 +2,7 @@
 
 Targets, weights and stage limits are validated by their models' clean(), which the admin form runs,
 and by database constraints behind it. Snapshots and reminders are written only by the workers.
+Rows and lookups are scoped like every CRM admin (crm.admin.base.ScopedModelAdmin).
 """
 
 from django.contrib import admin, messages
@@ -11,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from crm.admin.base import ScopedModelAdmin
 from crm.models import (
     AppraisalSnapshot,
     AppraisalWeight,
@@ -30,7 +32,7 @@ from crm.services.white_paper import white_paper_request
 from workers.enqueue import enqueue
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ScopedModelAdmin):
     """Rows that only the workers write."""
 
     def has_add_permission(self, request) -> bool:
@@ -41,12 +43,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageLimit)
-class StageLimitAdmin(admin.ModelAdmin):
+class StageLimitAdmin(ScopedModelAdmin):
     list_display = ["stage", "days", "escalate_after_days"]
 
 
 @admin.register(PromoterTarget)
-class PromoterTargetAdmin(admin.ModelAdmin):
+class PromoterTargetAdmin(ScopedModelAdmin):
     list_display = [
         "promoter",
         "period_kind",
@@ -65,7 +67,7 @@ class PromoterTargetAdmin(admin.ModelAdmin):
 
 
 @admin.register(AppraisalWeight)
-class AppraisalWeightAdmin(admin.ModelAdmin):
+class AppraisalWeightAdmin(ScopedModelAdmin):
     list_display = ["effective_from", *Metric.values]
     fieldsets = [
         (None, {"fields": ["effective_from"]}),
@@ -97,7 +99,7 @@ class AppraisalSnapshotAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StreetTarget)
-class StreetTargetAdmin(admin.ModelAdmin):
+class StreetTargetAdmin(ScopedModelAdmin):
     list_display = ["street", "year", "key", "value"]
     list_filter = ["year", "street", "key"]
 
@@ -150,7 +152,7 @@ class NotificationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(EarlyWarning)
-class EarlyWarningAdmin(admin.ModelAdmin):
+class EarlyWarningAdmin(ScopedModelAdmin):
     list_display = ["title", "kind", "assignee", "building", "due_on", "state", "created_at"]
     list_filter = ["state", "kind", "building__street"]
     search_fields = ["title", "building__name", "enterprise__name"]
@@ -172,7 +174,7 @@ class EarlyWarningAdmin(admin.ModelAdmin):
 
 
 @admin.register(WhitePaper)
-class WhitePaperAdmin(admin.ModelAdmin):
+class WhitePaperAdmin(ScopedModelAdmin):
     list_display = ["year", "state", "generated_at", "downloads", "pdf_note"]
     fields = ["year"]
     actions = ["regenerate"]
@@ -199,7 +201,7 @@ class WhitePaperAdmin(admin.ModelAdmin):
     def _paper(self, request, pk: int) -> WhitePaper:
         if not self.has_view_permission(request):
             raise Http404
-        return get_object_or_404(WhitePaper, pk=pk, state=WhitePaper.State.READY)
+        return get_object_or_404(self.get_queryset(request), pk=pk, state=WhitePaper.State.READY)
 
     def download_html(self, request, pk: int) -> HttpResponse:
         paper = self._paper(request, pk)
@@ -220,7 +222,7 @@ class WhitePaperAdmin(admin.ModelAdmin):
         self._enqueue(paper.year)
         messages.info(request, _("已提交生成,稍后刷新 / generation queued, refresh in a moment"))
 
-    @admin.action(description=_("重新生成 / generate again"))
+    @admin.action(description=_("重新生成 / generate again"), permissions=["change"])
     def regenerate(self, request, queryset) -> None:
         for paper in queryset:
             white_paper_request(year=paper.year)

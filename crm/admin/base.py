@@ -1,18 +1,24 @@
 """What every CRM admin shares: rows scoped by crm.selectors.scope, forms that write through services."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from crm.admin.lookups import LookupPolicy, reaches_masked
 from crm.selectors.scope import (
     CHANGE,
+    EVERYTHING,
+    LINK,
     PERSONAL_FIELDS,
+    RULES,
     VIEW,
     can,
     personal_data_hidden,
+    request_viewer,
     scoped,
 )
 
@@ -62,8 +68,23 @@ def _without(fields, hidden) -> list:
     return kept
 
 
-class ScopedAdmin:
-    """Rows, choices and per-object permissions of a ModelAdmin, all from crm.selectors.scope."""
+def _link_choices(request, db_field, queryset):
+    """The rows a form offers (and accepts) for a foreign key or many-to-many field."""
+    if queryset is None:
+        queryset = db_field.remote_field.model._default_manager.all()
+    try:
+        return scoped(request, queryset, LINK)
+    except LookupError:  # a model outside the CRM (auth.User): model permissions decide
+        return queryset
+
+
+class ScopedAdmin(LookupPolicy):
+    """Rows, choices, lookups and per-object permissions of a ModelAdmin, all from crm.selectors.scope.
+
+    Model permissions come first and alone decide whether a page opens at all (403 otherwise,
+    whatever the row); the scope then narrows them to rows (404 for a row out of scope, the same as
+    for a missing one). No state ever widens a permission.
+    """
 
     def get_queryset(self, request):
         return scoped(request, super().get_queryset(request), VIEW)
@@ -76,14 +97,46 @@ class ScopedAdmin:
         return obj
 
     def get_field_queryset(self, db, db_field, request):
-        # Choices in forms and filters are only the rows the user may see.
-        queryset = super().get_field_queryset(db, db_field, request)
-        if queryset is None:
-            queryset = db_field.remote_field.model._default_manager.using(db).all()
-        try:
-            return scoped(request, queryset, VIEW)
-        except LookupError:  # a model outside the CRM (auth.User): model permissions decide
-            return queryset
+        # A form's choices are the rows the user may link (a street officer: their street only).
+        # The form field validates a posted id against the same rows, so a forged one is refused.
+        return _link_choices(request, db_field, super().get_field_queryset(db, db_field, request))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is None:
+            permitted = self.has_add_permission(request)
+        elif request.method == "POST":
+            permitted = self.has_change_permission(request)
+        else:
+            permitted = self.has_view_or_change_permission(request)
+        if not permitted:
+            raise PermissionDenied
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        # A row out of scope is a 404 like a missing one. A deleted row's history stays readable
+        # to those who see every row of the model (the office, the auditor).
+        sees_all = RULES[self.model](request_viewer(request), VIEW) is EVERYTHING
+        if not sees_all:
+            self.get_object(request, unquote(object_id))
+        return super().history_view(request, object_id, extra_context)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Defence in depth behind the scoped choices: what was written must still be the user's
+        # to change, else the whole save rolls back (the admin's transaction) with a 403.
+        obj = form.instance
+        if (
+            obj.pk is not None
+            and not scoped(request, self.model._default_manager.filter(pk=obj.pk), CHANGE).exists()
+        ):
+            raise PermissionDenied
 
     def has_view_permission(self, request, obj=None):
         if not super().has_view_permission(request, obj):
@@ -129,9 +182,10 @@ class ScopedAdmin:
         return [c for c in columns if c not in hidden]
 
     def get_search_fields(self, request):
+        # A search on a masked column would answer by its value, as a lookup would: left out,
+        # on the model itself or through a relation (lead__contact_phone).
         fields = super().get_search_fields(request)
-        hidden = PERSONAL_FIELDS.get(self.model, ()) if hides_personal_data(request) else ()
-        return [f for f in fields if f.lstrip("=^@") not in hidden]
+        return [f for f in fields if not reaches_masked(self.model, f.lstrip("=^@"), request.user)]
 
 
 class ScopedInline:
@@ -141,13 +195,7 @@ class ScopedInline:
         return scoped(request, super().get_queryset(request), VIEW)
 
     def get_field_queryset(self, db, db_field, request):
-        queryset = super().get_field_queryset(db, db_field, request)
-        if queryset is None:
-            queryset = db_field.remote_field.model._default_manager.using(db).all()
-        try:
-            return scoped(request, queryset, VIEW)
-        except LookupError:
-            return queryset
+        return _link_choices(request, db_field, super().get_field_queryset(db, db_field, request))
 
 
 class ReadOnly:
@@ -207,7 +255,7 @@ class ScopedHistoryAdmin(ScopedAdmin, SimpleHistoryAdmin):
             previous = current
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":
+        if request.method == "POST" or not self.has_view_or_change_permission(request):
             raise PermissionDenied
         if not self.has_view_permission(request, self.get_object(request, object_id)):
             raise PermissionDenied

@@ -6,6 +6,10 @@ from django import forms
 from django.contrib import admin
 from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin.base import ScopedHistoryAdmin, ScopedInline
@@ -36,9 +40,31 @@ class UnitForm(forms.ModelForm):
         return status
 
 
+# Each unit in the inline posts nine fields, and Django refuses a request of more than
+# DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000): a building of 110 units or more could not be saved. The
+# inline edits the first units (by floor and number) and links to the unit list for all of them;
+# 50 units stay near 450 fields, well under the limit, and the page stays light.
+UNITS_INLINE_LIMIT = 50
+
+
+class FirstUnitsFormSet(BaseInlineFormSet):
+    """The building's first UNITS_INLINE_LIMIT units; the others are not in the form, so untouched."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_queryset"):
+            units = super().get_queryset()
+            first = units.order_by("floor", "number", "pk").values("pk")[:UNITS_INLINE_LIMIT]
+            # With its building: each row's change link names the unit by building and number.
+            self._queryset = (
+                units.filter(pk__in=first).select_related("building").order_by("floor", "number", "pk")
+            )
+        return self._queryset
+
+
 class UnitInline(ScopedInline, admin.TabularInline):
     model = Unit
     form = UnitForm
+    formset = FirstUnitsFormSet
     fields = ("floor", "number", "area_m2", "status", "asking_rent", "available_from")
     extra = 0
     show_change_link = True
@@ -81,8 +107,9 @@ class BuildingAdmin(ScopedHistoryAdmin):
     list_select_related = ("street", "main_industry")
     autocomplete_fields = ("main_industry",)
     inlines = (UnitInline,)
+    readonly_fields = ("units_overview",)
     fieldsets = (
-        (None, {"fields": ("code", "name", "street", "business_circle", "address")}),
+        (None, {"fields": ("code", "name", "street", "business_circle", "address", "units_overview")}),
         (
             _("面积与楼层"),
             {"fields": (("gross_area_m2", "leasable_area_m2"), "floors", "in_service_since")},
@@ -101,6 +128,20 @@ class BuildingAdmin(ScopedHistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(vacant_area_m2=vacant_area_subquery())
 
+    @admin.display(description=_("房源"))
+    def units_overview(self, building):
+        if building is None or building.pk is None:
+            return "—"
+        count = building.units.count()
+        link = reverse("admin:crm_unit_changelist") + f"?building__id__exact={building.pk}"
+        if count <= UNITS_INLINE_LIMIT:
+            text = gettext("共 %(count)d 套,均在下方 / %(count)d units, all below") % {"count": count}
+        else:
+            text = gettext(
+                "共 %(count)d 套,下方列出前 %(limit)d 套 / %(count)d units, the first %(limit)d below"
+            ) % {"count": count, "limit": UNITS_INLINE_LIMIT}
+        return format_html('{} · <a href="{}">{}</a>', text, link, gettext("全部房源 / all units"))
+
     @admin.display(description=_("空置面积(㎡)"), ordering="vacant_area_m2")
     def vacant_area_m2(self, building):
         return building.vacant_area_m2
@@ -114,3 +155,4 @@ class UnitAdmin(ScopedHistoryAdmin):
     search_fields = ("building__name", "building__code", "number")
     list_select_related = ("building",)
     autocomplete_fields = ("building",)
+    extra_lookups = ("building__id__exact",)  # the building page's link to all its units

@@ -4,9 +4,9 @@ from django.contrib import admin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from crm.admin.base import ScopedAdmin
 from crm.api.keys import agency_api_account
-from crm.models import Agency, AgencyAPIKey
-from crm.selectors.scope import CHANGE, NOTHING, RULES, request_viewer
+from crm.models import AgencyAPIKey
 
 # The library's own key model is bound to no agency and opens nothing here: keep it out of sight.
 if admin.site.is_registered(APIKey):
@@ -14,28 +14,15 @@ if admin.site.is_registered(APIKey):
 
 
 @admin.register(AgencyAPIKey)
-class AgencyAPIKeyAdmin(APIKeyModelAdmin):
+class AgencyAPIKeyAdmin(ScopedAdmin, APIKeyModelAdmin):
+    """Rows, lookups and permissions as every CRM admin: the model permissions (the district office's)
+    narrowed by crm.selectors.scope."""
+
     list_display = ("prefix", "name", "agency", "created", "expiry_date", "_has_expired", "revoked")
     list_filter = ("revoked", "agency", "created")
     list_select_related = ("agency",)
     search_fields = ("name", "prefix", "agency__name")
     fields = ("agency", "name", "expiry_date", "revoked", "prefix")
-
-    # Keys are managed by whoever may change agencies (crm.selectors.scope): the district office.
-    def _manages_agencies(self, request) -> bool:
-        return RULES[Agency](request_viewer(request), CHANGE) is not NOTHING
-
-    def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_staff and self._manages_agencies(request)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request) -> bool:
-        return self.has_module_permission(request)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return self.has_module_permission(request)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoke instead: the row stays as the record of who had access

@@ -19,6 +19,9 @@ from policies import models as pm
 
 VIEW = "view"
 CHANGE = "change"
+# Choose a row as the value of a foreign key or many-to-many field on a row one writes (a building's
+# street, a unit's building): the rows one may see, narrowed where seeing is wider than placing.
+LINK = "link"
 
 
 @dataclass(frozen=True)
@@ -339,14 +342,31 @@ RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
 }
 
 
+def _street_choice(v: Viewer, action: str) -> Q:
+    """Every role reads every street, but a street officer puts only their own street on a row:
+    a building they move to another street would leave their scope and enter someone else's."""
+    if v.role == Role.STREET_OFFICER:
+        return Q(pk=v.street_id) if v.street_id else NOTHING
+    return _reference(v, VIEW)
+
+
+# Models whose LINK rule is narrower than their VIEW rule; every other model links what it shows.
+LINK_RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
+    m.Street: _street_choice,
+}
+
+
 def visible_to(
     user, queryset: QuerySet | type[Model], action: str = VIEW, *, viewer: Viewer | None = None
 ) -> QuerySet:
-    """The rows of `queryset` (or a model's rows) that `user` may see (action='view') or change ('change')."""
+    """The rows of `queryset` (or a model's rows) that `user` may see (action='view'), change
+    ('change') or choose as a related row of what they write ('link')."""
     qs = queryset._default_manager.all() if isinstance(queryset, type) else queryset
     rule = RULES.get(qs.model)
     if rule is None:
         raise LookupError(f"no visibility rule for {qs.model.__name__}: add one to crm.selectors.scope.RULES")
+    if action == LINK:
+        rule, action = LINK_RULES.get(qs.model, rule), VIEW
     condition = rule(viewer or viewer_of(user), action)
     if condition is NOTHING:
         return qs.none()

@@ -512,13 +512,12 @@ def test_the_building_list_runs_a_constant_number_of_queries(
         UnitFactory.create_batch(2, building=BuildingFactory(street=street))
     _login(client, "district_admin")
 
-    # when the list is opened, then it takes 11 queries whatever n is: session, user with its
+    # when the list is opened, then it takes 10 queries whatever n is: session, user with its
     # groups, scope and promoter rows (crm.selectors.scope.user_with_scope), the user's permissions
     # (2: own and groups'), the filters' choices (streets, business circles, industry sections),
     # count of the rows, the page's buildings with street, main industry and vacant area (a
-    # subquery) in one query, the star ratings' filter, and the navigation sidebar asking whether
-    # the single district policy settings row exists yet.
-    with django_assert_max_num_queries(11):
+    # subquery) in one query, and the star ratings' filter.
+    with django_assert_max_num_queries(10):
         response = client.get(_url(Building))
     assert response.status_code == 200
     assert len(response.context["cl"].result_list) == buildings
