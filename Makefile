@@ -49,7 +49,7 @@ check: install
 check-deploy: install
 	DJANGO_ENV=prod LOG_LEVEL=WARNING \
 	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')" \
-	ALLOWED_HOSTS=crm.example.org \
+	ALLOWED_HOSTS=crm.example.org TRUSTED_PROXY_COUNT=1 \
 	DATABASE_URL=postgres://check:check@127.0.0.1:5432/check \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
 	$(PY) manage.py check --deploy --fail-level WARNING
