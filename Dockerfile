@@ -23,8 +23,9 @@ RUN pip install --no-cache-dir . \
  && SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.db REDIS_URL=redis://build:6379/0 \
     python manage.py collectstatic --noinput
 
-# The `static` volume is filled from here on first use and by collectstatic at every migrate, as `app`.
-RUN useradd --create-home app && chown -R app /app/staticfiles
+# The migrate service, as `app`, copies staticfiles/ into the `static` volume the proxy serves: a new
+# named volume takes this mount point's owner.
+RUN useradd --create-home app && mkdir -p /srv/static && chown app /srv/static
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", \
