@@ -7,11 +7,15 @@ migrate migrates a fresh database and collects the static files; the web answers
 compose file that breaks one of these commands, or their environment, fails here.
 """
 
+import http.client
 import json
 import os
 import re
+import shutil
 import socket
+import ssl
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -100,6 +104,81 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict, byt
         return error.code, dict(error.headers), error.read()
 
 
+def nginx_binary() -> tuple[str, Path] | None:
+    """nginx and its mime.types: installed, or unpacked under var/tools by `make check-proxy`."""
+    if shutil.which("nginx") and Path("/etc/nginx/mime.types").exists():
+        return "nginx", Path("/etc/nginx/mime.types")
+    unpacked = ROOT / "var" / "tools" / "nginx"
+    if (unpacked / "usr" / "sbin" / "nginx").exists():
+        return str(unpacked / "usr" / "sbin" / "nginx"), unpacked / "etc" / "nginx" / "mime.types"
+    return None
+
+
+def start_proxy(tmp_path: Path, *, web_port: int, static_volume: Path) -> tuple[ProcessGroup, int, int, Path]:
+    """deploy/nginx/nginx.conf as the proxy container runs it, with this machine's addresses for the
+    compose network's: free local ports for 80 and 443, the web's port for web:8000, the volume's path."""
+    found = nginx_binary()
+    if found is None:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail("nginx is missing: run `make check-proxy` first (it unpacks Debian's nginx)")
+        pytest.skip("nginx is missing: `make check-proxy` unpacks Debian's nginx")
+    nginx, mime_types = found
+    prefix = tmp_path / "nginx"
+    (prefix / "certs").mkdir(parents=True)
+    shutil.copy(mime_types, prefix / "mime.types")
+    key, certificate = prefix / "certs" / "privkey.pem", prefix / "certs" / "fullchain.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=crm.example.org", "-keyout", key, "-out", certificate],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    http_port, https_port = free_port(), free_port()
+    config = (ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
+    for container, here in {
+        "listen 80 default_server;": f"listen 127.0.0.1:{http_port} default_server;",
+        "listen 443 ssl default_server;": f"listen 127.0.0.1:{https_port} ssl default_server;",
+        "set $gunicorn http://web:8000;": f"set $gunicorn http://127.0.0.1:{web_port};",
+        "alias /srv/static/;": f"alias {static_volume}/;",
+        "pid /tmp/nginx.pid;": f"pid {prefix}/nginx.pid;",
+    }.items():
+        assert container in config, f"the proxy config changed shape: {container!r} is gone"
+        config = config.replace(container, here)
+    (prefix / "nginx.conf").write_text(config)
+    command = [
+        nginx,
+        "-p",
+        f"{prefix}/",
+        "-c",
+        str(prefix / "nginx.conf"),
+        "-e",
+        "stderr",
+        "-g",
+        "daemon off;",
+    ]
+    proxy = ProcessGroup(command, env=dict(os.environ), log=tmp_path / "nginx.log")
+
+    def listening() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", https_port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    proxy.wait_ready(listening, timeout=20, what="nginx")
+    return proxy, http_port, https_port, prefix / "certs" / "fullchain.pem"
+
+
+def https_get(port: int, path: str, cafile: Path, headers: dict[str, str]) -> http.client.HTTPResponse:
+    context = ssl.create_default_context(cafile=str(cafile))
+    context.check_hostname = False  # the certificate names crm.example.org; we connect to 127.0.0.1
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    response.body = response.read()
+    connection.close()
+    return response
+
+
 def test_the_compose_file_has_one_published_service_the_proxy_and_every_django_service_reads_env():
     services = compose()["services"]
     django = {name for name, s in services.items() if s.get("image") == "district-crm:latest"}
@@ -130,7 +209,15 @@ def fresh_services(tmp_path):
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_migrate_web_worker_and_beat_run_from_the_compose_file(fresh_services, tmp_path):
+@pytest.fixture
+def static_volume():
+    path = Path(tempfile.mkdtemp(prefix="crm-static-volume-"))
+    path.chmod(0o755)  # pytest's own tmp_path is private to this user; nginx's workers run as another
+    yield path
+    shutil.rmtree(path)
+
+
+def test_migrate_web_worker_and_beat_run_from_the_compose_file(fresh_services, static_volume, tmp_path):
     database_url, redis_url, client = fresh_services
     services, dotenv = compose()["services"], operators_env_file()
 
@@ -147,10 +234,9 @@ def test_migrate_web_worker_and_beat_run_from_the_compose_file(fresh_services, t
             capture_output=True,
             timeout=300,
         )
-    # and the `static` volume as a directory of its own
+    # and the `static` volume as a directory of its own, readable by nginx's unprivileged workers
     volume_path = next(v.split(":")[1] for v in services["migrate"]["volumes"] if v.startswith("static:"))
-    volume = tmp_path / "static-volume"
-    volume.mkdir()
+    volume = static_volume
     command = [part.replace(volume_path, str(volume)) for part in services["migrate"]["command"]]
 
     # when migrate runs its command
@@ -214,6 +300,26 @@ def test_migrate_web_worker_and_beat_run_from_the_compose_file(fresh_services, t
         status, headers, _ = get(f"{base}/login/", host | {"X-Forwarded-Proto": "https"})
         assert status == 200
         assert "Secure" in headers["Set-Cookie"]
+
+        # when the proxy runs its config in front of this web, serving the `static` volume
+        proxy, http_port, https_port, cafile = start_proxy(tmp_path, web_port=port, static_volume=volume)
+        processes["proxy"] = proxy
+        # then plain HTTP is only redirected to HTTPS, whatever the client claims
+        status, headers, _ = get(
+            f"http://127.0.0.1:{http_port}/login/", host | {"X-Forwarded-Proto": "https"}
+        )
+        assert (status, headers["Location"]) == (301, "https://crm.example.org/login/")
+        # and over HTTPS a client's own X-Forwarded-Proto is replaced: the web sees https and serves
+        page = https_get(https_port, "/login/", cafile, host | {"X-Forwarded-Proto": "http"})
+        assert page.status == 200, page.body[:300]
+        assert "Secure" in page.getheader("Set-Cookie")
+        # and static files come from the volume, by nginx itself (its one-day cache, not whitenoise's)
+        script = https_get(https_port, "/static/web/app.js", cafile, host)
+        assert script.status == 200
+        assert script.body == (ROOT / "crm" / "static" / "web" / "app.js").read_bytes()
+        assert script.getheader("Cache-Control") == "max-age=86400"
+        # and readiness answers through it
+        assert https_get(https_port, "/readyz", cafile, host).status == 200
     finally:
         for process in processes.values():
             process.stop()
