@@ -1,7 +1,6 @@
 """Backups that restore: deploy/backup/backup.sh dumps a seeded database with retention, and
 deploy/backup/restore.sh brings it back into a fresh one that gives the same indicators."""
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -12,15 +11,7 @@ from urllib.parse import urlparse
 
 import psycopg
 import pytest
-from django.db import connection
-
-from tests.factories import (
-    BuildingFactory,
-    EnterpriseFactory,
-    StreetFactory,
-    TaxRecordFactory,
-    TenancyFactory,
-)
+from django.db import connection, connections
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKUP = ROOT / "deploy" / "backup" / "backup.sh"
@@ -44,11 +35,21 @@ def libpq_env(database: str) -> dict[str, str]:
 
 
 def indicators_json(database: str, year: int) -> dict:
-    """`manage.py indicators --format json` against `database`, in a process of its own."""
+    """`manage.py indicators --format json` for the seeded street of `database`, in a process of its own."""
     url = urlparse(os.environ["DATABASE_URL"])._replace(path=f"/{database}").geturl()
     env = {**os.environ, "DJANGO_ENV": "test", "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     result = subprocess.run(
-        [sys.executable, "manage.py", "indicators", "--year", str(year), "--format", "json"],
+        [
+            sys.executable,
+            "manage.py",
+            "indicators",
+            "--year",
+            str(year),
+            "--street",
+            "备份演练街道",
+            "--format",
+            "json",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -65,6 +66,10 @@ def drop_database(name: str) -> None:
         admin_connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def database_url(name: str) -> str:
+    return urlparse(os.environ["DATABASE_URL"])._replace(path=f"/{name}").geturl()
+
+
 @pytest.fixture
 def restored_name():
     name = f"{connection.settings_dict['NAME']}_restored"
@@ -73,26 +78,58 @@ def restored_name():
     drop_database(name)
 
 
-# Committed rows (pg_dump sees only those); the shipped industries are put back after the flush.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+SEED = """
+import datetime as dt
+from decimal import Decimal
+from tests.factories import (
+    BuildingFactory, EnterpriseFactory, StreetFactory, TaxRecordFactory, TenancyFactory
+)
+street = StreetFactory(name="备份演练街道")
+first = BuildingFactory(street=street, gross_area_m2=Decimal("3000"), leasable_area_m2=Decimal("2000"))
+BuildingFactory(street=street, gross_area_m2=Decimal("2000"), leasable_area_m2=Decimal("1000"))
+tenant = EnterpriseFactory()
+TenancyFactory(enterprise=tenant, building=first, area_m2=Decimal("500"), start=dt.date(2022, 1, 1))
+TaxRecordFactory(enterprise=tenant, year=2023, amount_yuan=Decimal("1200000"))
+"""
+
+
+@pytest.fixture
+def seeded_name(db):
+    """A migrated database of its own (a copy of the test database), seeded and committed by another
+    process: pg_dump sees only committed rows, and the test database is left as it was (no flush)."""
+    template = connection.settings_dict["NAME"]
+    name = f"{template}_backup_source"
+    drop_database(name)
+    # A database is copied only while nobody is connected to it: this test's own connection included.
+    connections.close_all()
+    admin = urlparse(os.environ["DATABASE_URL"])._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as admin_connection:
+        # A connection a thread of an earlier test left open (this run's test database is this run's
+        # alone) would block the copy; Django's health checks reconnect anything that still needs it.
+        admin_connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [template],
+        )
+        admin_connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    env = {**os.environ, "DJANGO_ENV": "test", "DATABASE_URL": database_url(name), "LOG_LEVEL": "WARNING"}
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True, timeout=120
+    )
+    yield name
+    drop_database(name)
+
+
 def test_a_dump_of_a_seeded_database_restores_into_a_fresh_one_with_the_same_indicators(
-    tmp_path, restored_name
+    tmp_path, seeded_name, restored_name
 ):
-    # given a district of two buildings: 3,000 m² + 2,000 m² gross, 2,000 + 1,000 m² leasable,
-    # one tenant on 500 m² of the first paying 1,200,000 yuan in 2023
-    street = StreetFactory(name="迪荡街道")
-    first = BuildingFactory(street=street, gross_area_m2=Decimal("3000"), leasable_area_m2=Decimal("2000"))
-    BuildingFactory(street=street, gross_area_m2=Decimal("2000"), leasable_area_m2=Decimal("1000"))
-    tenant = EnterpriseFactory()
-    TenancyFactory(enterprise=tenant, building=first, area_m2=Decimal("500"), start=dt.date(2022, 1, 1))
-    TaxRecordFactory(enterprise=tenant, year=2023, amount_yuan=Decimal("1200000"))
-    source = connection.settings_dict["NAME"]
+    # given a street of two buildings: 3,000 m² + 2,000 m² gross, 2,000 + 1,000 m² leasable, one
+    # tenant on 500 m² of the first paying 1,200,000 yuan in 2023 (SEED above, committed)
     # and two older dumps in the backup directory, with retention of two
     backups = tmp_path / "backups"
     backups.mkdir()
     for stamp in ("20240101T000000Z", "20240102T000000Z"):
         (backups / f"crm-{stamp}.dump").write_bytes(b"old")
-    env = {**libpq_env(source), "BACKUP_DIR": str(backups), "BACKUP_KEEP": "2"}
+    env = {**libpq_env(seeded_name), "BACKUP_DIR": str(backups), "BACKUP_KEEP": "2"}
 
     # when the backup service makes its dump
     backup = subprocess.run(
@@ -114,7 +151,7 @@ def test_a_dump_of_a_seeded_database_restores_into_a_fresh_one_with_the_same_ind
     # then the restored database answers the same indicators as the original ...
     assert restore.returncode == 0, restore.stderr
     assert f"restored into {restored_name}" in restore.stdout
-    original = indicators_json(source, 2023)
+    original = indicators_json(seeded_name, 2023)
     assert indicators_json(restored_name, 2023) == original
     # ... and those are the seeded figures: 5,000 m² = 0.5 万㎡; 500 of 3,000 m² leasable occupied
     assert Decimal(str(original["gross_area"]["value"])) == Decimal("0.5")
