@@ -107,7 +107,8 @@ def seeded_name(db):
         # A connection a thread of an earlier test left open (this run's test database is this run's
         # alone) would block the copy; Django's health checks reconnect anything that still needs it.
         admin_connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
             [template],
         )
         admin_connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
