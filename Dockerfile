@@ -1,4 +1,5 @@
-# One image for web, worker and beat; docker-compose.yml picks the command.
+# One image for web, worker, beat and the one-shot migrate; docker-compose.yml picks the command,
+# and without one the image serves the web (CMD below). .dockerignore keeps secrets and local state out.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_ENV=prod
@@ -22,6 +23,10 @@ RUN pip install --no-cache-dir . \
  && SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.db REDIS_URL=redis://build:6379/0 \
     python manage.py collectstatic --noinput
 
-RUN useradd --create-home app
+# The migrate service, as `app`, copies staticfiles/ into the `static` volume the proxy serves: a new
+# named volume takes this mount point's owner.
+RUN useradd --create-home app && mkdir -p /srv/static && chown app /srv/static
 USER app
 EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", \
+     "--access-logfile", "-"]

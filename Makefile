@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser run test lint check check-deploy bench migrate demo clean
+.PHONY: install browser run test lint check check-deploy check-proxy bench migrate demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,10 +49,20 @@ check: install
 check-deploy: install
 	DJANGO_ENV=prod LOG_LEVEL=WARNING \
 	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')" \
-	ALLOWED_HOSTS=crm.example.org \
+	ALLOWED_HOSTS=crm.example.org TRUSTED_PROXY_COUNT=1 \
 	DATABASE_URL=postgres://check:check@127.0.0.1:5432/check \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
 	$(PY) manage.py check --deploy --fail-level WARNING
+
+# The proxy's config under nginx's own validator. nginx comes from Debian's packages, unpacked under
+# var/ (no service is installed or started on this machine); an nginx already on PATH is used as is.
+NGINX_ROOT := var/tools/nginx
+check-proxy:
+	@if command -v nginx >/dev/null 2>&1; then deploy/nginx/check.sh nginx /etc/nginx/mime.types; else \
+		test -x $(NGINX_ROOT)/usr/sbin/nginx || { mkdir -p $(NGINX_ROOT)/debs && \
+			(cd $(NGINX_ROOT)/debs && apt-get download -q nginx nginx-common) && \
+			for deb in $(NGINX_ROOT)/debs/*.deb; do dpkg-deb -x "$$deb" $(NGINX_ROOT); done; }; \
+		deploy/nginx/check.sh $(NGINX_ROOT)/usr/sbin/nginx $(NGINX_ROOT)/etc/nginx/mime.types; fi
 
 # Every benchmark (seeding the city database first if it is missing), then docs/benchmarks.md's table.
 bench: install

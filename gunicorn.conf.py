@@ -5,8 +5,8 @@ Command-line flags (workers, bind) still win, so docker-compose and the benchmar
 
 # Threads, not gunicorn's default sync workers: a sync worker is idle while its one request waits on
 # PostgreSQL (every API read that shows a contact waits for the access log's commit to reach disk)
-# or on a slow client, and gunicorn asks for a buffering proxy in front of sync workers, which
-# docker-compose.yml does not have. Two threads a process keep the GIL's contention low.
+# (docker-compose.yml's nginx buffers slow clients, as gunicorn asks for sync workers, but not the
+# database). Two threads a process keep the GIL's contention low.
 worker_class = "gthread"
 threads = 2
 # Each response closes its connection, as sync workers do: a kept-alive connection that the server

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from config.mail import mail_summary
 from ops.heartbeat import heartbeat_age, redis_client
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
@@ -65,10 +66,20 @@ def check_worker() -> Check:
     return Check(OK, f"last worker heartbeat {max(age, 0):.0f} s ago")
 
 
+def check_mail() -> Check:
+    """Mail is configured (a host for SMTP, or a backend that needs none); never fails readiness.
+
+    No connection is made: an office's mail server being slow must not take the web out of rotation.
+    `manage.py send_test_email ADDRESS` proves the settings by sending.
+    """
+    return Check(OK if settings.MAIL_CONFIGURED else SKIPPED, mail_summary(settings))
+
+
 READINESS_CHECKS: dict[str, Callable[[], Check]] = {
     "database": check_database,
     "redis": check_redis,
     "worker": check_worker,
+    "mail": check_mail,
 }
 
 

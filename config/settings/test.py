@@ -1,12 +1,18 @@
 """Test runs: same shape as production, cheap password hashing, mail kept in memory."""
 
+import os
+
+from config.mail import mail_settings
 from config.settings.base import *  # noqa: F403
 from config.settings.base import env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="test-only-secret-key")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# EMAIL_* are parsed as in production, but mail always stays in memory (django.core.mail.outbox).
+globals().update(mail_settings(os.environ, default_backend="django.core.mail.backends.locmem.EmailBackend"))
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MAIL_CONFIGURED = True
 # Webhook tests and a developer's receiver listen on 127.0.0.1, which production refuses.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=True)
 

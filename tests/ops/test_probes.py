@@ -44,6 +44,7 @@ def test_ready_when_the_database_redis_and_a_recent_heartbeat_answer(client, no_
         "database": "ok",
         "redis": "ok",
         "worker": "ok",
+        "mail": "ok",
     }
     assert data["checks"]["worker"]["detail"] == "last worker heartbeat 30 s ago"
     assert response["Cache-Control"] == "no-store"

@@ -1,4 +1,5 @@
-"""`manage.py demo_login`: make sure there is a demo login for every role; print them and the admin URL."""
+"""`manage.py demo_login`: make sure there is a demo login for every role; print them, the URLs of the
+pages, the admin and the API, and which of the three each login uses."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,10 +26,19 @@ class Command(BaseCommand):
             raise CommandError("生产环境不创建演示账号 / demo logins are not made in production")
         with transaction.atomic():
             logins = self._ensure()
-        self.stdout.write(self.style.SUCCESS(f"演示登录 / demo logins: {url.rstrip('/')}/admin/"))
+        site = url.rstrip("/")
+        self.stdout.write(self.style.SUCCESS(f"演示登录 / demo logins: {site}/login/"))
+        self.stdout.write(f"  页面 / pages:  {site}/login/  (every role)")
+        self.stdout.write(f"  管理 / admin:  {site}/admin/  (staff logins only)")
+        self.stdout.write(
+            f"  API:           {site}/api/v1/docs/  (logged in, or an agency's key: create_api_key)"
+        )
         self.stdout.write(f"  密码 / password (all): {DEMO_PASSWORD}")
         for username, role, scope in logins:
-            self.stdout.write(f"  {username:12} {role:18} {scope}")
+            user = get_user_model().objects.get(username=username)
+            # Every role has pages (crm/web/auth.py HOME); the admin lets in staff only; the API any login.
+            uses = "pages, admin, API" if user.is_staff else "pages, API (no admin)"
+            self.stdout.write(f"  {username:12} {role:18} {uses:22} {scope}")
 
     def _ensure(self) -> list[tuple[str, str, str]]:
         street = Street.objects.annotate(n=Count("buildings")).filter(n__gt=0).order_by("-n", "name").first()
