@@ -13,6 +13,7 @@ from rest_framework import serializers
 from crm.api.masking import mask_personal
 from crm.api.rows import RowSerializer
 from crm.constants import ActivityKind, IndicatorKey, LawfulBasis, LeadChannel, LeadStage, TaxTier
+from crm.indicators import UNITS, precision_note
 from crm.models import (
     Activity,
     AppraisalSnapshot,
@@ -412,13 +413,28 @@ class TaxRecordSerializer(serializers.ModelSerializer):
         fields = ["id", "credit_code", "enterprise_name", "year", "month", "amount_yuan"]
 
 
+def _precision_help() -> str:
+    notes = "; ".join(f"{key.value}: {UNITS[key]}, {precision_note(key)}" for key in IndicatorKey)
+    return (
+        "精确值(十进制字符串,不四舍五入)/ the exact value as a decimal string, never rounded: "
+        "areas to 0.01 m², tax to the fen, counts whole, ratios as computed. " + notes
+    )
+
+
+def _exact_decimal(help_text: str) -> serializers.DecimalField:
+    # No max_digits/decimal_places: DRF then writes the Decimal as it is ("{:f}"), unquantized.
+    return serializers.DecimalField(
+        max_digits=None, decimal_places=None, allow_null=True, help_text=help_text
+    )
+
+
 class IndicatorSerializer(serializers.Serializer):
     key = serializers.ChoiceField(choices=IndicatorKey.choices)
     label = serializers.CharField()
-    value = serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True)
+    value = _exact_decimal(_precision_help())
     unit = serializers.CharField()
-    target = serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True)
-    gap = serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True)
+    target = _exact_decimal("规划目标 / the plan's target, as stored (2 decimals)")
+    gap = _exact_decimal("value − target, exact like value")
     direction = serializers.CharField()
 
 
