@@ -207,6 +207,10 @@ class LeadSerializer(MasksPersonalData, RowSerializer):
             "stage",
             "lost_reason",
             "case_by_case",
+            "registers_in_district",
+            "settles_in_district",
+            "pays_tax_in_district",
+            "entry_exception_approved_at",
             "created_at",
             "updated_at",
             "version",
@@ -238,6 +242,16 @@ class LeadAgencyInput(StrictInput):
         slug_field="name", queryset=Street.objects.all(), many=True, required=False
     )
     desired_move_in = serializers.DateField(required=False, allow_null=True)
+    # The plan's entry threshold; a lead short of it signs only with the district's approval.
+    registers_in_district = serializers.BooleanField(
+        required=False, help_text="拟在区内注册(默认是)/ will register in the district (default yes)"
+    )
+    settles_in_district = serializers.BooleanField(
+        required=False, help_text="拟在区内结算(默认是)/ will settle accounts in the district (default yes)"
+    )
+    pays_tax_in_district = serializers.BooleanField(
+        required=False, help_text="拟在区内纳税(默认是)/ will pay tax in the district (default yes)"
+    )
 
 
 class LeadStaffInput(LeadAgencyInput):
