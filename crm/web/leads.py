@@ -63,6 +63,7 @@ from crm.web.forms import (
     add_service_errors,
     now_local,
 )
+from crm.web.fragments import fragment_of
 from matching.adapter import match_buildings
 from matching.core.types import COMPONENT_LABELS, COMPONENTS, MatchingInputError
 from matching.industry_suggest import suggest_industry
@@ -473,6 +474,7 @@ def activity_add(request, pk: int):
 
 
 @roles_required(LEAD_READERS)
+@fragment_of("web:lead")
 def unit_options(request, pk: int):
     """The <option>s of a building's units, for the activity form's unit select."""
     lead = object_in_scope(request, Lead, pk)
@@ -523,6 +525,7 @@ def _component_rows(components: dict[str, float], contributions: dict[str, float
 
 
 @roles_required(LEAD_READERS)
+@fragment_of("web:lead", anchor="matches")
 def lead_matches(request, pk: int):
     """The buildings to show this lead first, each component as a bar, incentives in yuan."""
     lead = object_in_scope(request, Lead.objects.select_related("industry"), pk)
@@ -554,6 +557,7 @@ def lead_matches(request, pk: int):
 
 
 @roles_required(LEAD_READERS)
+@fragment_of("web:lead", anchor="matches")
 def lead_excluded(request, pk: int):
     """The buildings filtered out for this lead, each with its reason (on request: it lists them all)."""
     lead = object_in_scope(request, Lead.objects.select_related("industry"), pk)

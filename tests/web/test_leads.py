@@ -167,7 +167,9 @@ def test_a_site_tour_without_a_building_is_refused_with_the_reason(district):
 def test_the_unit_select_lists_the_chosen_buildings_units(district):
     # when
     response = district.client("promoter").get(
-        reverse("web:unit_options", args=[district.lead.pk]), {"building": district.building.pk}
+        reverse("web:unit_options", args=[district.lead.pk]),
+        {"building": district.building.pk},
+        HTTP_HX_REQUEST="true",
     )
 
     # then: 501, 502 and 601, offerable ones marked
