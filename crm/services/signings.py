@@ -11,11 +11,11 @@ from crm.constants import LeadStage, UnitStatus
 from crm.credit_code import credit_code_error
 from crm.models import Building, Enterprise, Lead, Promoter, Reservation, Signing, Unit
 from crm.services.common import attribute_to, invalid, lock_rows
+from crm.services.dispatch import SIGNING_COMPLETED, dispatch
 from crm.services.leads import ENTRY_INTENTIONS, lead_claim_version, lead_record_stage
 from crm.services.reservations import reservation_mark_released
 from crm.services.tenancies import tenancy_create
 from policies.services import commitment_record
-from workers.enqueue import after_signing_completed
 
 
 def missing_field(lead: Lead) -> str:
@@ -139,5 +139,5 @@ def signing_complete(
     lead_claim_version(lead, None)
     lead_record_stage(lead=lead, to_stage=LeadStage.SIGNED, by=by, at=timezone.now())
     commitment_record(signing=signing, by=by)
-    after_signing_completed(signing_id=signing.pk)
+    dispatch(SIGNING_COMPLETED, signing_id=signing.pk)
     return signing
