@@ -127,13 +127,15 @@ def _relief_share(relief: np.ndarray, area: np.ndarray, rent: np.ndarray) -> np.
         return np.clip(np.where(rent_3y > 0, relief / rent_3y, 0.0), 0.0, 1.0)
 
 
-def _within_limit(rent: np.ndarray, relief: np.ndarray, area: np.ndarray, limit) -> np.ndarray:
+def _within_limit(rent: np.ndarray, relief: np.ndarray, area: np.ndarray, limit: Any) -> np.ndarray:
     effective = rent - np.where(area > 0, relief / (np.maximum(area, 1e-9) * _RENT_YEARS), 0.0)
     # A hair of slack, so that a rent exactly at the limit is not lost to rounding.
     return np.isnan(rent) | np.isnan(limit) | (effective <= limit + 1e-9)
 
 
-def _entry_env(snap: Snapshot, rows: np.ndarray, profile: dict[str, Any], area, tax) -> dict[str, Any]:
+def _entry_env(
+    snap: Snapshot, rows: np.ndarray, profile: dict[str, Any], area: Any, tax: Any
+) -> dict[str, Any]:
     b = snap.buildings
     with np.errstate(divide="ignore", invalid="ignore"):
         per_m2 = np.where(np.asarray(area) > 0, np.asarray(tax, dtype=float) / np.asarray(area), 0.0)

@@ -213,12 +213,22 @@ class LinkTable:
     end: np.ndarray
 
 
+class EntryCondition(Protocol):
+    """What the ranking needs of a building's entry condition (policies.conditions.Condition has it)."""
+
+    def test(self, env: Mapping[str, Any]) -> bool: ...
+
+    def test_many(self, env: Mapping[str, Any], size: int) -> np.ndarray: ...
+
+    def explain(self, env: Mapping[str, Any]) -> tuple[str, str] | None: ...
+
+
 @dataclass(frozen=True)
 class EntryRule:
     """A building's entry condition: any object with the policy condition interface."""
 
     building: int  # building row
-    condition: Any  # has test(env) -> bool, test_many(env, size) -> ndarray, explain(env)
+    condition: EntryCondition
     text: str
 
 
@@ -401,7 +411,7 @@ class IncentiveSource(Protocol):
 
     def amounts(self, pairs: IncentivePairs) -> IncentiveAmounts: ...
 
-    def detail(self, pairs: IncentivePairs) -> list[dict]: ...
+    def detail(self, pairs: IncentivePairs) -> list[dict[str, Any]]: ...
 
 
 class NoIncentives:
@@ -411,7 +421,7 @@ class NoIncentives:
         zero = np.zeros(len(pairs))
         return IncentiveAmounts(zero, zero.copy())
 
-    def detail(self, pairs: IncentivePairs) -> list[dict]:
+    def detail(self, pairs: IncentivePairs) -> list[dict[str, Any]]:
         return []
 
 
