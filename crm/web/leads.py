@@ -170,6 +170,10 @@ def _export_leads(leads, fmt: str, hidden: bool):
         "最大面积 area max (m²)",
         "租金预算 budget (元/㎡·天)",
         "预计年纳税 expected tax (元)",
+        "拟区内注册 registers here",
+        "拟区内结算 settles here",
+        "拟区内纳税 pays tax here",
+        "流失原因 lost reason",
         "最近跟进 last activity",
         "创建时间 created",
     ]
@@ -193,6 +197,10 @@ def _export_leads(leads, fmt: str, hidden: bool):
                 lead.area_max_m2,
                 lead.budget_rent,
                 lead.expected_annual_tax,
+                lead.registers_in_district,
+                lead.settles_in_district,
+                lead.pays_tax_in_district,
+                lead.lost_reason,
                 lead.last_activity_at,
                 lead.created_at,
             ]

@@ -369,3 +369,20 @@ def test_the_stage_selector_proposes_the_next_funnel_stage_not_lost(district, pa
     options = [chunk.split('"', 1)[0] for chunk in select.split('value="')[1:]]
     assert options[0] == proposed
     assert options[-1] == LeadStage.LOST
+
+
+def test_the_lead_export_carries_the_intentions_and_the_lost_reason(district):
+    # given a lost lead that would have paid its tax elsewhere
+    lead = district.lead
+    Lead.objects.filter(pk=lead.pk).update(pays_tax_in_district=False)
+    lead_transition(lead=lead, to_stage=LeadStage.LOST, reason="选择了外省园区")
+
+    # when
+    response = district.client("promoter").get(reverse("web:leads") + "?export=csv")
+
+    # then: booleans as 是/否, as every export writes them
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    header, row = lines[0].split(","), next(line for line in lines[1:] if lead.ref in line).split(",")
+    cells = dict(zip(header, row, strict=True))
+    assert (cells["拟区内注册 registers here"], cells["拟区内纳税 pays tax here"]) == ("是", "否")
+    assert cells["流失原因 lost reason"] == "选择了外省园区"
