@@ -406,6 +406,9 @@ def query_for_lead(
         preferred_streets=list(preferred),
         employees=lead.employees,
         is_headquarters=lead.is_headquarters,
+        registers_in_district=lead.registers_in_district,
+        settles_in_district=lead.settles_in_district,
+        pays_tax_in_district=lead.pays_tax_in_district,
     )
 
 

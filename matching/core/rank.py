@@ -145,10 +145,11 @@ def _entry_env(
         "expected_annual_tax": np.asarray(tax, dtype=float),
         "employees": profile["employees"],
         "is_headquarters": profile["is_headquarters"],
-        # A lead signed here is taken to meet the plan's threshold: register, settle, pay tax here.
-        "registers_in_district": True,
-        "settles_in_district": True,
-        "pays_tax_in_district": True,
+        # One lead's own intentions; the many leads of reverse matching are taken to meet the
+        # plan's threshold (LeadTable does not carry them yet).
+        "registers_in_district": profile.get("registers_in_district", True),
+        "settles_in_district": profile.get("settles_in_district", True),
+        "pays_tax_in_district": profile.get("pays_tax_in_district", True),
         "area_m2": np.asarray(area, dtype=float),
         "expected_tax_per_m2": per_m2,
         "star_rating": b.star[rows],
@@ -163,7 +164,7 @@ def entry_env(snap: Snapshot, lead: LeadQuery, row: int, offer: int) -> dict[str
     env = _entry_env(
         snap,
         np.array([row]),
-        _lead_profile(lead),
+        {**_lead_profile(lead), **_intentions(lead)},
         snap.offers.area[[offer]] if offer >= 0 else np.array([lead.middle]),
         lead.expected_tax,
     )
@@ -177,6 +178,15 @@ def _lead_profile(lead: LeadQuery) -> dict[str, Any]:
         "expected_tax": lead.expected_tax,
         "employees": lead.employees,
         "is_headquarters": lead.is_headquarters,
+    }
+
+
+def _intentions(lead: LeadQuery) -> dict[str, bool]:
+    """The lead's entry-threshold intentions, for its entry conditions (not part of the incentive pairs)."""
+    return {
+        "registers_in_district": lead.registers_in_district,
+        "settles_in_district": lead.settles_in_district,
+        "pays_tax_in_district": lead.pays_tax_in_district,
     }
 
 
@@ -258,7 +268,9 @@ def rank_buildings(
     for group in snap.entry:
         at = group.buildings[chosen[group.buildings] >= 0]
         if at.size:
-            env = _entry_env(snap, at, profile, offers.area[chosen[at]], lead.expected_tax)
+            env = _entry_env(
+                snap, at, {**profile, **_intentions(lead)}, offers.area[chosen[at]], lead.expected_tax
+            )
             entry_fails[at] = ~np.asarray(group.condition.test_many(env, at.size), dtype=bool)
 
     reason = np.full(n_b, -1, dtype=np.int64)

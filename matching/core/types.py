@@ -249,6 +249,10 @@ class LeadQuery:
     preferred_streets: tuple[int, ...] = ()
     employees: float = 0.0
     is_headquarters: bool = False
+    # The plan's entry threshold as the lead states it; a building's entry condition may ask for it.
+    registers_in_district: bool = True
+    settles_in_district: bool = True
+    pays_tax_in_district: bool = True
 
     @property
     def middle(self) -> float:
@@ -268,6 +272,9 @@ def lead_query(
     preferred_streets: Sequence[int] = (),
     employees: float | None = None,
     is_headquarters: bool = False,
+    registers_in_district: bool = True,
+    settles_in_district: bool = True,
+    pays_tax_in_district: bool = True,
 ) -> LeadQuery:
     """A checked LeadQuery: a lead without industry or area, or with an inverted range, is refused."""
     if not division_code:
@@ -321,6 +328,9 @@ def lead_query(
         preferred_streets=tuple(sorted({int(s) for s in preferred_streets})),
         employees=float(employees or 0.0),
         is_headquarters=bool(is_headquarters),
+        registers_in_district=bool(registers_in_district),
+        settles_in_district=bool(settles_in_district),
+        pays_tax_in_district=bool(pays_tax_in_district),
     )
 
 
