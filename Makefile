@@ -39,6 +39,7 @@ test: install browser
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DJANGO_ENV=test $(VENV)/bin/mypy
 
 check: install
 	DJANGO_ENV=test $(PY) manage.py makemigrations --check --dry-run

@@ -7,6 +7,10 @@ from django.utils.translation import gettext as _
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 3^(i-1) mod 31 for positions 1..17
 LENGTH = 18
+# Positions 3–8 (1-based) are the registering authority's administrative division code (GB/T 2260):
+# six digits. Position 1 (the kind of authority) may be a letter: N, Y, A… are valid and some
+# libraries wrongly refuse them.
+DIVISION = slice(2, 8)
 
 
 def normalise_credit_code(raw: str) -> str:
@@ -28,6 +32,12 @@ def credit_code_error(code: str) -> str | None:
         return _("含有不允许的字符 %(chars)s / contains forbidden characters %(chars)s") % {
             "chars": " ".join(bad)
         }
+    division = code[DIVISION]
+    if not (division.isascii() and division.isdigit()):
+        return _(
+            "第3–8位为登记管理机关行政区划码,应为6位数字,实为 %(division)s / "
+            "positions 3–8 are the administrative division code and must be 6 digits, got %(division)s"
+        ) % {"division": division}
     expected = credit_code_check_character(code[:17])
     if code[17] != expected:
         return _(

@@ -49,6 +49,38 @@ UNITS: dict[str, str] = {
     IndicatorKey.FEATURED_BUILDINGS: "幢",
 }
 
+# Machine outputs (JSON, API, snapshots) carry every value exactly. Areas and tax are sums of
+# figures stored to the cent (0.01 m², 1 fen), so in 万㎡ and 亿元 they end at the 6th and 10th
+# decimal: quantizing to those places only fixes the number of digits shown, it loses nothing.
+# Counts are whole. Every other indicator is a ratio and is left as Decimal division gives it
+# (28 significant digits): ratios like 2/3 do not terminate, so no number of places is exact.
+EXACT_PLACES: dict[str, Decimal] = {
+    IndicatorKey.GROSS_AREA: Decimal("0.000001"),
+    IndicatorKey.LEASABLE_AREA: Decimal("0.000001"),
+    IndicatorKey.BUILDING_TAX: Decimal("1E-10"),
+    IndicatorKey.BILLION_BUILDINGS: Decimal(1),
+    IndicatorKey.STAR_BUILDINGS: Decimal(1),
+    IndicatorKey.FEATURED_BUILDINGS: Decimal(1),
+}
+
+
+def exact(key: str, value: Decimal | None) -> Decimal | None:
+    """The value of indicator `key` at the precision its unit implies (EXACT_PLACES), a ratio as is."""
+    if value is None or key not in EXACT_PLACES:
+        return value
+    return value.quantize(EXACT_PLACES[key])
+
+
+def precision_note(key: str) -> str:
+    """How exact indicator `key` is in machine output, in words (docs/indicators.md, the API schema)."""
+    places = EXACT_PLACES.get(key)
+    if places is None:
+        return "unrounded ratio"
+    if places == 1:
+        return "whole number"
+    return f"exact, {-places.as_tuple().exponent} decimals"
+
+
 # The indicators that describe one building on its own; the others count or cover buildings.
 BUILDING_KEYS: tuple[str, ...] = (
     IndicatorKey.GROSS_AREA,
@@ -384,7 +416,7 @@ def district_indicators(*, year: int, street: Street | int | None = None) -> lis
     targets = plan_targets(year=year)
     result = []
     for key in IndicatorKey:
-        value, target = values[key], targets.get(key.value)
+        value, target = exact(key, values[key]), targets.get(key.value)
         result.append(
             IndicatorValue(
                 key=key.value,

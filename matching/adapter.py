@@ -381,6 +381,13 @@ def load_model() -> tuple[int, np.ndarray, dict]:
     return row.version, weights, named_weights(weights)
 
 
+def district_tax(expected, *, pays_tax_here: bool) -> float | None:
+    """The tax a lead would pay to the district: none from a company that will pay its tax elsewhere."""
+    if not pays_tax_here:
+        return 0.0
+    return None if expected is None else float(expected)
+
+
 def query_for_lead(
     lead: Lead, industries: Industries, *, preferred: Iterable[int] | None = None
 ) -> LeadQuery:
@@ -394,11 +401,14 @@ def query_for_lead(
         area_min=None if lead.area_min_m2 is None else float(lead.area_min_m2),
         area_max=None if lead.area_max_m2 is None else float(lead.area_max_m2),
         budget=None if lead.budget_rent is None else float(lead.budget_rent),
-        expected_tax=None if lead.expected_annual_tax is None else float(lead.expected_annual_tax),
+        expected_tax=district_tax(lead.expected_annual_tax, pays_tax_here=lead.pays_tax_in_district),
         desired_move_in=lead.desired_move_in,
         preferred_streets=list(preferred),
         employees=lead.employees,
         is_headquarters=lead.is_headquarters,
+        registers_in_district=lead.registers_in_district,
+        settles_in_district=lead.settles_in_district,
+        pays_tax_in_district=lead.pays_tax_in_district,
     )
 
 
@@ -414,6 +424,7 @@ _LEAD_COLUMNS = (
     "desired_move_in",
     "employees",
     "is_headquarters",
+    "pays_tax_in_district",
 )
 
 
@@ -434,7 +445,9 @@ def load_open_leads(industries: Industries) -> OpenLeads:
     queries, labels = [], {}
     invalid: dict[str, int] = {}
     rows = Lead.objects.filter(stage__in=OPEN_STAGES).order_by("pk").values_list(*_LEAD_COLUMNS)
-    for pk, ref, name, code, low, high, budget, tax, move_in, employees, hq in rows.iterator(chunk_size=5000):
+    for pk, ref, name, code, low, high, budget, tax, move_in, employees, hq, pays_tax in rows.iterator(
+        chunk_size=5000
+    ):
         try:
             query = lead_query(
                 id=pk,
@@ -443,7 +456,7 @@ def load_open_leads(industries: Industries) -> OpenLeads:
                 area_min=None if low is None else float(low),
                 area_max=None if high is None else float(high),
                 budget=None if budget is None else float(budget),
-                expected_tax=None if tax is None else float(tax),
+                expected_tax=district_tax(tax, pays_tax_here=pays_tax),
                 desired_move_in=move_in,
                 preferred_streets=preferred.get(pk, ()),
                 employees=employees,

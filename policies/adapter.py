@@ -202,15 +202,19 @@ def building_facts(buildings: Iterable[Building] | QuerySet, *, on: dt.date) -> 
 def profile_from_lead(
     lead: Lead,
     *,
-    registers_in_district: bool = True,
-    settles_in_district: bool = True,
-    pays_tax_in_district: bool = True,
+    registers_in_district: bool | None = None,
+    settles_in_district: bool | None = None,
+    pays_tax_in_district: bool | None = None,
 ) -> Profile:
-    """A lead as an applicant profile.
+    """A lead as an applicant profile, with the lead's own intentions to register, settle accounts
+    and pay tax in the district (the plan's entry threshold, 四(1)) unless a what-if overrides them."""
 
-    Leads carry no register / settle / pay-tax flags; a company signed here is taken to meet the
-    plan's entry threshold (四(1): register, settle and pay tax in the district) unless told otherwise.
-    """
+    def said(given: bool | None, field: str) -> bool:
+        return getattr(lead, field) if given is None else given
+
+    registers_in_district = said(registers_in_district, "registers_in_district")
+    settles_in_district = said(settles_in_district, "settles_in_district")
+    pays_tax_in_district = said(pays_tax_in_district, "pays_tax_in_district")
     industry = lead.industry
     return Profile(
         industry_section=industry.section if industry else "",

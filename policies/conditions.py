@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +103,7 @@ def _show(value: Any, kind: str) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- the compiled tree
 
-_OPS = {
+_OPS: dict[str, tuple[Callable[[Any, Any], Any], str, str]] = {
     "eq": (lambda a, b: a == b, "=", "≠"),
     "ne": (lambda a, b: a != b, "≠", "="),
     "lt": (lambda a, b: a < b, "<", "≥"),
@@ -136,13 +136,13 @@ def _broadcast(value: Any, size: int) -> np.ndarray:
 class _Const(_Node):
     value: bool
 
-    def test(self, env):
+    def test(self, env: Mapping[str, Any]) -> bool:
         return self.value
 
-    def test_many(self, env, size):
+    def test_many(self, env: Mapping[str, Any], size: int) -> np.ndarray:
         return np.full(size, self.value)
 
-    def reason(self, env):
+    def reason(self, env: Mapping[str, Any]) -> tuple[str, str]:
         return ("恒为真", "always true") if self.value else ("恒为假", "always false")
 
 
@@ -152,13 +152,13 @@ class _Compare(_Node):
     op: str
     value: Any
 
-    def test(self, env):
+    def test(self, env: Mapping[str, Any]) -> bool:
         return bool(_OPS[self.op][0](env[self.field.name], self.value))
 
-    def test_many(self, env, size):
+    def test_many(self, env: Mapping[str, Any], size: int) -> np.ndarray:
         return _broadcast(_OPS[self.op][0](env[self.field.name], self.value), size)
 
-    def reason(self, env):
+    def reason(self, env: Mapping[str, Any]) -> tuple[str, str]:
         f = self.field
         actual_zh, actual_en = _show(env[f.name], f.kind)
         want_zh, want_en = _show(self.value, f.kind)
@@ -194,18 +194,18 @@ class _Compare(_Node):
 @dataclass(frozen=True)
 class _In(_Node):
     field: Field
-    values: frozenset
+    values: frozenset[Any]
 
-    def test(self, env):
+    def test(self, env: Mapping[str, Any]) -> bool:
         return env[self.field.name] in self.values
 
-    def test_many(self, env, size):
+    def test_many(self, env: Mapping[str, Any], size: int) -> np.ndarray:
         column = env[self.field.name]
         if np.ndim(column) == 0:
             return np.full(size, column in self.values)
         return np.isin(column, list(self.values))
 
-    def reason(self, env):
+    def reason(self, env: Mapping[str, Any]) -> tuple[str, str]:
         f = self.field
         actual_zh, actual_en = _show(env[f.name], f.kind)
         listed = ", ".join(_show(v, f.kind)[1] for v in sorted(self.values))
@@ -221,13 +221,13 @@ class _In(_Node):
 class _Flag(_Node):
     field: Field
 
-    def test(self, env):
+    def test(self, env: Mapping[str, Any]) -> bool:
         return bool(env[self.field.name])
 
-    def test_many(self, env, size):
+    def test_many(self, env: Mapping[str, Any], size: int) -> np.ndarray:
         return _broadcast(env[self.field.name], size)
 
-    def reason(self, env):
+    def reason(self, env: Mapping[str, Any]) -> tuple[str, str]:
         f = self.field
         if self.test(env):
             return f"{f.label_zh}:是", f"{f.label_en}: yes"
@@ -238,13 +238,13 @@ class _Flag(_Node):
 class _Not(_Node):
     item: _Node
 
-    def test(self, env):
+    def test(self, env: Mapping[str, Any]) -> bool:
         return not self.item.test(env)
 
-    def test_many(self, env, size):
+    def test_many(self, env: Mapping[str, Any], size: int) -> np.ndarray:
         return ~self.item.test_many(env, size)
 
-    def reason(self, env):
+    def reason(self, env: Mapping[str, Any]) -> tuple[str, str]:
         zh, en = self.item.reason(env)
         if self.test(env):
             return f"并非({zh})", f"not ({en})"
@@ -255,16 +255,16 @@ class _Not(_Node):
 class _All(_Node):
     items: tuple[_Node, ...]
 
-    def test(self, env):
+    def test(self, env: Mapping[str, Any]) -> bool:
         return all(item.test(env) for item in self.items)
 
-    def test_many(self, env, size):
+    def test_many(self, env: Mapping[str, Any], size: int) -> np.ndarray:
         result = self.items[0].test_many(env, size)
         for item in self.items[1:]:
             result = result & item.test_many(env, size)
         return result
 
-    def reason(self, env):
+    def reason(self, env: Mapping[str, Any]) -> tuple[str, str]:
         for item in self.items:
             if not item.test(env):
                 return item.reason(env)
@@ -276,16 +276,16 @@ class _All(_Node):
 class _Any(_Node):
     items: tuple[_Node, ...]
 
-    def test(self, env):
+    def test(self, env: Mapping[str, Any]) -> bool:
         return any(item.test(env) for item in self.items)
 
-    def test_many(self, env, size):
+    def test_many(self, env: Mapping[str, Any], size: int) -> np.ndarray:
         result = self.items[0].test_many(env, size)
         for item in self.items[1:]:
             result = result | item.test_many(env, size)
         return result
 
-    def reason(self, env):
+    def reason(self, env: Mapping[str, Any]) -> tuple[str, str]:
         for item in self.items:
             if item.test(env):
                 return item.reason(env)
@@ -418,7 +418,7 @@ def _build(node: Any, known: Mapping[str, Iterable[str]]) -> _Node:
     if isinstance(node, re_ast.LogicExpression):
         left, right = _build(node.left, known), _build(node.right, known)
         cls = _All if node.type == "and" else _Any
-        items = []
+        items: list[_Node] = []
         for part in (left, right):
             items.extend(part.items if isinstance(part, cls) else (part,))
         return cls(tuple(items))

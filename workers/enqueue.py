@@ -11,6 +11,8 @@ from celery import Task
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
+from crm.services import dispatch
+
 logger = logging.getLogger(__name__)
 
 
@@ -61,8 +63,8 @@ def publish(task: Task, *args, **kwargs) -> bool:
     return True
 
 
-# The hooks the CRM services call as their last line. workers.tasks imports the services, so it is
-# imported here only when a hook runs.
+# What each event of crm.services.dispatch becomes. workers.apps registers `handle` as the
+# dispatcher when Django starts; the services only name the event.
 
 
 def after_activity_logged(*, lead_id: int) -> None:
@@ -85,3 +87,15 @@ def after_webhook_deliveries_created(*, delivery_ids: list[int]) -> None:
 
     for delivery_id in delivery_ids:
         enqueue(deliver_webhook, delivery_id)
+
+
+HANDLERS = {
+    dispatch.ACTIVITY_LOGGED: after_activity_logged,
+    dispatch.SIGNING_COMPLETED: after_signing_completed,
+    dispatch.WEBHOOK_DELIVERIES_CREATED: after_webhook_deliveries_created,
+}
+
+
+def handle(event: str, **payload) -> None:
+    """The dispatcher workers registers into crm.services.dispatch."""
+    HANDLERS[event](**payload)

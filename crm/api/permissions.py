@@ -95,6 +95,15 @@ class ReadsBuildingMatches(BasePermission):
         return request_viewer(request).role in BUILDING_MATCH_READERS
 
 
+class IsDistrictOffice(BasePermission):
+    """The district building-economy office only: what the district approves (entry exceptions)."""
+
+    message = "仅区楼宇办可以批准 / only the district office approves this"
+
+    def has_permission(self, request, view) -> bool:
+        return request_viewer(request).role == Role.DISTRICT_ADMIN
+
+
 class HasRole(BasePermission):
     """Any of the six roles: for what the district publishes to all its partners (its policies)."""
 

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from crm.api.masking import mask_personal
 from crm.api.rows import RowSerializer
 from crm.constants import ActivityKind, IndicatorKey, LawfulBasis, LeadChannel, LeadStage, TaxTier
+from crm.indicators import UNITS, precision_note
 from crm.models import (
     Activity,
     AppraisalSnapshot,
@@ -206,6 +207,10 @@ class LeadSerializer(MasksPersonalData, RowSerializer):
             "stage",
             "lost_reason",
             "case_by_case",
+            "registers_in_district",
+            "settles_in_district",
+            "pays_tax_in_district",
+            "entry_exception_approved_at",
             "created_at",
             "updated_at",
             "version",
@@ -237,6 +242,16 @@ class LeadAgencyInput(StrictInput):
         slug_field="name", queryset=Street.objects.all(), many=True, required=False
     )
     desired_move_in = serializers.DateField(required=False, allow_null=True)
+    # The plan's entry threshold; a lead short of it signs only with the district's approval.
+    registers_in_district = serializers.BooleanField(
+        required=False, help_text="拟在区内注册(默认是)/ will register in the district (default yes)"
+    )
+    settles_in_district = serializers.BooleanField(
+        required=False, help_text="拟在区内结算(默认是)/ will settle accounts in the district (default yes)"
+    )
+    pays_tax_in_district = serializers.BooleanField(
+        required=False, help_text="拟在区内纳税(默认是)/ will pay tax in the district (default yes)"
+    )
 
 
 class LeadStaffInput(LeadAgencyInput):
@@ -412,13 +427,28 @@ class TaxRecordSerializer(serializers.ModelSerializer):
         fields = ["id", "credit_code", "enterprise_name", "year", "month", "amount_yuan"]
 
 
+def _precision_help() -> str:
+    notes = "; ".join(f"{key.value}: {UNITS[key]}, {precision_note(key)}" for key in IndicatorKey)
+    return (
+        "精确值(十进制字符串,不四舍五入)/ the exact value as a decimal string, never rounded: "
+        "areas to 0.01 m², tax to the fen, counts whole, ratios as computed. " + notes
+    )
+
+
+def _exact_decimal(help_text: str) -> serializers.DecimalField:
+    # No max_digits/decimal_places: DRF then writes the Decimal as it is ("{:f}"), unquantized.
+    return serializers.DecimalField(
+        max_digits=None, decimal_places=None, allow_null=True, help_text=help_text
+    )
+
+
 class IndicatorSerializer(serializers.Serializer):
     key = serializers.ChoiceField(choices=IndicatorKey.choices)
     label = serializers.CharField()
-    value = serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True)
+    value = _exact_decimal(_precision_help())
     unit = serializers.CharField()
-    target = serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True)
-    gap = serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True)
+    target = _exact_decimal("规划目标 / the plan's target, as stored (2 decimals)")
+    gap = _exact_decimal("value − target, exact like value")
     direction = serializers.CharField()
 
 

@@ -5,7 +5,13 @@ from rest_framework.routers import DefaultRouter
 
 from crm.api.views.buildings import BuildingUnitsView, BuildingViewSet
 from crm.api.views.internal import AppraisalViewSet, EnterpriseViewSet, IndicatorsView, TaxRecordViewSet
-from crm.api.views.leads import LeadActivitiesView, LeadSigningView, LeadTransitionView, LeadViewSet
+from crm.api.views.leads import (
+    LeadActivitiesView,
+    LeadEntryApprovalView,
+    LeadSigningView,
+    LeadTransitionView,
+    LeadViewSet,
+)
 from crm.api.views.policies import PolicyEvaluateView, PolicyViewSet
 from crm.api.views.ranking import BuildingLeadMatchesView, LeadMatchesView
 from crm.api.views.reference import IndustrySuggestView, IndustryViewSet
@@ -36,6 +42,7 @@ urlpatterns = [
     path("leads/<int:pk>/transition/", LeadTransitionView.as_view(), name="lead-transition"),
     path("leads/<int:pk>/activities/", LeadActivitiesView.as_view(), name="lead-activities"),
     path("leads/<int:pk>/signing/", LeadSigningView.as_view(), name="lead-signing"),
+    path("leads/<int:pk>/entry-approval/", LeadEntryApprovalView.as_view(), name="lead-entry-approval"),
     path("webhooks/<int:pk>/deliveries/", WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
     path("", include(router.urls)),
 ]

@@ -249,6 +249,7 @@ class DistrictPlanner:
         self._history(expected_signings)
         self._enterprises()
         self._tax()
+        self._present_tax()
         self._service_flags()
         self._unit_status()
         if self.profile.strict:
@@ -737,6 +738,39 @@ class DistrictPlanner:
             if e not in payers and rng.random() < 0.03:
                 plan.enterprises[e].tax[year] = 0  # a nil return: filed, but no tax
         self._leavers_tax(year, settled, targets, occupied)
+
+    def _present_tax(self) -> None:
+        """Tax of the years after the plan, up to the as-of date, so that the present is not empty.
+
+        A firm pays about what it last paid in a plan year, a little more each year (0–8 %), for the
+        months it was here; the as-of year counts only its full months before the as-of date (the
+        writer records that year month by month). The plan years keep their figures.
+        """
+        plan, as_of = self.plan, self.plan.as_of
+        # A child generator seeded from the main one's state without drawing from it, so that the
+        # pipeline planned next from the main generator keeps its draws: same seed, same leads.
+        rng = random.Random(repr(self.rng.getstate()[1][:8]))
+        growth = [1.0] * len(plan.enterprises)
+        for year in range(YEARS[-1] + 1, as_of.year + 1):
+            first, last = dt.date(year, 1, 1), year_end(year)
+            if year == as_of.year:
+                last = as_of.replace(day=1) - dt.timedelta(days=1)  # the last full month
+                if last < first:
+                    break  # January: nothing has been paid this year yet
+            span = (last - first).days + 1
+            for e, enterprise in enumerate(plan.enterprises):
+                paid = [enterprise.tax[y] for y in YEARS if enterprise.tax.get(y, 0) > 0]
+                if not paid:
+                    continue
+                growth[e] *= 1 + rng.uniform(0.0, 0.08)
+                present = 0
+                for t in enterprise.tenancies:
+                    tenancy = plan.tenancies[t]
+                    start, end = max(tenancy.start, first), min(tenancy.end or last, last)
+                    present += max(0, (end - start).days + 1)
+                share = min(present, span) / 365
+                if share * 12 >= 0.5:  # at least half a month here
+                    enterprise.tax[year] = max(CENT, round(paid[-1] * growth[e] * share))
 
     def _leavers_tax(self, year: int, settled: dict, targets: dict[int, float], occupied: dict) -> None:
         """Firms not settled in a building on 31 December still pay the district: those that left during

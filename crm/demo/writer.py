@@ -169,23 +169,30 @@ class DemoWriter:
         return tenancies
 
     def _tax(self, plan: DistrictPlan, enterprises: list) -> None:
-        """A yearly total per firm and year, or monthly amounts (months it was here) adding up to it."""
-        rng = self.rng
+        """A yearly total per firm and year, or monthly amounts (months it was here) adding up to it.
+
+        The as-of year is not over: every firm's tax of it is monthly, for its full months to date."""
+        rng, current = self.rng, plan.as_of.year
+        # The years after the plan split their months with their own generator (seeded from the
+        # writer's state without drawing from it), so the plan years' rows stay as they were.
+        present_rng = random.Random(repr(rng.getstate()[1][:8]))
 
         def rows() -> Iterator[models.TaxRecord]:
             for e, enterprise in enumerate(plan.enterprises):
                 pk = enterprises[e].pk
-                for year in YEARS:
-                    if year not in enterprise.tax:
-                        continue
+                for year in sorted(enterprise.tax):
                     cents = enterprise.tax[year]
-                    if not enterprise.monthly or cents == 0:
+                    if (not enterprise.monthly and year != current) or cents == 0:
                         yield models.TaxRecord(
                             enterprise_id=pk, year=year, month=None, amount_yuan=money(cents)
                         )
                         continue
                     months = self._months_present(plan, enterprise, year)
-                    parts = largest_remainder(cents, [rng.uniform(0.6, 1.4) for _ in months])
+                    if year == current:
+                        done = plan.as_of.month - 1  # the full months before the as-of date
+                        months = [m for m in months if m <= done] or [done]
+                    draw = rng if year in YEARS else present_rng
+                    parts = largest_remainder(cents, [draw.uniform(0.6, 1.4) for _ in months])
                     for month, part in zip(months, parts, strict=True):
                         yield models.TaxRecord(
                             enterprise_id=pk, year=year, month=month, amount_yuan=money(part)

@@ -61,8 +61,6 @@ BATCH = 1000
 CHUNK = 900  # keys per `IN (...)`: below SQLite's limit on query parameters
 SCAN_ABOVE = 10 * CHUNK  # more keys than this are found by one scan of the table
 HISTORY_REASON = "区级数据导入 / district import"
-# leads.csv has no column for why a lead was lost, and the database insists on one.
-LOST_REASON_UNKNOWN = "原因未记录(数据导入)/ not recorded (district import)"
 SIGNED_STAGES = (LeadStage.SIGNED, LeadStage.SETTLED)
 
 
@@ -570,8 +568,18 @@ class _DistrictImport:
                     f"最小面积 {low} 大于最大面积 {high} / "
                     f"area_min_m2 {low} is greater than area_max_m2 {high}",
                 )
-            if final.get("stage", LeadStage.NEW) == LeadStage.LOST and not final.get("lost_reason"):
-                values["lost_reason"] = LOST_REASON_UNKNOWN
+            # As on the page: a lost lead says why, and only a lost lead has a reason to be lost.
+            lost = final.get("stage", LeadStage.NEW) == LeadStage.LOST
+            if row.ok("stage", "lost_reason") and lost and not (final.get("lost_reason") or "").strip():
+                self._error(
+                    row.line, "lost_reason", "流失线索须填写流失原因 / a lost lead needs its lost_reason"
+                )
+            elif row.ok("stage", "lost_reason") and not lost and final.get("lost_reason"):
+                self._error(
+                    row.line,
+                    "lost_reason",
+                    "只有已流失的线索有流失原因 / only a lost lead has a lost_reason",
+                )
             plan = _Plan(row.line, row.key, values, ex)
             if "preferred_streets" in row.values:
                 known = [
@@ -762,6 +770,8 @@ class _DistrictImport:
             "normalised_name": normalise_company_name(name),
             "industry_id": lead.get("industry_id"),
             "is_headquarters": lead.get("is_headquarters", False),
+            "registered_in_district": lead.get("registers_in_district", True),
+            "settles_in_district": lead.get("settles_in_district", True),
             "employees": lead.get("employees"),
             "business_scope": lead.get("business_scope", ""),
         }

@@ -384,9 +384,13 @@ LEADS = FileSpec(
         _c("is_headquarters", Boolean()),
         _c("preferred_streets", NameList()),
         _c("desired_move_in", Date()),
+        _c("registers_in_district", Boolean()),
+        _c("settles_in_district", Boolean()),
+        _c("pays_tax_in_district", Boolean()),
         _c("channel", Choice(LeadChannel), True),
         _c("owner", Name(150)),
         _c("stage", Choice(LeadStage)),
+        _c("lost_reason", Text(300)),
         _c("created_at", DateTime(), True),
     ),
 )

@@ -86,6 +86,22 @@ class Lead(models.Model):
     case_by_case = models.BooleanField(
         _("一事一议"), default=False, help_text=_("重大项目,条件需单独审批 / terms need approval")
     )
+    # The plan's entry threshold (四(1)): register, settle accounts and pay tax in the district.
+    # Leads recorded before these existed were taken to intend all three, so the default is yes.
+    registers_in_district = models.BooleanField(_("拟在区内注册"), default=True)
+    settles_in_district = models.BooleanField(_("拟在区内结算"), default=True)
+    pays_tax_in_district = models.BooleanField(_("拟在区内纳税"), default=True)
+    # A lead short of the threshold signs only once the district has approved the exception, as a
+    # case-by-case term would be (crm.services.leads.lead_entry_exception_approve).
+    entry_exception_approved_at = models.DateTimeField(_("准入例外批准时间"), null=True, blank=True)
+    entry_exception_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("准入例外批准人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("创建时间"), db_index=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
     # Start of the owner's protection period (撞单保护): the last activity, or creation.
@@ -137,6 +153,16 @@ class Lead(models.Model):
     @property
     def is_open(self) -> bool:
         return self.stage in OPEN_STAGES
+
+    @property
+    def meets_entry_threshold(self) -> bool:
+        """It intends to register, settle accounts and pay tax in the district (the plan's 四(1))."""
+        return self.registers_in_district and self.settles_in_district and self.pays_tax_in_district
+
+    @property
+    def entry_needs_approval(self) -> bool:
+        """Short of the entry threshold and not yet approved by the district: it may not sign."""
+        return not self.meets_entry_threshold and self.entry_exception_approved_at is None
 
 
 def _allowed_transition_condition() -> Q:

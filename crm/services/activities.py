@@ -10,7 +10,7 @@ from django.utils import timezone
 from crm.constants import ActivityKind
 from crm.models import Activity, Building, Lead, Promoter, Unit
 from crm.services.common import invalid
-from workers.enqueue import after_activity_logged
+from crm.services.dispatch import ACTIVITY_LOGGED, dispatch
 
 # Clocks and time zones of the promoters' devices differ by minutes; more than a day ahead is a mistake.
 LOGGED_AHEAD = dt.timedelta(days=1)
@@ -69,5 +69,5 @@ def activity_log(
         last_activity_at=Greatest(F("last_activity_at"), Value(occurred_at))
     )
     lead.refresh_from_db(fields=["last_activity_at"])
-    after_activity_logged(lead_id=lead.pk)
+    dispatch(ACTIVITY_LOGGED, lead_id=lead.pk)
     return activity

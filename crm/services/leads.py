@@ -36,7 +36,12 @@ LEAD_FACTS = (
     "is_headquarters",
     "preferred_streets",
     "desired_move_in",
+    "registers_in_district",
+    "settles_in_district",
+    "pays_tax_in_district",
 )
+# The plan's entry threshold (四(1)): a lead intends to register, settle accounts and pay tax here.
+ENTRY_INTENTIONS = ("registers_in_district", "settles_in_district", "pays_tax_in_district")
 # Fields a lead_update may change (the preferred streets apart: a set, not a column); stage and owner
 # history have their own services.
 EDITABLE_FIELDS = (frozenset(LEAD_FACTS) - {"preferred_streets"}) | {
@@ -123,6 +128,9 @@ def lead_create(
     is_headquarters: bool = False,
     preferred_streets: Iterable[Street] = (),
     desired_move_in: dt.date | None = None,
+    registers_in_district: bool = True,
+    settles_in_district: bool = True,
+    pays_tax_in_district: bool = True,
     case_by_case: bool = False,
     referred_by: Enterprise | None = None,
     ref: str | None = None,
@@ -148,6 +156,9 @@ def lead_create(
         employees=employees,
         is_headquarters=is_headquarters,
         desired_move_in=desired_move_in,
+        registers_in_district=registers_in_district,
+        settles_in_district=settles_in_district,
+        pays_tax_in_district=pays_tax_in_district,
         channel=channel,
         owner=owner,
         agency=agency,
@@ -231,8 +242,13 @@ def lead_update(*, lead: Lead, by=None, expected_version: int | None = None, **c
     )
     if "lawful_basis" in changes and changes["lawful_basis"] != lead.lawful_basis:
         lead.lawful_basis_recorded_at = timezone.now() if changes["lawful_basis"] else None
+    intentions_changed = any(changes.get(f, getattr(lead, f)) != getattr(lead, f) for f in ENTRY_INTENTIONS)
     for field, value in changes.items():
         setattr(lead, field, value)
+    if intentions_changed:
+        # An approved exception was for the intentions as they stood; changed ones are asked again.
+        lead.entry_exception_approved_at = None
+        lead.entry_exception_approved_by = None
     lead.normalised_name = normalise_company_name(lead.company_name)
     _check_area_range(lead)
     if changes.keys() & {"contact_name", "contact_phone", "lawful_basis"}:
@@ -308,3 +324,26 @@ def lead_record_stage(*, lead: Lead, to_stage: str, by=None, reason: str = "", a
     attribute_to(lead, by)
     lead.save(update_fields=["stage", "lost_reason", "updated_at"])
     webhooks_lead_stage_changed(lead=lead, change=change)
+
+
+@transaction.atomic
+def lead_entry_exception_approve(*, lead: Lead, by) -> Lead:
+    """The district approves signing a lead that does not intend all three of register, settle
+    accounts and pay tax here (the plan's entry threshold), as it approves a case-by-case term."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.meets_entry_threshold:
+        raise invalid(
+            "registers_in_district",
+            "该线索已满足准入门槛(区内注册、结算、纳税),无需批准 / "
+            "this lead meets the entry threshold (register, settle, pay tax here): nothing to approve",
+        )
+    if not lead.is_open:
+        raise invalid(
+            "stage", "只有未结束的线索可以批准准入例外 / only an open lead's exception can be approved"
+        )
+    lead.entry_exception_approved_at = timezone.now()
+    lead.entry_exception_approved_by = by if getattr(by, "is_authenticated", False) else None
+    lead_claim_version(lead, None)
+    attribute_to(lead, by)
+    lead.save(update_fields=["entry_exception_approved_at", "entry_exception_approved_by", "updated_at"])
+    return lead

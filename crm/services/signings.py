@@ -11,11 +11,16 @@ from crm.constants import LeadStage, UnitStatus
 from crm.credit_code import credit_code_error
 from crm.models import Building, Enterprise, Lead, Promoter, Reservation, Signing, Unit
 from crm.services.common import attribute_to, invalid, lock_rows
-from crm.services.leads import lead_claim_version, lead_record_stage
+from crm.services.dispatch import SIGNING_COMPLETED, dispatch
+from crm.services.leads import ENTRY_INTENTIONS, lead_claim_version, lead_record_stage
 from crm.services.reservations import reservation_mark_released
 from crm.services.tenancies import tenancy_create
 from policies.services import commitment_record
-from workers.enqueue import after_signing_completed
+
+
+def missing_field(lead: Lead) -> str:
+    """The first of the entry intentions the lead lacks, for a field-level error."""
+    return next(f for f in ENTRY_INTENTIONS if not getattr(lead, f))
 
 
 def _enterprise_for(lead: Lead, by) -> Enterprise:
@@ -33,6 +38,9 @@ def _enterprise_for(lead: Lead, by) -> Enterprise:
             is_headquarters=lead.is_headquarters,
             employees=lead.employees,
             business_scope=lead.business_scope,
+            # What the lead said it would do, until the district's records say otherwise.
+            registered_in_district=lead.registers_in_district,
+            settles_in_district=lead.settles_in_district,
         )
         enterprise.full_clean()
         attribute_to(enterprise, by)
@@ -65,6 +73,22 @@ def signing_complete(
             "stage",
             f"只有谈判中的线索可以签约(当前:{LeadStage(lead.stage).label})/ "
             f"only a lead in negotiation can sign (it is {lead.stage})",
+        )
+    if lead.entry_needs_approval:
+        missing = [
+            label
+            for field, label in (
+                ("registers_in_district", "区内注册 register"),
+                ("settles_in_district", "区内结算 settle accounts"),
+                ("pays_tax_in_district", "区内纳税 pay tax"),
+            )
+            if not getattr(lead, field)
+        ]
+        raise invalid(
+            missing_field(lead),
+            f"该企业不拟{'、'.join(missing)},签约须经区楼宇办批准准入例外 / "
+            f"the company does not intend to {', '.join(missing)} here: signing needs the district's "
+            "approval of the exception",
         )
     if not units and area_m2 is None:
         raise invalid("units", "请选择签约房源 / choose the units signed")
@@ -115,5 +139,5 @@ def signing_complete(
     lead_claim_version(lead, None)
     lead_record_stage(lead=lead, to_stage=LeadStage.SIGNED, by=by, at=timezone.now())
     commitment_record(signing=signing, by=by)
-    after_signing_completed(signing_id=signing.pk)
+    dispatch(SIGNING_COMPLETED, signing_id=signing.pk)
     return signing

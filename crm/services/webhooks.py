@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from crm.models import Agency, AgencyWebhook, Lead, StageChange, WebhookDelivery
 from crm.services.common import invalid
+from crm.services.dispatch import WEBHOOK_DELIVERIES_CREATED, dispatch
 from crm.services.webhook_hosts import (
     CheckedHTTPHandler,
     CheckedHTTPSHandler,
@@ -122,9 +123,7 @@ def webhooks_lead_stage_changed(*, lead: Lead, change: StageChange) -> None:
     }
     delivery_ids = webhook_deliveries_create(lead=lead, event=STAGE_CHANGED, payload=payload)
     if delivery_ids:
-        from workers.enqueue import after_webhook_deliveries_created
-
-        after_webhook_deliveries_created(delivery_ids=delivery_ids)
+        dispatch(WEBHOOK_DELIVERIES_CREATED, delivery_ids=delivery_ids)
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -8,7 +8,7 @@ are missing the paper is still produced, with a note saying why there is no PDF.
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.apps import apps
 from django.db import transaction
@@ -82,6 +82,20 @@ def _bars(items: list[tuple[str, Decimal | float | None, str]], *, scale_to: Dec
 
 def _fmt(value: Decimal | None, places: int = 2) -> str:
     return "—" if value is None else f"{value:,.{places}f}"
+
+
+def share_of_target(achieved: Decimal | None) -> str:
+    """A share of the target reached, in %, to one decimal; a figure below target never reads 100.0%
+    (99.97% shows with two decimals, anything closer as 99.99%), so the page never claims a target met
+    that was missed."""
+    if achieved is None:
+        return "—"
+    shown = achieved.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if achieved < 100 <= shown:
+        shown = achieved.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if shown >= 100:
+            shown = achieved.quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+    return f"{shown:,}%"
 
 
 def _indicator_rows(year: int, street: Street | None = None) -> list[dict]:
@@ -255,7 +269,7 @@ def white_paper_context(*, year: int) -> dict:
             (
                 row["label"],
                 row["achieved"],
-                "—" if row["achieved"] is None else f"{_fmt(row['achieved'], 1)}%",
+                share_of_target(row["achieved"]),
             )
             for row in district
         ],

@@ -24,6 +24,7 @@ from crm.web.access import object_in_scope, reaches, role_of, roles_required, sc
 from crm.web.charts import chart
 from crm.web.exports import export_response, wanted_format
 from crm.web.forms import BuildingFilterForm, VacancyFilterForm
+from crm.web.fragments import fragment_of
 from matching.adapter import match_leads, tax_year_for
 from matching.core.types import MatchingInputError
 from policies.adapter import policies_in_force
@@ -261,6 +262,7 @@ def _float(values: dict | None, key: str) -> float | None:
 
 
 @roles_required(BUILDING_MATCH_READERS)
+@fragment_of("web:building", anchor="building-leads")
 def building_leads(request, pk: int):
     """The open leads that fit this building best (reverse matching), loaded on request."""
     building = object_in_scope(request, Building, pk)

@@ -21,6 +21,7 @@ from crm.web.buildings import PALETTE, tier_year
 from crm.web.charts import chart
 from crm.web.forecast import FUNNEL, addition_for, indicators_with, pipeline_forecast
 from crm.web.forms import YearForm
+from crm.web.fragments import fragment_of
 from matching.adapter import match_all_open_leads
 
 WHAT_IF_ROWS = 6
@@ -237,6 +238,7 @@ def dashboard(request):
 
 
 @roles_required(OFFICE)
+@fragment_of("web:dashboard", anchor="forecast")
 def forecast(request):
     """The year-end forecast, loaded after the page (it ranks every open lead)."""
     form = YearForm(request.GET or None, streets=scoped(request, Street))

@@ -5,8 +5,9 @@ buildings.
 Both start from the district's raw totals as the indicators' own SQL statement computes them (one
 query), add the leads' space, enterprises and tax to them and to their buildings, and divide again
 with the formulas of crm.indicators.district_values; a test checks that with nothing added the
-result equals district_values to the cent. A lead that signs is taken to register, settle and pay
-tax in the district (the plan's entry threshold, as policies.adapter.profile_from_lead also assumes).
+result equals district_values to the cent. A lead counts as the plan's entry threshold asks only
+as far as it intends to: it adds to the registered enterprises only if it will register here, and
+adds no tax (nor a tax source) if it will not pay tax here.
 """
 
 import datetime as dt
@@ -44,6 +45,7 @@ class Addition:
     tax_yuan: Decimal
     industry_code: str = ""  # a division
     industry_section: str = ""
+    registers: bool = True  # intends to register in the district
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ def indicators_with(
         area, yearly = a.weight * a.area_m2, a.weight * a.tax_yuan
         added["occupied"] += area
         added["settled"] += a.weight
-        added["registered"] += a.weight
+        if a.registers:
+            added["registered"] += a.weight
         if a.tax_yuan > 0:
             added["tax_sources"] += a.weight
         main = mains.get(a.building_id)
@@ -164,9 +167,13 @@ def addition_for(lead: Lead, building_id: int, *, weight: Decimal, tax_share: De
         building_id=building_id,
         weight=weight,
         area_m2=lead_area(lead),
-        tax_yuan=(lead.expected_annual_tax or Decimal(0)) * tax_share,
+        # Tax paid elsewhere is no tax of the district's buildings.
+        tax_yuan=(lead.expected_annual_tax or Decimal(0)) * tax_share
+        if lead.pays_tax_in_district
+        else Decimal(0),
         industry_code=industry.code if industry else "",
         industry_section=industry.section if industry else "",
+        registers=lead.registers_in_district,
     )
 
 

@@ -163,6 +163,10 @@ class LeadForm(SafeForm):
     )
     is_headquarters = forms.BooleanField(label=_("总部企业"), required=False)
     case_by_case = forms.BooleanField(label=_("一事一议(重大项目)"), required=False)
+    # The plan's entry threshold; without all three the signing waits for the district's approval.
+    registers_in_district = forms.BooleanField(label=_("拟在区内注册"), required=False, initial=True)
+    settles_in_district = forms.BooleanField(label=_("拟在区内结算"), required=False, initial=True)
+    pays_tax_in_district = forms.BooleanField(label=_("拟在区内纳税"), required=False, initial=True)
 
     def __init__(self, *args, promoters=None, **kwargs):
         super().__init__(*args, **kwargs)

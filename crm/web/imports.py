@@ -15,6 +15,7 @@ from crm.constants import Role
 from crm.district_io import FILES, district_export
 from crm.web.access import roles_required
 from crm.web.forms import ImportForm
+from crm.web.fragments import fragment_of
 from crm.web.jobs import FINISHED, import_job_start, job_state
 
 RECENT = 10  # the last jobs a user started, kept in their session
@@ -68,6 +69,7 @@ def import_job(request, job_id: str):
 
 
 @roles_required(Role.DISTRICT_ADMIN)
+@fragment_of("web:import_job")
 def import_progress(request, job_id: str):
     """The progress bar (polled by htmx each second until the job has finished) and then its outcome."""
     return render(request, "web/_import_progress.html", {"job": _job(request, job_id)})

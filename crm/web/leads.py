@@ -33,7 +33,12 @@ from crm.models import (
 )
 from crm.selectors.units import units_offerable
 from crm.services.activities import activity_log
-from crm.services.leads import lead_create, lead_protection_conflict, lead_transition
+from crm.services.leads import (
+    lead_create,
+    lead_entry_exception_approve,
+    lead_protection_conflict,
+    lead_transition,
+)
 from crm.services.privacy import contact_access_record
 from crm.services.signings import signing_complete
 from crm.validators import unsafe_text_error
@@ -58,6 +63,7 @@ from crm.web.forms import (
     add_service_errors,
     now_local,
 )
+from crm.web.fragments import fragment_of
 from matching.adapter import match_buildings
 from matching.core.types import COMPONENT_LABELS, COMPONENTS, MatchingInputError
 from matching.industry_suggest import suggest_industry
@@ -164,6 +170,10 @@ def _export_leads(leads, fmt: str, hidden: bool):
         "最大面积 area max (m²)",
         "租金预算 budget (元/㎡·天)",
         "预计年纳税 expected tax (元)",
+        "拟区内注册 registers here",
+        "拟区内结算 settles here",
+        "拟区内纳税 pays tax here",
+        "流失原因 lost reason",
         "最近跟进 last activity",
         "创建时间 created",
     ]
@@ -187,6 +197,10 @@ def _export_leads(leads, fmt: str, hidden: bool):
                 lead.area_max_m2,
                 lead.budget_rent,
                 lead.expected_annual_tax,
+                lead.registers_in_district,
+                lead.settles_in_district,
+                lead.pays_tax_in_district,
+                lead.lost_reason,
                 lead.last_activity_at,
                 lead.created_at,
             ]
@@ -294,6 +308,9 @@ def lead_add(request):
                 preferred_streets=data["preferred_streets"],
                 desired_move_in=data["desired_move_in"],
                 case_by_case=data["case_by_case"],
+                registers_in_district=data["registers_in_district"],
+                settles_in_district=data["settles_in_district"],
+                pays_tax_in_district=data["pays_tax_in_district"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -383,8 +400,17 @@ def _activity_form(request, lead: Lead, data=None, initial=None) -> ActivityForm
 
 
 def _moves(lead: Lead) -> list[tuple[str, str]]:
-    """The stages a lead may move to from the stage form; signing has its own form."""
-    return [(s, LeadStage(s).label) for s in sorted(LEAD_TRANSITIONS[lead.stage]) if s != LeadStage.SIGNED]
+    """The stages a lead may move to from the stage form, the first one proposed: onward through the
+    funnel first, then back, losing it last; signing has its own form."""
+    order = list(LeadStage.values)
+    here = order.index(lead.stage)
+
+    def proposal(stage: str) -> tuple[bool, bool, int]:
+        position = order.index(stage)
+        return stage == LeadStage.LOST, position < here, position
+
+    allowed = sorted((s for s in LEAD_TRANSITIONS[lead.stage] if s != LeadStage.SIGNED), key=proposal)
+    return [(s, LeadStage(s).label) for s in allowed]
 
 
 def _detail_context(request, lead: Lead, *, activity_form: ActivityForm | None = None) -> dict:
@@ -409,7 +435,10 @@ def _detail_context(request, lead: Lead, *, activity_form: ActivityForm | None =
         "changeable": changeable,
         "activity_form": activity_form if changeable else None,
         "moves": _moves(lead),
-        "can_sign": changeable and lead.stage == LeadStage.NEGOTIATING,
+        "can_sign": changeable and lead.stage == LeadStage.NEGOTIATING and not lead.entry_needs_approval,
+        "approves_entry": role_of(request) == Role.DISTRICT_ADMIN
+        and lead.entry_needs_approval
+        and lead.is_open,
         "open_activity": bool(request.GET.get("building"))
         or (activity_form is not None and activity_form.is_bound),
     }
@@ -453,6 +482,7 @@ def activity_add(request, pk: int):
 
 
 @roles_required(LEAD_READERS)
+@fragment_of("web:lead")
 def unit_options(request, pk: int):
     """The <option>s of a building's units, for the activity form's unit select."""
     lead = object_in_scope(request, Lead, pk)
@@ -503,6 +533,7 @@ def _component_rows(components: dict[str, float], contributions: dict[str, float
 
 
 @roles_required(LEAD_READERS)
+@fragment_of("web:lead", anchor="matches")
 def lead_matches(request, pk: int):
     """The buildings to show this lead first, each component as a bar, incentives in yuan."""
     lead = object_in_scope(request, Lead.objects.select_related("industry"), pk)
@@ -534,6 +565,7 @@ def lead_matches(request, pk: int):
 
 
 @roles_required(LEAD_READERS)
+@fragment_of("web:lead", anchor="matches")
 def lead_excluded(request, pk: int):
     """The buildings filtered out for this lead, each with its reason (on request: it lists them all)."""
     lead = object_in_scope(request, Lead.objects.select_related("industry"), pk)
@@ -626,3 +658,18 @@ def lead_sign(request, pk: int):
             messages.success(request, _("已签约:%(building)s") % {"building": data["building"].name})
             return redirect("web:lead", pk=lead.pk)
     return render(request, "web/lead_sign.html", {"lead": lead, "form": form})
+
+
+@require_POST
+@roles_required(Role.DISTRICT_ADMIN)
+def entry_exception_approve(request, pk: int):
+    """The district office approves signing a lead short of the entry threshold."""
+    lead = object_in_scope(request, Lead, pk, CHANGE)
+    try:
+        lead_entry_exception_approve(lead=lead, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("已批准准入例外,可以签约 / the exception is approved: the lead may sign"))
+    return redirect("web:lead", pk=pk)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -94,13 +95,15 @@ def bootstrap_interval(
     return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
 
 
-def evaluate(cases: Sequence[Case], rankers: Mapping[str, Ranker], *, compare: str = "learned") -> dict:
+def evaluate(
+    cases: Sequence[Case], rankers: Mapping[str, Ranker], *, compare: str = "learned"
+) -> dict[str, Any]:
     """Mean metrics per ranker, and the bootstrap interval of `compare`'s NDCG@10 gain over each other."""
     per_case: dict[str, dict[str, np.ndarray]] = {}
     for name, ranker in rankers.items():
         rows = [case_metrics(case, ranker(case)) for case in cases]
         per_case[name] = {m: np.array([r[m] for r in rows]) for m in ("ndcg10", "hit5", "hit10", "mrr")}
-    report: dict = {
+    report: dict[str, Any] = {
         "leads": len(cases),
         "candidates_mean": float(np.mean([c.building_ids.size for c in cases])) if cases else 0.0,
         "signed_among_candidates": float(np.mean([(c.grades == GRADE_SIGNED).any() for c in cases]))

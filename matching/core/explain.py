@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -59,10 +60,10 @@ class RankedBuilding:
     offer: OfferView
     incentive_3y: float
     rent_relief_3y: float
-    incentives: list[dict] = field(default_factory=list)
+    incentives: list[dict[str, Any]] = field(default_factory=list)
     reasons: list[Reason] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -79,7 +80,7 @@ class RankedLead:
     incentive_3y: float
     reasons: list[Reason] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -90,7 +91,7 @@ class Exclusion:
     reason: str
     message: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -249,7 +250,7 @@ def explain_buildings(
     component_values = scores.components
     rows = scores.order[:shown]
     picked = scores.offer[rows]
-    detail = [{} for _ in range(shown)]
+    detail: list[dict[str, Any]] = [{} for _ in range(shown)]
     if details and shown:
         detail = (
             incentives.detail(

@@ -7,6 +7,8 @@ types.FEATURES says which component each feature belongs to and with what share.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from matching.core.types import FEATURE_NAMES, MAIN_DIVISION, MAIN_NONE, MAIN_SECTION, TO_COMPONENTS
@@ -22,7 +24,13 @@ INCENTIVE_YEARS = 3
 
 
 def designation(
-    *, lead_division, lead_section, main_kind, main_index, main_section_of_division, related_main
+    *,
+    lead_division: Any,
+    lead_section: Any,
+    main_kind: np.ndarray,
+    main_index: np.ndarray,
+    main_section_of_division: np.ndarray,
+    related_main: np.ndarray,
 ) -> np.ndarray:
     """Building's designated main industry against the lead's: same division 1, same section 0.6,
     otherwise relatedness (at most 0.6, so a designation in the lead's section is never beaten)."""
@@ -34,7 +42,9 @@ def designation(
     return np.where(same_division, 1.0, np.where(same_section, SAME_SECTION_DESIGNATION, related))
 
 
-def strengthens_main(*, lead_division, lead_section, main_kind, main_index) -> np.ndarray:
+def strengthens_main(
+    *, lead_division: Any, lead_section: Any, main_kind: np.ndarray, main_index: np.ndarray
+) -> np.ndarray:
     """domain.md's "in the main industry": same division, or inside the section when it is a section."""
     return ((main_kind == MAIN_DIVISION) & (main_index == lead_division)) | (
         (main_kind == MAIN_SECTION) & (main_index == lead_section)
@@ -43,35 +53,35 @@ def strengthens_main(*, lead_division, lead_section, main_kind, main_index) -> n
 
 def features(
     *,
-    lead_division,
-    lead_section,
-    area_min,
-    area_max,
-    budget,
+    lead_division: Any,
+    lead_section: Any,
+    area_min: Any,
+    area_max: Any,
+    budget: Any,
     tolerance: float,
-    expected_tax,
-    has_preference,
-    preferred,
-    main_kind,
-    main_index,
-    main_section_of_division,
-    related_main,
-    tenant_fit,
-    star,
-    services,
-    featured,
-    tax_per_m2,
-    shortfall,
-    offer_area,
-    offer_units,
-    offer_rent,
-    incentive_3y,
+    expected_tax: Any,
+    has_preference: Any,
+    preferred: Any,
+    main_kind: Any,
+    main_index: Any,
+    main_section_of_division: Any,
+    related_main: Any,
+    tenant_fit: Any,
+    star: Any,
+    services: Any,
+    featured: Any,
+    tax_per_m2: Any,
+    shortfall: Any,
+    offer_area: Any,
+    offer_units: Any,
+    offer_rent: Any,
+    incentive_3y: Any,
 ) -> np.ndarray:
     """(pairs, features) matrix in FEATURE_NAMES order."""
     offer_area = np.asarray(offer_area, dtype=float)
     n = offer_area.size
 
-    def full(value) -> np.ndarray:
+    def full(value: Any) -> np.ndarray:
         return np.broadcast_to(np.asarray(value, dtype=float), (n,))
 
     # Industry fit: designation and the current tenants, or the tenants alone without a designation.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -119,8 +120,8 @@ class PolicyIncentives:
         bound = (self.lead[policies] == _NO_ID) | (self.lead[policies] == pairs.lead_id[rows])
         return rows[bound], policies[bound]
 
-    def _env(self, pairs: IncentivePairs, rows: np.ndarray) -> dict:
-        def at(value):
+    def _env(self, pairs: IncentivePairs, rows: np.ndarray) -> dict[str, Any]:
+        def at(value: Any) -> Any:
             return value[rows] if isinstance(value, np.ndarray) and value.ndim else value
 
         area = pairs.area[rows]
@@ -229,10 +230,10 @@ class PolicyIncentives:
             name=str(b.name[row]),
         )
 
-    def detail(self, pairs: IncentivePairs) -> list[dict]:
+    def detail(self, pairs: IncentivePairs) -> list[dict[str, Any]]:
         """Per pair, the policies that apply and what each pays in years 1–3 (one vectorised pass)."""
         n = len(pairs)
-        result: list[dict] = [{"policies": []} for _ in range(n)]
+        result: list[dict[str, Any]] = [{"policies": []} for _ in range(n)]
         if n == 0 or len(self) == 0:
             return result
         p = self._evaluate(pairs)

@@ -52,7 +52,9 @@ def pairwise(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(differences, labels ±1, sample weights, leads used): every lead weighs the same in total."""
     rng = np.random.default_rng(seed)
-    diffs, labels, weights = [], [], []
+    diffs: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
     leads = 0
     for outcome in outcomes:
         x, g = np.asarray(outcome.features, dtype=float), np.asarray(outcome.grades)

@@ -127,13 +127,15 @@ def _relief_share(relief: np.ndarray, area: np.ndarray, rent: np.ndarray) -> np.
         return np.clip(np.where(rent_3y > 0, relief / rent_3y, 0.0), 0.0, 1.0)
 
 
-def _within_limit(rent: np.ndarray, relief: np.ndarray, area: np.ndarray, limit) -> np.ndarray:
+def _within_limit(rent: np.ndarray, relief: np.ndarray, area: np.ndarray, limit: Any) -> np.ndarray:
     effective = rent - np.where(area > 0, relief / (np.maximum(area, 1e-9) * _RENT_YEARS), 0.0)
     # A hair of slack, so that a rent exactly at the limit is not lost to rounding.
     return np.isnan(rent) | np.isnan(limit) | (effective <= limit + 1e-9)
 
 
-def _entry_env(snap: Snapshot, rows: np.ndarray, profile: dict[str, Any], area, tax) -> dict[str, Any]:
+def _entry_env(
+    snap: Snapshot, rows: np.ndarray, profile: dict[str, Any], area: Any, tax: Any
+) -> dict[str, Any]:
     b = snap.buildings
     with np.errstate(divide="ignore", invalid="ignore"):
         per_m2 = np.where(np.asarray(area) > 0, np.asarray(tax, dtype=float) / np.asarray(area), 0.0)
@@ -143,10 +145,11 @@ def _entry_env(snap: Snapshot, rows: np.ndarray, profile: dict[str, Any], area, 
         "expected_annual_tax": np.asarray(tax, dtype=float),
         "employees": profile["employees"],
         "is_headquarters": profile["is_headquarters"],
-        # A lead signed here is taken to meet the plan's threshold: register, settle, pay tax here.
-        "registers_in_district": True,
-        "settles_in_district": True,
-        "pays_tax_in_district": True,
+        # One lead's own intentions; the many leads of reverse matching are taken to meet the
+        # plan's threshold (LeadTable does not carry them yet).
+        "registers_in_district": profile.get("registers_in_district", True),
+        "settles_in_district": profile.get("settles_in_district", True),
+        "pays_tax_in_district": profile.get("pays_tax_in_district", True),
         "area_m2": np.asarray(area, dtype=float),
         "expected_tax_per_m2": per_m2,
         "star_rating": b.star[rows],
@@ -161,7 +164,7 @@ def entry_env(snap: Snapshot, lead: LeadQuery, row: int, offer: int) -> dict[str
     env = _entry_env(
         snap,
         np.array([row]),
-        _lead_profile(lead),
+        {**_lead_profile(lead), **_intentions(lead)},
         snap.offers.area[[offer]] if offer >= 0 else np.array([lead.middle]),
         lead.expected_tax,
     )
@@ -175,6 +178,15 @@ def _lead_profile(lead: LeadQuery) -> dict[str, Any]:
         "expected_tax": lead.expected_tax,
         "employees": lead.employees,
         "is_headquarters": lead.is_headquarters,
+    }
+
+
+def _intentions(lead: LeadQuery) -> dict[str, bool]:
+    """The lead's entry-threshold intentions, for its entry conditions (not part of the incentive pairs)."""
+    return {
+        "registers_in_district": lead.registers_in_district,
+        "settles_in_district": lead.settles_in_district,
+        "pays_tax_in_district": lead.pays_tax_in_district,
     }
 
 
@@ -256,7 +268,9 @@ def rank_buildings(
     for group in snap.entry:
         at = group.buildings[chosen[group.buildings] >= 0]
         if at.size:
-            env = _entry_env(snap, at, profile, offers.area[chosen[at]], lead.expected_tax)
+            env = _entry_env(
+                snap, at, {**profile, **_intentions(lead)}, offers.area[chosen[at]], lead.expected_tax
+            )
             entry_fails[at] = ~np.asarray(group.condition.test_many(env, at.size), dtype=bool)
 
     reason = np.full(n_b, -1, dtype=np.int64)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from matching.core.types import (
     UNIT_RESERVED,
     UNIT_VACANT,
     BuildingTable,
+    EntryCondition,
     EntryRule,
     Industries,
     LinkTable,
@@ -35,7 +37,7 @@ from matching.core.types import (
 class EntryGroup:
     """Buildings that share one entry condition text, tested together."""
 
-    condition: object
+    condition: EntryCondition
     text: str
     buildings: np.ndarray  # building rows
 
@@ -64,10 +66,10 @@ class Snapshot:
     @property
     def nbytes(self) -> int:
         arrays = [self.tenant_share, self.related, self.related_section, self.tax_per_m2, self.shortfall]
-        tables = [self.buildings, self.units]
+        tables: list[Any] = [self.buildings, self.units]
         total = sum(a.nbytes for a in arrays) + self.offers.nbytes
         for table in tables:
-            total += sum(getattr(table, f).nbytes for f in table.__dataclass_fields__)
+            total += sum(getattr(table, f.name).nbytes for f in fields(table))
         return int(total)
 
 
@@ -93,7 +95,7 @@ def group_entry_rules(rules: Sequence[EntryRule]) -> tuple[tuple[EntryGroup, ...
     by_text: dict[str, list[EntryRule]] = defaultdict(list)
     for rule in rules:
         by_text[rule.text].append(rule)
-    groups = []
+    groups: list[EntryGroup] = []
     index: dict[int, int] = {}
     for text in sorted(by_text):
         members = by_text[text]

@@ -213,12 +213,22 @@ class LinkTable:
     end: np.ndarray
 
 
+class EntryCondition(Protocol):
+    """What the ranking needs of a building's entry condition (policies.conditions.Condition has it)."""
+
+    def test(self, env: Mapping[str, Any]) -> bool: ...
+
+    def test_many(self, env: Mapping[str, Any], size: int) -> np.ndarray: ...
+
+    def explain(self, env: Mapping[str, Any]) -> tuple[str, str] | None: ...
+
+
 @dataclass(frozen=True)
 class EntryRule:
     """A building's entry condition: any object with the policy condition interface."""
 
     building: int  # building row
-    condition: Any  # has test(env) -> bool, test_many(env, size) -> ndarray, explain(env)
+    condition: EntryCondition
     text: str
 
 
@@ -239,6 +249,10 @@ class LeadQuery:
     preferred_streets: tuple[int, ...] = ()
     employees: float = 0.0
     is_headquarters: bool = False
+    # The plan's entry threshold as the lead states it; a building's entry condition may ask for it.
+    registers_in_district: bool = True
+    settles_in_district: bool = True
+    pays_tax_in_district: bool = True
 
     @property
     def middle(self) -> float:
@@ -258,6 +272,9 @@ def lead_query(
     preferred_streets: Sequence[int] = (),
     employees: float | None = None,
     is_headquarters: bool = False,
+    registers_in_district: bool = True,
+    settles_in_district: bool = True,
+    pays_tax_in_district: bool = True,
 ) -> LeadQuery:
     """A checked LeadQuery: a lead without industry or area, or with an inverted range, is refused."""
     if not division_code:
@@ -311,6 +328,9 @@ def lead_query(
         preferred_streets=tuple(sorted({int(s) for s in preferred_streets})),
         employees=float(employees or 0.0),
         is_headquarters=bool(is_headquarters),
+        registers_in_district=bool(registers_in_district),
+        settles_in_district=bool(settles_in_district),
+        pays_tax_in_district=bool(pays_tax_in_district),
     )
 
 
@@ -401,7 +421,7 @@ class IncentiveSource(Protocol):
 
     def amounts(self, pairs: IncentivePairs) -> IncentiveAmounts: ...
 
-    def detail(self, pairs: IncentivePairs) -> list[dict]: ...
+    def detail(self, pairs: IncentivePairs) -> list[dict[str, Any]]: ...
 
 
 class NoIncentives:
@@ -411,7 +431,7 @@ class NoIncentives:
         zero = np.zeros(len(pairs))
         return IncentiveAmounts(zero, zero.copy())
 
-    def detail(self, pairs: IncentivePairs) -> list[dict]:
+    def detail(self, pairs: IncentivePairs) -> list[dict[str, Any]]:
         return []
 
 

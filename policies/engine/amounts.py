@@ -133,9 +133,9 @@ def worked_sum(
     yearly = np.minimum(
         uncapped, np.inf if benefit.yearly_cap_yuan is None else benefit.yearly_cap_yuan * 100
     )
-    if yearly.sum() < uncapped.sum():
+    if benefit.yearly_cap_yuan is not None and yearly.sum() < uncapped.sum():
         text += f"; at most {format_yuan(benefit.yearly_cap_yuan * 100)} a year → {format_yuan(yearly.sum())}"
-    if capped.sum() < yearly.sum():
+    if benefit.cap_yuan is not None and capped.sum() < yearly.sum():
         text += f"; capped at {format_yuan(benefit.cap_yuan * 100)} in total → {format_yuan(capped.sum())}"
     paid_years = [(i + 1, fen) for i, fen in enumerate(capped) if fen > 0]
     if len(paid_years) > 1:

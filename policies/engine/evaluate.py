@@ -70,7 +70,9 @@ _SCOPE_CODES = {Scope.DISTRICT: 0, Scope.STREET: 1, Scope.BUSINESS_CIRCLE: 2, Sc
 _NO_ID = -1
 
 
-def _expand(keys: np.ndarray, sorted_rows: np.ndarray, policies: np.ndarray, wanted: np.ndarray):
+def _expand(
+    keys: np.ndarray, sorted_rows: np.ndarray, policies: np.ndarray, wanted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (building row, policy) for every building whose key equals the policy's wanted key.
 
     `sorted_rows` orders the buildings by `keys`, so each policy's buildings are one contiguous
@@ -409,7 +411,9 @@ class PolicyBook:
         )
 
     @staticmethod
-    def _outcome(policy: PolicyTerms, status: str, benefits: tuple, zh: str, en: str) -> PolicyOutcome:
+    def _outcome(
+        policy: PolicyTerms, status: str, benefits: tuple[BenefitAmount, ...], zh: str, en: str
+    ) -> PolicyOutcome:
         return PolicyOutcome(
             policy_id=policy.id,
             name=policy.name,
@@ -432,7 +436,7 @@ def _covers(policy: PolicyTerms, building: BuildingFacts) -> bool:
     )
 
 
-def _display_order(outcome: PolicyOutcome) -> tuple:
+def _display_order(outcome: PolicyOutcome) -> tuple[int, int]:
     return (-outcome.priority, outcome.policy_id)
 
 

@@ -4,8 +4,10 @@ one building's evaluation, and the totals of a batch of buildings."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +26,7 @@ def yuan(fen: float) -> Decimal:
     return (Decimal(int(round(fen))) / 100).quantize(_CENT)
 
 
-def _money(values) -> list[str]:
+def _money(values: Iterable[object]) -> list[str]:
     return [str(v) for v in values]
 
 
@@ -48,7 +50,7 @@ class BenefitAmount:
     def total(self) -> Decimal:
         return sum(self.all_years, Decimal("0.00"))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "label_zh": self.label_zh,
@@ -91,7 +93,7 @@ class PolicyOutcome:
     def reason(self) -> str:
         return f"{self.reason_zh} / {self.reason_en}" if self.reason_zh else ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "policy_id": self.policy_id,
             "name": self.name,
@@ -131,7 +133,7 @@ class Evaluation:
         """Everything the applied policies pay, over all years."""
         return sum(self.all_years, Decimal("0.00"))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "building_id": self.building_id,
             "on": self.on.isoformat(),

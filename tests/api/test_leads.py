@@ -440,3 +440,47 @@ def test_leads_are_paginated_with_count_next_previous(world):
     # then
     assert (body["count"], len(body["results"]), body["next"]) == (3, 1, None)
     assert body["previous"].endswith("/api/v1/leads/?page_size=2")
+
+
+# ---------------------------------------------------------------------------- the entry threshold
+
+
+def test_a_promoter_records_a_lead_that_will_pay_tax_elsewhere_and_the_office_approves_it(world):
+    # given a promoter's lead that will not pay its tax in the district
+    created = api_client(world, "promoter").post(
+        "/api/v1/leads/",
+        {"company_name": "庚外省纳税有限公司", "channel": "department", "pays_tax_in_district": False},
+        format="json",
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert (body["registers_in_district"], body["settles_in_district"], body["pays_tax_in_district"]) == (
+        True,
+        True,
+        False,
+    )
+    assert body["entry_exception_approved_at"] is None
+
+    # when the promoter tries to approve it, then only the office may
+    url = f"/api/v1/leads/{body['id']}/entry-approval/"
+    assert api_client(world, "promoter").post(url).status_code == 403
+
+    # when the office approves it
+    approved = api_client(world, "district_admin").post(url)
+
+    # then
+    assert approved.status_code == 200
+    assert approved.json()["entry_exception_approved_at"] is not None
+    assert Lead.objects.get(pk=body["id"]).entry_exception_approved_by == world.users["district_admin"]
+
+
+def test_an_intention_must_be_a_boolean(world):
+    # when
+    response = api_client(world, "promoter").post(
+        "/api/v1/leads/",
+        {"company_name": "辛有限公司", "channel": "department", "registers_in_district": "perhaps"},
+        format="json",
+    )
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == ["registers_in_district"]

@@ -53,6 +53,8 @@ EXPECTED: dict[tuple[str, str], dict[str, tuple[int, int]]] = {
         **{A: 200, AU: 200, SO: (200, 404), P: (200, 404), BM: 403, AG: (200, 404)}
     ),
     ("api:lead-signing", "POST"): row(**{A: 201, AU: 403, SO: 403, P: (201, 404), BM: 403, AG: 403}),
+    # The world's leads meet the entry threshold: the office is told there is nothing to approve.
+    ("api:lead-entry-approval", "POST"): row(**{A: 400, AU: 403, SO: 403, P: 403, BM: 403, AG: 403}),
     ("api:lead-matches", "GET"): row(
         **{A: 200, AU: 200, SO: (200, 404), P: (200, 404), BM: 403, AG: (200, 404)}
     ),
@@ -152,6 +154,7 @@ def _target(w, name: str, role: str, which: str) -> tuple[str, str]:
         "api:lead-transition": lead.pk,
         "api:lead-activities": lead.pk,
         "api:lead-signing": lead.pk,
+        "api:lead-entry-approval": lead.pk,
         "api:lead-matches": lead.pk,
         "api:industry-detail": "65" if which == "own" else "I",
         "api:policy-detail": (w.extras.policy if which == "own" else w.extras.case_policy).pk,

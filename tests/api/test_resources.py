@@ -227,7 +227,7 @@ def test_a_street_officer_reads_the_indicators_of_their_street(world):
     # then 府山街道 has one building of 10,000 m² gross: 1 万㎡
     values = {row["key"]: row["value"] for row in body["results"]}
     assert len(values) == 14
-    assert values["gross_area"] == "1.0000"
+    assert values["gross_area"] == "1.000000"  # exact to 0.01 m²
 
 
 def test_the_indicators_of_an_unknown_street_are_a_400(world):

@@ -61,3 +61,20 @@ def test_the_docs_page_is_served(client):
     assert b'<script src="/api/v1/docs/?script="></script>' in page.content
     assert script.status_code == 200
     assert b"/api/v1/schema/" in script.content
+
+
+def test_the_schema_states_each_indicators_precision(client):
+    # when
+    schema = yaml.safe_load(client.get("/api/v1/schema/").content)
+    value = schema["components"]["schemas"]["Indicator"]["properties"]["value"]
+
+    # then: a decimal string, and per indicator how exact it is
+    assert (value["type"], value["format"]) == ("string", "decimal")
+    for words in (
+        "gross_area: 万㎡, exact, 6 decimals",
+        "building_tax: 亿元, exact, 10 decimals",
+        "billion_buildings: 幢, whole number",
+        "occupancy_rate: %, unrounded ratio",
+        "tax_per_m2: 元/㎡, unrounded ratio",
+    ):
+        assert words in value["description"]

@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import io
 from collections import defaultdict
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
@@ -16,6 +17,7 @@ from django.urls import reverse
 
 from crm.constants import PLAN_TARGETS, LeadStage, UnitStatus
 from crm.credit_code import credit_code_error
+from crm.indicators import district_values
 from crm.models import (
     Activity,
     Building,
@@ -319,3 +321,45 @@ def test_quick_add_suggests_an_industry_on_the_fresh_demo(demo):
     assert response.status_code == 200
     assert page.split('data-industry="')[1].startswith('66"')
     assert "尚未训练" not in page
+
+
+# ---------------------------------------------------------------------------- the present
+
+
+def test_tax_runs_through_the_years_after_the_plan_and_the_as_of_year_to_date(demo):
+    # then: 2024 and 2025 have tax; 2026 (as of 30 June) only monthly records of January to May
+    years = set(TaxRecord.objects.values_list("year", flat=True))
+    assert years == {2021, 2022, 2023, 2024, 2025, 2026}
+    this_year = TaxRecord.objects.filter(year=AS_OF.year)
+    assert not this_year.filter(month__isnull=True).exists()
+    assert set(this_year.values_list("month", flat=True)) == {1, 2, 3, 4, 5}
+
+
+def test_the_as_of_years_indicators_are_not_empty(demo):
+    # when: the dashboard's figures of 2026
+    values = district_values(year=AS_OF.year)
+
+    # then: tax and tax sources, not the zeros of a year without records
+    assert values["building_tax"] > 0
+    assert values["tax_source_rate"] is not None and values["tax_source_rate"] > 20
+
+
+def test_a_firm_pays_about_what_it_paid_in_the_last_plan_year(demo):
+    # given: firms here all year with tax in 2023 and 2025, reporting yearly
+    last_plan = dict(
+        TaxRecord.objects.filter(year=2023, month__isnull=True).values_list("enterprise_id", "amount_yuan")
+    )
+    later = dict(
+        TaxRecord.objects.filter(year=2025, month__isnull=True).values_list("enterprise_id", "amount_yuan")
+    )
+    here_all_year = set(
+        Tenancy.objects.filter(start__lte=dt.date(2025, 1, 1))
+        .filter(Q(end__isnull=True) | Q(end__gte=dt.date(2025, 12, 31)))
+        .values_list("enterprise_id", flat=True)
+    )
+    both = [e for e in last_plan if e in later and e in here_all_year and last_plan[e] > 0]
+    assert len(both) > 100
+
+    # then: two years of 0–8 % growth, from 1.00 to 1.08² = 1.1664 times (the cents rounded)
+    ratios = [later[e] / last_plan[e] for e in both]
+    assert min(ratios) >= Decimal("0.999") and max(ratios) <= Decimal("1.1665")

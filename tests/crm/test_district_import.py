@@ -19,7 +19,6 @@ from django.core.management.base import CommandError
 
 from crm.constants import LeadStage, Role, UnitStatus
 from crm.district_io import DistrictImportError, district_import
-from crm.district_io.importing import LOST_REASON_UNKNOWN
 from crm.models import (
     Activity,
     Building,
@@ -236,8 +235,10 @@ def test_sample_district_leads_and_their_last_activity():
     assert leads["L001"].owner.user.username == "zhangsan"
     assert set(leads["L002"].preferred_streets.values_list("name", flat=True)) == {"城南街道", "东湖镇"}
     assert leads["L004"].owner is None
-    # a lost lead needs a reason and leads.csv has no column for it
-    assert (leads["L003"].stage, leads["L003"].lost_reason) == (LeadStage.LOST, LOST_REASON_UNKNOWN)
+    # a lost lead comes with its reason as the file gives it
+    assert (leads["L003"].stage, leads["L003"].lost_reason) == (LeadStage.LOST, "客户选择外区园区")
+    # intentions left out of the file are the plan's threshold, all three
+    assert leads["L004"].meets_entry_threshold
     # L001's latest activity is the meeting of 2024-04-20 15:00 (Shanghai time);
     # L004 has none, so its last activity is its creation, 2024-04-01 08:00
     assert leads["L001"].last_activity_at == dt.datetime(2024, 4, 20, 15, 0, tzinfo=SHANGHAI)
@@ -731,3 +732,74 @@ def test_several_errors_in_several_files_are_all_reported_in_one_run(tmp_path):
     ]
     assert str(caught.value) == "5 处错误,未写入任何数据 / 5 errors, nothing was written"
     assert nothing_written()
+
+
+LEADS_HEADER = (
+    "ref,company_name,channel,stage,lost_reason,registers_in_district,settles_in_district,"
+    "pays_tax_in_district,created_at"
+)
+
+
+def leads_only(tmp_path: Path, *rows: str) -> Path:
+    directory = tmp_path / "leads"
+    directory.mkdir()
+    (directory / "leads.csv").write_text("\n".join([LEADS_HEADER, *rows]) + "\n", encoding="utf-8")
+    return directory
+
+
+@pytest.mark.django_db
+def test_a_lost_lead_without_a_lost_reason_is_a_row_error(tmp_path):
+    # given
+    source = leads_only(tmp_path, "L1,甲公司,department,lost,,,,,2024-01-01")
+
+    # when
+    with pytest.raises(DistrictImportError) as raised:
+        district_import(source=source)
+
+    # then
+    assert [(e.file, e.line, e.column) for e in raised.value.row_errors] == [("leads.csv", 2, "lost_reason")]
+    assert nothing_written()
+
+
+@pytest.mark.django_db
+def test_a_lost_reason_on_an_open_lead_is_a_row_error(tmp_path):
+    # given
+    source = leads_only(tmp_path, "L1,甲公司,department,contacted,价格太高,,,,2024-01-01")
+
+    # when
+    with pytest.raises(DistrictImportError) as raised:
+        district_import(source=source)
+
+    # then
+    assert [(e.line, e.column) for e in raised.value.row_errors] == [(2, "lost_reason")]
+
+
+@pytest.mark.django_db
+def test_leads_carry_their_entry_intentions_from_the_file(tmp_path):
+    # given: L1 will pay its tax elsewhere; L2 says nothing, so it intends all three
+    source = leads_only(
+        tmp_path,
+        "L1,甲公司,department,new,,yes,是,否,2024-01-01",
+        "L2,乙公司,department,lost,客户迁往外省,,,,2024-01-02",
+    )
+
+    # when
+    district_import(source=source)
+
+    # then
+    l1, l2 = Lead.objects.get(ref="L1"), Lead.objects.get(ref="L2")
+    assert (l1.registers_in_district, l1.settles_in_district, l1.pays_tax_in_district) == (True, True, False)
+    assert not l1.meets_entry_threshold
+    assert (l2.registers_in_district, l2.settles_in_district, l2.pays_tax_in_district) == (True, True, True)
+    assert l2.lost_reason == "客户迁往外省"
+
+
+@pytest.mark.django_db
+def test_imported_activities_keep_their_dates_as_given():
+    # when
+    district_import(source=SAMPLE)
+
+    # then: the call of 2024-01-16 10:00 with its follow-up on 2024-01-20 10:00, Shanghai time
+    call = Activity.objects.get(lead__ref="L001", kind="call")
+    assert call.occurred_at == dt.datetime(2024, 1, 16, 10, 0, tzinfo=SHANGHAI)
+    assert call.next_follow_up_at == dt.datetime(2024, 1, 20, 10, 0, tzinfo=SHANGHAI)

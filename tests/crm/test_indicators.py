@@ -3,15 +3,17 @@
 import datetime as dt
 import json
 from decimal import Decimal
+from fractions import Fraction
 from io import StringIO
 from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
 
 from crm.constants import IndicatorKey, UnitStatus
-from crm.indicators import building_indicators, district_indicators, district_values, street_values
-from crm.models import Industry
+from crm.indicators import building_indicators, district_indicators, district_values, exact, street_values
+from crm.models import Industry, PlanTarget
 from tests.factories import (
     BuildingFactory,
     EnterpriseFactory,
@@ -19,6 +21,7 @@ from tests.factories import (
     TaxRecordFactory,
     TenancyFactory,
     UnitFactory,
+    UserFactory,
 )
 
 K = IndicatorKey
@@ -412,12 +415,12 @@ def test_command_prints_json_keyed_by_indicator(district):
     # when
     call_command("indicators", "--year", str(YEAR), "--format", "json", stdout=out)
 
-    # then: numbers rounded to 2 decimals
+    # then: exact decimal strings, not numbers rounded for a reader
     payload = json.loads(out.getvalue())
     assert list(payload) == list(IndicatorKey.values)
-    assert payload["occupancy_rate"] == {"value": 10.31, "target": 82.0, "gap": -71.69}  # 10.3125 − 82
-    assert payload["tax_per_m2"]["value"] == 28205.13  # 110,000,000 / 3900 = 28205.128…
-    assert payload["building_tax"] == {"value": 1.17, "target": 9.0, "gap": -7.83}  # 1.172 − 9
+    assert payload["occupancy_rate"] == {"value": "10.3125", "target": "82.00", "gap": "-71.6875"}
+    assert Fraction(payload["tax_per_m2"]["value"]) == pytest.approx(Fraction(110_000_000, 3900), abs=1e-9)
+    assert payload["building_tax"] == {"value": "1.1720000000", "target": "9.00", "gap": "-7.8280000000"}
 
 
 @pytest.mark.django_db
@@ -430,8 +433,8 @@ def test_command_scopes_to_a_street(district):
 
     # then: 17,200,000 of A and B; 3 of 5 settled pay tax
     payload = json.loads(out.getvalue())
-    assert payload["building_tax"]["value"] == 0.17
-    assert payload["tax_source_rate"]["value"] == 60.0
+    assert payload["building_tax"]["value"] == "0.1720000000"
+    assert payload["tax_source_rate"]["value"] == "60"
 
 
 @pytest.mark.django_db
@@ -452,3 +455,155 @@ def test_command_refuses_an_unknown_street(district):
     # when / then
     with pytest.raises(CommandError, match="unknown street '不存在街道'"):
         call_command("indicators", "--year", str(YEAR), "--street", "不存在街道")
+
+
+# ---------------------------------------------------------------------------- exact machine output
+
+
+@pytest.fixture
+def uneven(db) -> SimpleNamespace:
+    """Two streets with figures that do not round: areas to 0.01 m², tax to the fen, year 2021.
+
+    street building gross     leasable  party since  intermediary  self-used
+    北     N1       12345.67   9876.54  2020-01-01   —             —
+    南     S1       23456.78  20000.01  —            —             50.05 m²
+    南     S2        5000.05   4000.03  —            2021-05-01    —
+
+    ent. registered tenancies               tax of 2021
+    X    yes        N1 123.45 + S1 246.90   54,251,900.00: N1 gets 1/3 = 18,083,966.67, S1 36,167,933.33
+    Y    no         S2 333.33               12,345,678.91
+    Z    yes        N1 100.00               none
+    """
+    north, south = StreetFactory(name="北街道"), StreetFactory(name="南街道")
+    n1 = BuildingFactory(
+        street=north,
+        gross_area_m2=Decimal("12345.67"),
+        leasable_area_m2=Decimal("9876.54"),
+        party_org_since=dt.date(2020, 1, 1),
+    )
+    s1 = BuildingFactory(
+        street=south, gross_area_m2=Decimal("23456.78"), leasable_area_m2=Decimal("20000.01")
+    )
+    s2 = BuildingFactory(
+        street=south,
+        gross_area_m2=Decimal("5000.05"),
+        leasable_area_m2=Decimal("4000.03"),
+        intermediary_since=dt.date(2021, 5, 1),
+    )
+    UnitFactory(building=s1, area_m2=Decimal("50.05"), status=UnitStatus.SELF_USED)
+    x, y, z = EnterpriseFactory(), EnterpriseFactory(registered_in_district=False), EnterpriseFactory()
+    TenancyFactory(enterprise=x, building=n1, area_m2=Decimal("123.45"))
+    TenancyFactory(enterprise=x, building=s1, area_m2=Decimal("246.90"))
+    TenancyFactory(enterprise=y, building=s2, area_m2=Decimal("333.33"))
+    TenancyFactory(enterprise=z, building=n1, area_m2=Decimal("100.00"))
+    TaxRecordFactory(enterprise=x, year=YEAR, amount_yuan=Decimal("54251900.00"))
+    TaxRecordFactory(enterprise=y, year=YEAR, amount_yuan=Decimal("12345678.91"))
+    return SimpleNamespace(north=north, south=south)
+
+
+# Hand computation per street (Fraction: an independent, exact arithmetic), as strings the machine
+# outputs must carry: areas in 万㎡ to the 6th decimal, tax in 亿元 to the fen (10th), counts whole.
+UNEVEN_EXPECTED = {
+    "北街道": {
+        "gross_area": "1.234567",
+        "leasable_area": "0.987654",
+        "occupancy_rate": Fraction("223.45") / Fraction("9876.54") * 100,
+        "registration_rate": 100,
+        "industry_concentration": None,
+        "tax_source_rate": 50,
+        "billion_buildings": "0",
+        "building_tax": "0.1808396667",
+        "tax_per_m2": Fraction("18083966.67") / Fraction("223.45"),
+        "party_coverage": 100,
+        "intermediary_coverage": 0,
+        "smart_platform_coverage": 0,
+        "star_buildings": "0",
+        "featured_buildings": "0",
+    },
+    "南街道": {
+        "gross_area": "2.845683",
+        "leasable_area": "2.400004",
+        "occupancy_rate": Fraction("630.28") / Fraction("24000.04") * 100,
+        "registration_rate": 50,
+        "industry_concentration": None,
+        "tax_source_rate": 100,
+        "billion_buildings": "0",
+        "building_tax": "0.4851361224",  # 36,167,933.33 + 12,345,678.91 = 48,513,612.24
+        "tax_per_m2": Fraction("48513612.24") / Fraction("630.28"),
+        "party_coverage": 0,
+        "intermediary_coverage": 50,
+        "smart_platform_coverage": 0,
+        "star_buildings": "0",
+        "featured_buildings": "0",
+    },
+}
+
+
+def assert_exact(actual: dict[str, str | None], expected: dict) -> None:
+    """Exact-unit figures equal as strings; ratios within 1e-9 of the exact fraction."""
+    assert list(actual) == list(expected)
+    for key, want in expected.items():
+        got = actual[key]
+        if want is None or isinstance(want, str):
+            assert got == want, key
+        else:
+            assert isinstance(got, str), key
+            assert abs(Fraction(got) - Fraction(want)) < Fraction(1, 10**9), key
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("street", ["北街道", "南街道"])
+def test_command_json_carries_each_streets_figures_exactly(uneven, street):
+    # given
+    out = StringIO()
+
+    # when
+    call_command("indicators", "--year", str(YEAR), "--street", street, "--format", "json", stdout=out)
+
+    # then
+    payload = json.loads(out.getvalue())
+    assert_exact({key: item["value"] for key, item in payload.items()}, UNEVEN_EXPECTED[street])
+
+
+@pytest.mark.django_db
+def test_api_carries_each_streets_figures_exactly(uneven):
+    # given
+    client = APIClient()
+    client.force_login(UserFactory(role="district_admin"))
+
+    for street, expected in UNEVEN_EXPECTED.items():
+        # when
+        body = client.get("/api/v1/indicators/", {"year": YEAR, "street": street}).json()
+
+        # then
+        assert_exact({row["key"]: row["value"] for row in body["results"]}, expected)
+
+
+@pytest.mark.django_db
+def test_every_street_at_once_agrees_with_the_hand_computation(uneven):
+    # when
+    values = street_values(year=YEAR, street_ids=[uneven.north.pk, uneven.south.pk])
+
+    # then: the same figures through the dashboard's path, to the fen and 1e-9
+    for street, pk in (("北街道", uneven.north.pk), ("南街道", uneven.south.pk)):
+        shown = {
+            str(key): None if value is None else f"{exact(key, value):f}" for key, value in values[pk].items()
+        }
+        assert_exact(shown, UNEVEN_EXPECTED[street])
+
+
+@pytest.mark.django_db
+def test_json_gap_is_exact_beside_a_target(uneven):
+    # given: a target for the tax of 0.15 亿元
+    PlanTarget.objects.update_or_create(year=YEAR, key=K.BUILDING_TAX, defaults={"value": Decimal("0.15")})
+    out = StringIO()
+
+    # when
+    call_command("indicators", "--year", str(YEAR), "--street", "北街道", "--format", "json", stdout=out)
+
+    # then: 0.1808396667 − 0.15
+    assert json.loads(out.getvalue())["building_tax"] == {
+        "value": "0.1808396667",
+        "target": "0.15",
+        "gap": "0.0308396667",
+    }

@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 
 from crm.constants import LeadStage, UnitStatus
 from crm.models import Enterprise, Lead, Signing, Tenancy, TenancyUnit
+from crm.services.leads import lead_entry_exception_approve, lead_update
 from crm.services.reservations import unit_reserve
 from crm.services.signings import signing_complete
 from crm.services.tenancies import tenancy_create, tenancy_end
@@ -19,6 +20,7 @@ from tests.factories import (
     LeadFactory,
     TenancyFactory,
     UnitFactory,
+    UserFactory,
     make_credit_code,
 )
 
@@ -235,3 +237,68 @@ def test_a_tenancy_cannot_end_before_it_starts():
         tenancy_end(tenancy=tenancy, end=dt.date(2024, 4, 30))
 
     assert "end" in exc.value.message_dict
+
+
+# ---------------------------------------------------------------------------- the entry threshold
+
+
+@pytest.mark.django_db
+def test_a_lead_that_will_not_pay_tax_here_signs_only_with_the_districts_approval():
+    # given a lead that will register and settle here but pay its tax elsewhere
+    unit = UnitFactory()
+    lead = _negotiating_lead(40)
+    Lead.objects.filter(pk=lead.pk).update(pays_tax_in_district=False)
+    lead.refresh_from_db()
+
+    # when it signs without approval
+    with pytest.raises(ValidationError) as exc:
+        signing_complete(lead=lead, building=unit.building, units=[unit], signed_on=dt.date(2026, 1, 5))
+
+    # then: a field-level refusal, and nothing written
+    assert list(exc.value.message_dict) == ["pays_tax_in_district"]
+    assert "区内纳税" in exc.value.message_dict["pays_tax_in_district"][0]
+    assert not Signing.objects.exists() and not Enterprise.objects.exists()
+    lead.refresh_from_db()
+    assert lead.stage == LeadStage.NEGOTIATING
+
+    # when the district office approves the exception, then it signs
+    office = UserFactory(role="district_admin")
+    approved = lead_entry_exception_approve(lead=lead, by=office)
+    assert approved.entry_exception_approved_by == office
+    signing = signing_complete(
+        lead=approved, building=unit.building, units=[unit], signed_on=dt.date(2026, 1, 5)
+    )
+    # the enterprise registers and settles here, as the lead said
+    assert (signing.enterprise.registered_in_district, signing.enterprise.settles_in_district) == (True, True)
+
+
+@pytest.mark.django_db
+def test_a_lead_meeting_the_threshold_has_nothing_to_approve():
+    lead = _negotiating_lead(41)
+
+    with pytest.raises(ValidationError) as exc:
+        lead_entry_exception_approve(lead=lead, by=UserFactory(role="district_admin"))
+
+    assert "registers_in_district" in exc.value.message_dict
+    lead.refresh_from_db()
+    assert lead.entry_exception_approved_at is None
+
+
+@pytest.mark.django_db
+def test_changing_the_intentions_asks_for_approval_again():
+    # given an approved exception for a lead that will not register here
+    lead = _negotiating_lead(42)
+    lead = lead_update(lead=lead, registers_in_district=False)
+    lead = lead_entry_exception_approve(lead=lead, by=UserFactory(role="district_admin"))
+    assert not lead.entry_needs_approval
+
+    # when it now will not settle accounts here either
+    lead = lead_update(lead=lead, settles_in_district=False)
+
+    # then the approval is gone, and the audit history holds each step
+    assert lead.entry_needs_approval
+    steps = [
+        (h.registers_in_district, h.settles_in_district, h.entry_exception_approved_at is not None)
+        for h in lead.history.order_by("history_date", "history_id")
+    ]
+    assert steps[-3:] == [(False, True, False), (False, True, True), (False, False, False)]

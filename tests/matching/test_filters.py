@@ -1,6 +1,7 @@
 """Hard filters on hand-built districts: each excluded building carries the filter that excluded it."""
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -293,3 +294,18 @@ def test_an_inverted_range_message_gives_both_ends():
         lead_query(id=1, industries=INDUSTRIES, division_code="72", area_min=400, area_max=300)
     # then
     assert "400" in error.value.message and "300" in error.value.message
+
+
+def test_an_entry_condition_reads_the_leads_own_intention_to_pay_tax_here():
+    # given: the building takes only companies that pay their tax in the district
+    d = HandDistrict()
+    b = d.building()
+    d.unit(b, area=200)
+    text = "pays_tax_in_district"
+    d.entry(b, parse_condition(text), text)
+    # when
+    snap, elsewhere = rank(d, replace(lead(), pays_tax_in_district=False))
+    _, here = rank(d, lead())
+    # then
+    assert reason_of(snap, elsewhere, b + 1) == "entry_condition"
+    assert ranked_ids(snap, here) == [b + 1]

@@ -223,3 +223,21 @@ def test_a_lead_what_if_uses_its_profile_and_area():
 
     # then (200 + 400) / 2 = 300 m² × 3.0 × 365 × 50% = 164,250
     assert result.total == Decimal("164250.00")
+
+
+@pytest.mark.django_db
+def test_a_leads_profile_carries_its_own_entry_intentions():
+    # given a lead that will register and settle here but pay its tax elsewhere
+    lead = LeadFactory(pays_tax_in_district=False)
+
+    # when
+    profile = profile_from_lead(lead)
+
+    # then
+    assert (profile.registers_in_district, profile.settles_in_district, profile.pays_tax_in_district) == (
+        True,
+        True,
+        False,
+    )
+    # and a what-if may still override one
+    assert profile_from_lead(lead, pays_tax_in_district=True).pays_tax_in_district

@@ -155,3 +155,36 @@ def test_a_lead_without_a_fitting_building_is_left_out_of_the_forecast(district)
     # then
     assert (result.leads_counted, result.leads_unplaced) == (0, 1)
     assert result.year_end == result.now
+
+
+def test_a_lead_that_will_not_pay_tax_here_adds_no_tax(district):
+    # given: the lead will register and settle here but pay its tax elsewhere
+    lead = district.lead
+    lead.pays_tax_in_district = False
+
+    # when
+    after = indicators_with(
+        year=district.tax_year,
+        additions=[addition_for(lead, district.building.pk, weight=ONE, tax_share=ONE)],
+    )
+
+    # then: the tax stays the tenant's 2,000,000 / 100,000,000 = 0.02 亿元, and of 2 settled
+    # enterprises 1 pays tax: 50%; the space still counts: (500 + 200) / 3,000
+    assert after[IndicatorKey.BUILDING_TAX] == Decimal("0.02")
+    assert after[IndicatorKey.TAX_SOURCE_RATE] == Decimal(50)
+    assert after[IndicatorKey.OCCUPANCY_RATE].quantize(Decimal("0.001")) == Decimal("23.333")
+
+
+def test_a_lead_that_will_not_register_here_lowers_the_registration_rate(district):
+    # given
+    lead = district.lead
+    lead.registers_in_district = False
+
+    # when
+    after = indicators_with(
+        year=district.tax_year,
+        additions=[addition_for(lead, district.building.pk, weight=ONE, tax_share=ONE)],
+    )
+
+    # then: 1 registered of 2 settled
+    assert after[IndicatorKey.REGISTRATION_RATE] == Decimal(50)

@@ -88,7 +88,9 @@ def test_the_progress_fragment_polls_until_the_job_has_finished(district):
     )
 
     # when
-    response = district.client("district_admin").get(reverse("web:import_progress", args=[job_id]))
+    response = district.client("district_admin").get(
+        reverse("web:import_progress", args=[job_id]), HTTP_HX_REQUEST="true"
+    )
 
     # then: it asks to be fetched again in a second
     body = response.content.decode()

@@ -167,7 +167,9 @@ def test_a_site_tour_without_a_building_is_refused_with_the_reason(district):
 def test_the_unit_select_lists_the_chosen_buildings_units(district):
     # when
     response = district.client("promoter").get(
-        reverse("web:unit_options", args=[district.lead.pk]), {"building": district.building.pk}
+        reverse("web:unit_options", args=[district.lead.pk]),
+        {"building": district.building.pk},
+        HTTP_HX_REQUEST="true",
     )
 
     # then: 501, 502 and 601, offerable ones marked
@@ -271,3 +273,116 @@ def test_the_lead_list_sorts_by_expected_tax(district):
 
     # then
     assert [lead.company_name for lead in response.context["page"]][0] == "大户有限公司"
+
+
+# ---------------------------------------------------------------------------- the entry threshold
+
+
+def test_quick_add_records_the_three_entry_intentions(district):
+    # when: a browser posts checked boxes only; 纳税 is left unchecked
+    district.client("promoter").post(
+        reverse("web:lead_add"),
+        {
+            "company_name": "外地纳税有限公司",
+            "channel": "department",
+            "registers_in_district": "on",
+            "settles_in_district": "on",
+        },
+    )
+
+    # then
+    lead = Lead.objects.get(company_name="外地纳税有限公司")
+    assert (lead.registers_in_district, lead.settles_in_district, lead.pays_tax_in_district) == (
+        True,
+        True,
+        False,
+    )
+
+
+def test_the_quick_add_form_proposes_all_three_intentions(district):
+    # when
+    body = district.client("promoter").get(reverse("web:lead_add")).content.decode()
+
+    # then
+    for name in ("registers_in_district", "settles_in_district", "pays_tax_in_district"):
+        assert f'name="{name}" id="id_{name}" checked' in body or f'name="{name}" checked' in body
+
+
+def test_a_lead_short_of_the_threshold_cannot_open_signing_until_the_office_approves(district):
+    # given a negotiating lead that will not pay tax here
+    lead = _negotiating(district)
+    Lead.objects.filter(pk=lead.pk).update(pays_tax_in_district=False)
+
+    # when the promoter opens it: no sign button, a notice instead
+    body = district.client("promoter").get(reverse("web:lead", args=[lead.pk])).content.decode()
+    assert reverse("web:lead_sign", args=[lead.pk]) not in body
+    assert "签约须经区楼宇办批准" in body
+
+    # when the office approves it from the page
+    office = district.client("district_admin")
+    assert (
+        reverse("web:lead_entry_approve", args=[lead.pk])
+        in office.get(reverse("web:lead", args=[lead.pk])).content.decode()
+    )
+    office.post(reverse("web:lead_entry_approve", args=[lead.pk]))
+
+    # then the promoter may sign
+    lead.refresh_from_db()
+    assert lead.entry_exception_approved_at is not None
+    body = district.client("promoter").get(reverse("web:lead", args=[lead.pk])).content.decode()
+    assert reverse("web:lead_sign", args=[lead.pk]) in body
+
+
+def test_a_promoter_cannot_approve_an_entry_exception(district):
+    lead = district.lead
+    Lead.objects.filter(pk=lead.pk).update(registers_in_district=False)
+
+    response = district.client("promoter").post(reverse("web:lead_entry_approve", args=[lead.pk]))
+
+    assert response.status_code == 403
+    lead.refresh_from_db()
+    assert lead.entry_exception_approved_at is None
+
+
+# ---------------------------------------------------------------------------- the stage selector
+
+
+@pytest.mark.parametrize(
+    ("path", "proposed"),
+    [
+        ((), LeadStage.CONTACTED),
+        ((LeadStage.CONTACTED,), LeadStage.VISITING),
+        ((LeadStage.CONTACTED, LeadStage.VISITING), LeadStage.NEGOTIATING),
+    ],
+)
+def test_the_stage_selector_proposes_the_next_funnel_stage_not_lost(district, path, proposed):
+    # given
+    lead = district.lead
+    for stage in path:
+        lead_transition(lead=lead, to_stage=stage)
+
+    # when
+    body = district.client("promoter").get(reverse("web:lead", args=[lead.pk])).content.decode()
+
+    # then the first option (what the browser selects) is the next stage; 已流失 comes last
+    select = body.split('name="to_stage">', 1)[1].split("</select>", 1)[0]
+    options = [chunk.split('"', 1)[0] for chunk in select.split('value="')[1:]]
+    assert options[0] == proposed
+    assert options[-1] == LeadStage.LOST
+
+
+def test_the_lead_export_carries_the_intentions_and_the_lost_reason(district):
+    # given a lost lead that would have paid its tax elsewhere
+    lead = district.lead
+    Lead.objects.filter(pk=lead.pk).update(pays_tax_in_district=False)
+    lead_transition(lead=lead, to_stage=LeadStage.LOST, reason="选择了外省园区")
+
+    # when
+    response = district.client("promoter").get(reverse("web:leads") + "?export=csv")
+
+    # then: booleans as 是/否, as every export writes them
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    header, row = lines[0].split(","), next(line for line in lines[1:] if lead.ref in line).split(",")
+    cells = dict(zip(header, row, strict=True))
+    assert (cells["拟区内注册 registers here"], cells["拟区内纳税 pays tax here"]) == ("是", "否")
+    assert cells["流失原因 lost reason"] == "选择了外省园区"

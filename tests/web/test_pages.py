@@ -61,7 +61,7 @@ def test_a_street_officer_sees_the_plan_of_their_own_street(district):
 
 def test_the_forecast_ranks_the_open_pipeline(district):
     # when
-    response = district.client("district_admin").get(reverse("web:forecast"))
+    response = district.client("district_admin").get(reverse("web:forecast"), HTTP_HX_REQUEST="true")
 
     # then: the one open lead is counted (its stage has no history yet: rate 0)
     assert response.status_code == 200
@@ -125,7 +125,9 @@ def test_the_building_list_shows_tier_and_gap_to_the_office(district):
 
 def test_the_lead_page_ranks_buildings_with_a_bar_per_component(district):
     # when
-    response = district.client("promoter").get(reverse("web:lead_matches", args=[district.lead.pk]))
+    response = district.client("promoter").get(
+        reverse("web:lead_matches", args=[district.lead.pk]), HTTP_HX_REQUEST="true"
+    )
 
     # then
     assert response.status_code == 200
@@ -148,7 +150,9 @@ def test_the_excluded_buildings_come_with_their_reasons(district):
     district.lead.save()
 
     # when
-    response = district.client("promoter").get(reverse("web:lead_excluded", args=[district.lead.pk]))
+    response = district.client("promoter").get(
+        reverse("web:lead_excluded", args=[district.lead.pk]), HTTP_HX_REQUEST="true"
+    )
 
     # then
     reasons = {e.building_name: e.reason for e in response.context["excluded"]}
@@ -158,9 +162,11 @@ def test_the_excluded_buildings_come_with_their_reasons(district):
 def test_reverse_matching_is_for_officers_and_managers(district):
     # when
     officer = district.client("street_officer").get(
-        reverse("web:building_leads", args=[district.building.pk])
+        reverse("web:building_leads", args=[district.building.pk]), HTTP_HX_REQUEST="true"
     )
-    promoter = district.client("promoter").get(reverse("web:building_leads", args=[district.building.pk]))
+    promoter = district.client("promoter").get(
+        reverse("web:building_leads", args=[district.building.pk]), HTTP_HX_REQUEST="true"
+    )
 
     # then
     assert officer.status_code == 200
@@ -293,3 +299,29 @@ def test_an_export_holds_only_what_the_user_may_see(district):
     body = b"".join(response.streaming_content).decode("utf-8")
     assert "A001" in body
     assert "B001" not in body
+
+
+@pytest.mark.parametrize(
+    ("fragment", "page"),
+    [
+        ("web:lead_matches", "web:lead"),
+        ("web:lead_excluded", "web:lead"),
+    ],
+)
+def test_a_fragment_opened_directly_sends_the_browser_to_its_full_page(district, fragment, page):
+    # when: a link to the fragment opened in a new tab (no HX-Request header)
+    response = district.client("promoter").get(reverse(fragment, args=[district.lead.pk]))
+
+    # then: the lead's page, which loads the fragment itself
+    assert response.status_code == 302
+    assert response["Location"] == reverse(page, args=[district.lead.pk]) + "#matches"
+    full = district.client("promoter").get(response["Location"])
+    assert "<html" in full.content.decode()
+
+
+def test_the_forecast_opened_directly_keeps_its_year_and_street(district):
+    # when
+    response = district.client("district_admin").get(reverse("web:forecast"), {"year": 2025})
+
+    # then
+    assert response["Location"] == reverse("web:dashboard") + "?year=2025#forecast"

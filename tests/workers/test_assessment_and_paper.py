@@ -13,7 +13,7 @@ from crm.models import AppraisalSnapshot, StreetAssessmentSnapshot, WhitePaper
 from crm.models.appraisal import PeriodKind
 from crm.services.assessment import street_assessment_compute, street_target_set
 from crm.services.signings import signing_complete
-from crm.services.white_paper import render_pdf, white_paper_generate, white_paper_request
+from crm.services.white_paper import render_pdf, share_of_target, white_paper_generate, white_paper_request
 from tests.factories import (
     BuildingFactory,
     LeadFactory,
@@ -138,3 +138,19 @@ def test_the_beat_schedule_is_seeded_as_editable_rows_of_registered_tasks():
         assert entry.name in rows
         assert rows[entry.name].task in app.tasks
     assert rows["跟进提醒扫描 / follow-up scan"].interval.every == 5
+
+
+@pytest.mark.parametrize(
+    ("achieved", "shown"),
+    [
+        (Decimal("99.97"), "99.97%"),  # one decimal would round it up to a target met
+        (Decimal("99.996"), "99.99%"),  # closer still: never 100.00
+        (Decimal("99.94"), "99.9%"),
+        (Decimal(100), "100.0%"),
+        (Decimal("100.04"), "100.0%"),  # at or above target, 100.0 is true
+        (Decimal("61.25"), "61.3%"),
+        (None, "—"),
+    ],
+)
+def test_the_share_of_target_reached_never_reads_100_below_target(achieved, shown):
+    assert share_of_target(achieved) == shown

@@ -13,7 +13,14 @@ from rest_framework.views import APIView
 from crm.api import serializers as s
 from crm.api.filters import ActivityFilter, LeadFilter
 from crm.api.lead_rows import lead_row, lead_values, with_preferred_streets
-from crm.api.permissions import ScopeAllows, WorksLeads, hides_personal_data, request_viewer, scoped
+from crm.api.permissions import (
+    IsDistrictOffice,
+    ScopeAllows,
+    WorksLeads,
+    hides_personal_data,
+    request_viewer,
+    scoped,
+)
 from crm.api.referrals import lead_referral_submit
 from crm.api.schema import BAD_REQUEST, CONFLICT, STALE
 from crm.api.views.base import ApiMixin, expected_version, lead_in_scope
@@ -21,7 +28,7 @@ from crm.constants import Role
 from crm.models import Activity, Agency, ContactAccess, Lead, Promoter, Signing
 from crm.selectors.scope import CHANGE
 from crm.services.activities import activity_log
-from crm.services.leads import lead_create, lead_transition, lead_update
+from crm.services.leads import lead_create, lead_entry_exception_approve, lead_transition, lead_update
 from crm.services.privacy import contact_access_record
 from crm.services.signings import signing_complete
 
@@ -181,6 +188,27 @@ class LeadTransitionView(ApiMixin, APIView):
             by=request.user,
             expected_version=expected_version(request, data.get("version"), required=False),
         )
+        return _lead_output(request, lead.pk)
+
+
+class LeadEntryApprovalView(ApiMixin, APIView):
+    """The district approves signing a lead that will not register, settle or pay tax here."""
+
+    permission_classes = [IsAuthenticated, IsDistrictOffice]
+
+    @extend_schema(
+        summary="批准准入例外 / approve a lead short of the entry threshold (district office)",
+        description=(
+            "线索不拟在区内注册、结算或纳税时,签约须先经区楼宇办批准;满足门槛的线索为 400。"
+            " / A lead that will not register, settle accounts or pay tax in the district signs only after"
+            " this approval; a lead meeting the threshold is a 400."
+        ),
+        request=None,
+        responses={200: s.LeadSerializer, 400: BAD_REQUEST},
+    )
+    def post(self, request, pk):
+        lead = lead_in_scope(request, pk, CHANGE)
+        lead_entry_exception_approve(lead=lead, by=request.user)
         return _lead_output(request, lead.pk)
 
 

@@ -16,9 +16,9 @@ def _two_places(value: Decimal) -> Decimal:
     return value.quantize(DISPLAY, rounding=ROUND_HALF_UP) + 0
 
 
-def _rounded(value: Decimal | None) -> float | None:
-    """Two decimals for the reader; the computation itself is never rounded."""
-    return None if value is None else float(_two_places(value))
+def _exact(value: Decimal | None) -> str | None:
+    """A machine's copy: the exact decimal as a string (a JSON number would round through a float)."""
+    return None if value is None else f"{value:f}"
 
 
 def _shown(value: Decimal | None) -> str:
@@ -44,9 +44,9 @@ class Command(BaseCommand):
         if format == "json":
             payload = {
                 item.key: {
-                    "value": _rounded(item.value),
-                    "target": _rounded(item.target),
-                    "gap": _rounded(item.gap),
+                    "value": _exact(item.value),
+                    "target": _exact(item.target),
+                    "gap": _exact(item.gap),
                 }
                 for item in indicators
             }
