@@ -48,6 +48,25 @@ def _enterprise_for(lead: Lead, by) -> Enterprise:
     return enterprise
 
 
+def _live_holds(locked: Sequence[Unit], by) -> dict[int, int]:
+    """The lead holding each locked unit under a live hold.
+
+    A hold stops blocking at its expiry, not when the nightly job gets to it: an expired one is
+    released here, under the units' locks, so the unit is vacant again for this signing.
+    """
+    today = timezone.localdate()
+    units = {unit.pk: unit for unit in locked}
+    held = {}
+    for reservation in Reservation.objects.select_for_update().filter(
+        unit__in=list(units), released_at__isnull=True
+    ):
+        if reservation.expires_on < today:
+            reservation_mark_released(reservation, units[reservation.unit_id], by)
+        else:
+            held[reservation.unit_id] = reservation.lead_id
+    return held
+
+
 @transaction.atomic
 def signing_complete(
     *,
@@ -95,11 +114,7 @@ def signing_complete(
     if rent is not None and rent < 0:
         raise invalid("rent", f"租金不能为负数,实为 {rent} / the rent must not be negative, got {rent}")
     locked = lock_rows(Unit, [u.pk for u in units])
-    held = dict(
-        Reservation.objects.filter(unit__in=locked, released_at__isnull=True).values_list(
-            "unit_id", "lead_id"
-        )
-    )
+    held = _live_holds(locked, by)
     for unit in locked:
         free = unit.status == UnitStatus.VACANT and unit.pk not in held
         held_for_us = unit.status == UnitStatus.RESERVED and held.get(unit.pk) == lead.pk

@@ -1,7 +1,8 @@
 """Nightly indicator snapshots and the warnings drawn from them: tiers, leases ending, tax falls (迁出预警).
 
-Each warning is a task for the building's street officers and the promoter who owns it; a rerun of
-the same night adds nothing, because a task is unique per assignee and what it is about.
+Each warning is a task for the building's street officers (or, where the street has none, the
+building's managers, else the district office) and the promoter who owns it; a rerun of the same
+night adds nothing, because a task is unique per assignee and what it is about.
 """
 
 import datetime as dt
@@ -116,6 +117,32 @@ def street_officer_ids(street_ids: Iterable[int]) -> dict[int, list[int]]:
     return result
 
 
+def warning_recipients(buildings: dict[int, int]) -> dict[int, set[int]]:
+    """Who answers for each building's warnings, given {building id: street id}.
+
+    The street's active officers; a street with none (an unstaffed 镇街) falls back to the building's
+    managers, and a building with no manager either to the district office, so that no warning is
+    left without someone to act on it.
+    """
+    officers = street_officer_ids(set(buildings.values()))
+    users = get_user_model().objects.filter(is_active=True)
+    managers: dict[int, set[int]] = {}
+    for building_id, user_id in users.filter(
+        groups__name=Role.BUILDING_MANAGER, scope__building_id__in=list(buildings)
+    ).values_list("scope__building_id", "pk"):
+        managers.setdefault(building_id, set()).add(user_id)
+    office: set[int] | None = None
+    result = {}
+    for building_id, street_id in buildings.items():
+        chosen = set(officers.get(street_id, [])) or managers.get(building_id, set())
+        if not chosen:
+            if office is None:
+                office = set(users.filter(groups__name=Role.DISTRICT_ADMIN).values_list("pk", flat=True))
+            chosen = office
+        result[building_id] = chosen
+    return result
+
+
 def _street_promoter_ids(street_ids: Iterable[int]) -> dict[int, list[int]]:
     result: dict[int, list[int]] = {}
     for street_id, user_id in Promoter.objects.filter(
@@ -173,7 +200,8 @@ def tier_warnings(*, year: int, today: dt.date | None = None) -> int:
         if row["tier"] != row["previous_tier"]
     ]
     street_ids = {row["street_id"] for row in moves}
-    officers, promoters = street_officer_ids(street_ids), _street_promoter_ids(street_ids)
+    responders = warning_recipients({row["building_id"]: row["street_id"] for row in moves})
+    promoters = _street_promoter_ids(street_ids)
     warnings = []
     for row in moves:
         old, new = TaxTier(row["previous_tier"]), TaxTier(row["tier"])
@@ -184,7 +212,7 @@ def tier_warnings(*, year: int, today: dt.date | None = None) -> int:
             f"{'entered' if entered else 'left'} a tax tier: {old.value} → {new.value}"
         )
         detail = f"{year} 年楼宇税收 {row['tax_yuan']} 元 / building tax of {year}: {row['tax_yuan']} yuan"
-        for user_id in {*officers.get(row["street_id"], []), *promoters.get(row["street_id"], [])}:
+        for user_id in {*responders[row["building_id"]], *promoters.get(row["street_id"], [])}:
             warnings.append(
                 EarlyWarning(
                     kind=kind,
@@ -233,14 +261,14 @@ def tenancy_ending_warnings(*, today: dt.date | None = None) -> int:
             "owner_user",
         )
     )
-    officers = street_officer_ids({row["building__street_id"] for row in ending})
+    responders = warning_recipients({row["building_id"]: row["building__street_id"] for row in ending})
     warnings = []
     for row in ending:
         title = (
             f"租约将于 {row['end']:%Y-%m-%d} 到期:{row['enterprise__name']}({row['building__name']})/ "
             f"tenancy ends within {TENANCY_WARNING_DAYS} days"
         )
-        for user_id in {*officers.get(row["building__street_id"], []), row["owner_user"]} - {None}:
+        for user_id in {*responders[row["building_id"]], row["owner_user"]} - {None}:
             warnings.append(
                 EarlyWarning(
                     kind=EarlyWarning.Kind.TENANCY_ENDING,
@@ -288,7 +316,7 @@ def tax_drop_warnings(*, year: int, today: dt.date | None = None) -> int:
         )
         .distinct()
     )
-    officers = street_officer_ids({row["building__street_id"] for row in settled})
+    responders = warning_recipients({row["building_id"]: row["building__street_id"] for row in settled})
     warnings = []
     for row in settled:
         previous, current = tax[row["enterprise_id"]]
@@ -298,7 +326,7 @@ def tax_drop_warnings(*, year: int, today: dt.date | None = None) -> int:
             f"move-out warning: tax fell {fall:.1f}% year on year"
         )
         detail = f"{year - 1} 年 {previous} 元 → {year} 年 {current} 元 / {previous} → {current} yuan"
-        for user_id in {*officers.get(row["building__street_id"], []), row["owner_user"]} - {None}:
+        for user_id in {*responders[row["building_id"]], row["owner_user"]} - {None}:
             warnings.append(
                 EarlyWarning(
                     kind=EarlyWarning.Kind.TAX_DROP,

@@ -1,4 +1,4 @@
-"""Holding units for a negotiating lead: one live hold per unit, expiry, release."""
+"""Holding units for a negotiating lead: one live hold per unit, expiry (at read time), release."""
 
 import datetime as dt
 
@@ -8,12 +8,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.constants import LeadStage, UnitStatus
-from crm.models import Reservation
+from crm.models import Reservation, Signing
 from crm.services.reservations import reservation_release, reservations_expire, unit_reserve
-from tests.factories import LeadFactory, UnitFactory
+from crm.services.signings import signing_complete
+from tests.factories import LeadFactory, UnitFactory, make_credit_code
 
 pytestmark = pytest.mark.django_db
-TODAY = dt.date.today()
+# The district's date (Asia/Shanghai), which the services compare expiries with; the machine's own
+# date is a day behind it for eight hours of every UTC day.
+TODAY = timezone.localdate()
 
 
 def test_a_hold_reserves_the_unit_and_a_second_lead_is_refused():
@@ -35,10 +38,65 @@ def test_an_expired_hold_gives_way_to_a_new_one():
     unit_reserve(lead=first, unit=unit, expires_on=TODAY)
     Reservation.objects.filter(lead=first).update(expires_on=TODAY - dt.timedelta(days=1))
 
+    # the stale row is still "live" for the one-live-hold constraint until it is released
     unit_reserve(lead=second, unit=unit, expires_on=TODAY + dt.timedelta(days=3))
 
     assert Reservation.objects.get(lead=first).released_at is not None
     assert Reservation.objects.get(lead=second).released_at is None
+    unit.refresh_from_db()
+    assert unit.status == UnitStatus.RESERVED
+
+
+def _negotiating(n: int):
+    return LeadFactory(stage=LeadStage.NEGOTIATING, credit_code=make_credit_code(n))
+
+
+def test_a_unit_whose_hold_expired_yesterday_can_be_signed_before_the_nightly_release():
+    # given another promoter's hold on the unit that ran out yesterday, not yet released by the job
+    unit = UnitFactory()
+    holder, signer = _negotiating(1), _negotiating(2)
+    stale = unit_reserve(lead=holder, unit=unit, expires_on=TODAY)
+    Reservation.objects.filter(pk=stale.pk).update(expires_on=TODAY - dt.timedelta(days=1))
+
+    signing = signing_complete(lead=signer, building=unit.building, units=[unit], signed_on=TODAY)
+
+    # then the signing holds the unit, and the stale hold was closed in the same transaction
+    assert list(signing.units.all()) == [unit]
+    unit.refresh_from_db()
+    stale.refresh_from_db()
+    assert unit.status == UnitStatus.LEASED
+    assert stale.released_at is not None
+    assert reservations_expire(today=TODAY) == 0  # nothing left for the nightly job
+
+
+def test_a_hold_expiring_today_still_blocks_another_promoters_signing():
+    # a hold runs to the end of its expiry date; the unit is offered to others from the next day
+    unit = UnitFactory()
+    holder, signer = _negotiating(3), _negotiating(4)
+    hold = unit_reserve(lead=holder, unit=unit, expires_on=TODAY)
+
+    with pytest.raises(ValidationError) as exc:
+        signing_complete(lead=signer, building=unit.building, units=[unit], signed_on=TODAY)
+
+    assert unit.number in " ".join(exc.value.message_dict["units"])
+    hold.refresh_from_db()
+    unit.refresh_from_db()
+    assert (hold.released_at, unit.status) == (None, UnitStatus.RESERVED)
+    assert not Signing.objects.exists()
+    signer.refresh_from_db()
+    assert signer.stage == LeadStage.NEGOTIATING
+
+
+def test_the_holder_signs_its_own_held_unit():
+    unit = UnitFactory()
+    holder = _negotiating(5)
+    hold = unit_reserve(lead=holder, unit=unit, expires_on=TODAY + dt.timedelta(days=5))
+
+    signing_complete(lead=holder, building=unit.building, units=[unit], signed_on=TODAY)
+
+    hold.refresh_from_db()
+    unit.refresh_from_db()
+    assert hold.released_at is not None and unit.status == UnitStatus.LEASED
 
 
 def test_only_negotiating_leads_hold_units():

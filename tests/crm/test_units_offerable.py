@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from crm.constants import LeadStage, UnitStatus
 from crm.models import Reservation
@@ -11,7 +12,7 @@ from crm.services.reservations import unit_reserve
 from tests.factories import LeadFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
-TODAY = dt.date.today()
+TODAY = timezone.localdate()  # the district's date, as the selector's
 
 
 def test_held_units_are_offered_only_to_their_holder():
@@ -32,3 +33,12 @@ def test_an_expired_hold_is_offered_again_before_it_is_released():
     Reservation.objects.update(expires_on=TODAY - dt.timedelta(days=1))
 
     assert set(units_offerable(lead=LeadFactory())) == {held}
+
+
+def test_a_hold_is_live_through_its_expiry_date_and_not_a_day_more():
+    held = UnitFactory()
+    unit_reserve(lead=LeadFactory(stage=LeadStage.NEGOTIATING), unit=held, expires_on=TODAY)
+    other = LeadFactory()
+
+    assert set(units_offerable(lead=other, today=TODAY)) == set()
+    assert set(units_offerable(lead=other, today=TODAY + dt.timedelta(days=1))) == {held}

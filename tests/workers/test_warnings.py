@@ -195,3 +195,65 @@ def test_the_nightly_run_does_it_all_and_twice_adds_nothing(street, officer):
     assert first.tenancy_warnings == 2 and second.tenancy_warnings == 0
     assert Signing.objects.count() == 1
     assert EarlyWarning.objects.count() == 2
+
+
+def test_a_tenancy_ending_on_a_street_without_an_officer_warns_the_manager_else_the_office(street, officer):
+    # given a street with no officer (only `street` has one), two of its buildings — one with a
+    # manager, one without — and an office of two active district admins and one who left
+    unstaffed = StreetFactory(name="无专员街道")
+    managed, unmanaged = BuildingFactory(street=unstaffed), BuildingFactory(street=unstaffed)
+    manager = UserFactory(username="manager", role="building_manager")
+    UserScope.objects.create(user=manager, building=managed)
+    admins = {UserFactory(username=f"office{n}", role="district_admin").pk for n in (1, 2)}
+    UserFactory(username="left", role="district_admin", is_active=False)
+    # and, on the officer's street, a building whose manager is not asked (the officer answers)
+    staffed = BuildingFactory(street=street)
+    UserScope.objects.create(
+        user=UserFactory(username="staffed-manager", role="building_manager"), building=staffed
+    )
+    ending = DAY1 + dt.timedelta(days=20)
+    at_managed = TenancyFactory(building=managed, end=ending)
+    at_unmanaged = TenancyFactory(building=unmanaged, end=ending)
+    at_staffed = TenancyFactory(building=staffed, end=ending)
+
+    made = tenancy_ending_warnings(today=DAY1)
+
+    assignees: dict[int, set[int]] = {}
+    for enterprise_id, user_id in EarlyWarning.objects.values_list("enterprise_id", "assignee_id"):
+        assignees.setdefault(enterprise_id, set()).add(user_id)
+    assert assignees == {
+        at_managed.enterprise_id: {manager.pk},
+        at_unmanaged.enterprise_id: admins,
+        at_staffed.enterprise_id: {officer.pk},
+    }
+    assert made == 1 + 2 + 1
+    assert Notification.objects.filter(user_id__in=admins, kind=Notification.Kind.WARNING).count() == 2
+
+
+def test_the_owning_promoter_is_warned_alongside_the_fallback():
+    owner = mailed_promoter(1)
+    tenancy = _signed_tenancy(StreetFactory(name="空缺街道"), owner, end=DAY1 + dt.timedelta(days=30))
+    admin = UserFactory(username="office", role="district_admin")
+
+    tenancy_ending_warnings(today=DAY1)
+
+    assert set(
+        EarlyWarning.objects.filter(enterprise=tenancy.enterprise).values_list("assignee_id", flat=True)
+    ) == {
+        owner.user_id,
+        admin.pk,
+    }
+
+
+def test_a_move_out_warning_on_a_street_without_an_officer_goes_to_the_building_manager():
+    # given a tenant whose tax fell from 100,000 to 50,000 (50%) in a building of an unstaffed street
+    building = BuildingFactory(street=StreetFactory(name="无专员街道"))
+    manager = UserFactory(username="manager", role="building_manager")
+    UserScope.objects.create(user=manager, building=building)
+    UserFactory(username="office", role="district_admin")  # not asked: the manager answers
+    tenant = TenancyFactory(building=building)
+    TaxRecordFactory(enterprise=tenant.enterprise, year=2023, amount_yuan=Decimal("100000"))
+    TaxRecordFactory(enterprise=tenant.enterprise, year=2024, amount_yuan=Decimal("50000"))
+
+    assert tax_drop_warnings(year=2024, today=DAY1) == 1
+    assert EarlyWarning.objects.get().assignee == manager
