@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.api.masking import mask_personal
+from crm.api.match_rows import building_exclusions_seen, building_matches_seen
 from crm.constants import LEAD_TRANSITIONS, ActivityKind, LeadStage, Role
 from crm.credit_code import normalise_credit_code
 from crm.models import (
@@ -58,7 +59,6 @@ from crm.web.forms import (
     add_service_errors,
     now_local,
 )
-from matching.adapter import match_buildings
 from matching.core.types import COMPONENT_LABELS, COMPONENTS, MatchingInputError
 from matching.industry_suggest import suggest_industry
 
@@ -507,18 +507,20 @@ def lead_matches(request, pk: int):
     """The buildings to show this lead first, each component as a bar, incentives in yuan."""
     lead = object_in_scope(request, Lead.objects.select_related("industry"), pk)
     try:
-        found = match_buildings(lead, limit=MATCHES_SHOWN)
+        # What the API's /leads/{id}/matches/ answers this caller, shown rather than re-derived.
+        found = building_matches_seen(request, lead, limit=MATCHES_SHOWN)
     except MatchingInputError as exc:
         return render(request, "web/_matches.html", {"lead": lead, "problem": exc.message})
     results = []
-    for result in found.results:
+    for result in found["results"]:
+        unit_ids = result["offer"]["unit_ids"]
         results.append(
             {
                 "result": result,
-                "components": _component_rows(result.components, result.contributions),
-                "units": ";".join(str(u) for u in result.offer.unit_ids),
-                "first_unit": result.offer.unit_ids[0] if result.offer.unit_ids else "",
-                "incentives": [{**item, "total": Decimal(item["total_3y"])} for item in result.incentives],
+                "components": _component_rows(result["components"], result["contributions"]),
+                "units": ";".join(str(u) for u in unit_ids),
+                "first_unit": unit_ids[0] if unit_ids else "",
+                "incentives": [{**item, "total": Decimal(item["total_3y"])} for item in result["incentives"]],
             }
         )
     tomorrow = timezone.localtime() + dt.timedelta(days=1)
@@ -526,7 +528,7 @@ def lead_matches(request, pk: int):
         "lead": lead,
         "found": found,
         "results": results,
-        "excluded_total": sum(found.excluded_counts.values()),
+        "excluded_total": sum(found["excluded_counts"].values()),
         "changeable": _changeable(request, lead),
         "tour_at": tomorrow.replace(hour=10, minute=0).strftime("%Y-%m-%dT%H:%M"),
     }
@@ -538,10 +540,10 @@ def lead_excluded(request, pk: int):
     """The buildings filtered out for this lead, each with its reason (on request: it lists them all)."""
     lead = object_in_scope(request, Lead.objects.select_related("industry"), pk)
     try:
-        found = match_buildings(lead, limit=0, include_excluded=True, details=False)
+        excluded = building_exclusions_seen(request, lead)
     except MatchingInputError as exc:
         return render(request, "web/_excluded.html", {"problem": exc.message})
-    return render(request, "web/_excluded.html", {"excluded": found.excluded or []})
+    return render(request, "web/_excluded.html", {"excluded": excluded})
 
 
 @require_POST
