@@ -86,11 +86,11 @@ def int_param(request, name: str, *, default: int, low: int, high: int) -> int:
 def expected_version(request, sent: int | None, *, required: bool) -> int | None:
     """The version the client read: the If-Match header (preferred) or the body's `version`."""
     header = (request.headers.get("If-Match") or "").strip()
-    if header == "*":
-        return None
-    if header:
+    # "If-Match: *" (any version) would skip the check that keeps two editors from overwriting each
+    # other: it counts as no header, so the body's version is still required.
+    if header and header != "*":
         tag = header.removeprefix("W/").strip('"')
-        if not tag.isdigit():
+        if not (tag.isascii() and tag.isdigit()) or len(tag) > 18:
             raise ValidationError(
                 {"If-Match": ['应为读取时的 ETag,如 "3" / must be the ETag you read, like "3"']}
             )
