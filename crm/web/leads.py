@@ -59,6 +59,7 @@ from crm.web.forms import (
     add_service_errors,
     now_local,
 )
+from crm.web.params import id_param
 from matching.core.types import COMPONENT_LABELS, COMPONENTS, MatchingInputError
 from matching.industry_suggest import suggest_industry
 
@@ -314,8 +315,9 @@ def lead_duplicate_check(request):
     holder = None
     if len(name) >= 2 or len(code) == 18:
         owner = _worker(request)
-        if owner is None and request.POST.get("owner"):
-            owner = scoped(request, Promoter).filter(pk=request.POST["owner"]).first()
+        owner_id = id_param(request.POST, "owner")
+        if owner is None and owner_id:
+            owner = scoped(request, Promoter).filter(pk=owner_id).first()
         holder = lead_protection_conflict(credit_code=code, company_name=name, owner=owner)
     until = None
     if holder is not None:
@@ -456,7 +458,7 @@ def activity_add(request, pk: int):
 def unit_options(request, pk: int):
     """The <option>s of a building's units, for the activity form's unit select."""
     lead = object_in_scope(request, Lead, pk)
-    building = scoped(request, Building).filter(pk=request.GET.get("building") or 0).first()
+    building = scoped(request, Building).filter(pk=id_param(request.GET, "building") or 0).first()
     units = []
     if building is not None:
         offerable = set(units_offerable(lead=lead).filter(building=building).values_list("pk", flat=True))
@@ -557,9 +559,9 @@ def site_tour_schedule(request, pk: int):
         return render(request, "web/_tour_booked.html", {"form": form}, status=400)
     building, at = form.cleaned_data["building"], form.cleaned_data["at"]
     numbers = list(
-        Unit.objects.filter(
-            building=building, pk__in=[int(u) for u in form.cleaned_data["units"].split(";") if u.isdigit()]
-        ).values_list("number", flat=True)
+        Unit.objects.filter(building=building, pk__in=form.cleaned_data["units"]).values_list(
+            "number", flat=True
+        )
     )
     where = f"{building.name} {'、'.join(numbers)}".strip()
     try:

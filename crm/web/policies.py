@@ -17,6 +17,7 @@ from crm.models import Building, Lead
 from crm.web.access import object_in_scope, role_of, roles_required, scoped
 from crm.web.exports import export_response, wanted_format
 from crm.web.forms import PolicyWhatIfForm, ReviewForm, add_service_errors
+from crm.web.params import id_param
 from policies.adapter import offer_for_lead
 from policies.engine.terms import PARAMETERS, Offer
 from policies.models import ApprovalStatus, Benefit, Policy
@@ -120,8 +121,9 @@ def policy_calculator(request):
     buildings = scoped(request, Building).order_by("code")
     lead = None
     initial = {"on": timezone.localdate()}
-    if request.GET.get("lead"):
-        lead = scoped(request, Lead).select_related("industry").filter(pk=request.GET["lead"]).first()
+    lead_id = id_param(request.GET, "lead")
+    if lead_id:
+        lead = scoped(request, Lead).select_related("industry").filter(pk=lead_id).first()
     if lead is not None:
         offer = offer_for_lead(lead, on=timezone.localdate())
         initial.update(
