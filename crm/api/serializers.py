@@ -27,7 +27,7 @@ from crm.models import (
     Unit,
 )
 from crm.selectors.scope import PERSONAL_FIELDS
-from crm.validators import unsafe_input_errors
+from crm.validators import DateRangeValidator, unsafe_input_errors
 from policies.models import Benefit, Policy
 
 AREA = {"max_digits": 12, "decimal_places": 2}
@@ -91,6 +91,19 @@ class FreeForm(serializers.JSONField):
 
 
 # ---------------------------------------------------------------------------- buildings and units
+
+
+class BoundedDateField(serializers.DateField):
+    """An input date in the years every entry point accepts (crm.validators.YEAR_MIN–YEAR_MAX)."""
+
+    default_validators = [DateRangeValidator()]
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """An input date and time in YEAR_MIN–YEAR_MAX: `0001-01-01T00:00:00+00:00` is refused, not stored
+    as a year no page can read back."""
+
+    default_validators = [DateRangeValidator()]
 
 
 class TaxTierSerializer(serializers.Serializer):
@@ -236,7 +249,7 @@ class LeadAgencyInput(StrictInput):
     preferred_streets = serializers.SlugRelatedField(
         slug_field="name", queryset=Street.objects.all(), many=True, required=False
     )
-    desired_move_in = serializers.DateField(required=False, allow_null=True)
+    desired_move_in = BoundedDateField(required=False, allow_null=True)
 
 
 class LeadStaffInput(LeadAgencyInput):
@@ -313,13 +326,13 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 class ActivityInput(StrictInput):
     kind = serializers.ChoiceField(choices=ActivityKind.choices)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = BoundedDateTimeField()
     building = serializers.PrimaryKeyRelatedField(
         queryset=Building.objects.all(), required=False, allow_null=True
     )
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True)
-    next_follow_up_at = serializers.DateTimeField(required=False, allow_null=True)
+    next_follow_up_at = BoundedDateTimeField(required=False, allow_null=True)
 
 
 class SigningSerializer(serializers.ModelSerializer):
@@ -352,11 +365,11 @@ class SigningSerializer(serializers.ModelSerializer):
 class SigningInput(StrictInput):
     building = serializers.PrimaryKeyRelatedField(queryset=Building.objects.all())
     units = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), many=True, required=False)
-    signed_on = serializers.DateField()
+    signed_on = BoundedDateField()
     rent = serializers.DecimalField(required=False, allow_null=True, **RENT)
     area_m2 = serializers.DecimalField(required=False, allow_null=True, **AREA)
-    start = serializers.DateField(required=False, allow_null=True)
-    end = serializers.DateField(required=False, allow_null=True)
+    start = BoundedDateField(required=False, allow_null=True)
+    end = BoundedDateField(required=False, allow_null=True)
 
 
 # ---------------------------------------------------------------------------- reference data
@@ -608,7 +621,7 @@ class OfferInput(StrictInput):
         help_text="空:楼宇参考租金 / blank: the building's reference rent",
         **RENT,
     )
-    on = serializers.DateField(required=False, allow_null=True, help_text="测算日期,默认今天 / default today")
+    on = BoundedDateField(required=False, allow_null=True, help_text="测算日期,默认今天 / default today")
 
 
 class EvaluateInput(StrictInput):

@@ -30,7 +30,7 @@ PAGE_DECIMALS = {
 PAGE_INTEGERS = {"huge": "1" + "0" * 30, "minus one": "-1", "fraction": "1.5", "nul": "1\x00"}
 # The pages read dates as the language writes them too: 2024/01/01 is a date in Chinese.
 PAGE_DATES = {name: value for name, value in BAD_DATES.items() if isinstance(value, str) and "/" not in value}
-PAGE_DATETIMES = {**PAGE_DATES, "hour 25": "2024-01-01T25:00"}
+PAGE_DATETIMES = {**PAGE_DATES, "hour 25": "2024-01-01T25:00", "year one": "0001-01-01T00:00"}
 PAGE_IDS = {"unknown": "987654", "huge": "1" + "0" * 30, "minus one": "-1", "text": "abc", "nul": "1\x00"}
 
 
