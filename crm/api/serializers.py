@@ -27,7 +27,7 @@ from crm.models import (
     Unit,
 )
 from crm.selectors.scope import PERSONAL_FIELDS
-from crm.validators import DateRangeValidator, unsafe_input_errors
+from crm.validators import DateRangeValidator, date_range_error, unsafe_input_errors
 from policies.models import Benefit, Policy
 
 AREA = {"max_digits": 12, "decimal_places": 2}
@@ -104,6 +104,14 @@ class BoundedDateTimeField(serializers.DateTimeField):
     as a year no page can read back."""
 
     default_validators = [DateRangeValidator()]
+
+    def enforce_timezone(self, value):
+        # Checked while still naive: making year 1 aware in Asia/Shanghai (+08:05:43 then) and
+        # converting it to UTC overflows, a 500 in DRF's own code before any validator runs.
+        error = date_range_error(value)
+        if error:
+            raise serializers.ValidationError(error, code=DateRangeValidator.code)
+        return super().enforce_timezone(value)
 
 
 class TaxTierSerializer(serializers.Serializer):
