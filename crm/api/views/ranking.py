@@ -1,8 +1,7 @@
 """Matching through the API: the buildings that fit a lead, the leads that fit a building."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,11 +9,13 @@ from rest_framework.views import APIView
 from crm.api import serializers as s
 from crm.api.match_rows import building_matches_seen, lead_matches_seen
 from crm.api.permissions import ReadsBuildingMatches, ScopeAllows, scoped
-from crm.api.views.base import ApiMixin, int_param, lead_in_scope
+from crm.api.views.base import ApiMixin, int_param, int_parameter, lead_in_scope
 from crm.models import Building, Lead, Unit
 
-LIMIT = OpenApiParameter("limit", OpenApiTypes.INT, description="返回条数 1–50,默认 10 / how many, 1–50 (10)")
 MAX_LIMIT = 50
+LIMIT = int_parameter(
+    "limit", low=1, high=MAX_LIMIT, default=10, description="返回条数 1–50,默认 10 / how many, 1–50 (10)"
+)
 
 
 class LeadMatchesView(ApiMixin, APIView):
@@ -47,7 +48,7 @@ class BuildingLeadMatchesView(ApiMixin, APIView):
         summary="楼宇的匹配线索 / the open leads that fit a building",
         parameters=[
             LIMIT,
-            OpenApiParameter("unit", OpenApiTypes.INT, description="只看该房源 / one unit only"),
+            int_parameter("unit", low=1, high=2**63 - 1, description="只看该房源 / one unit only"),
         ],
         responses={200: s.LeadMatchesSerializer},
     )
