@@ -6,7 +6,7 @@ fragment) by crm.web.access.roles_required, which every page goes through.
 
 from collections.abc import Mapping
 
-from crm.validators import REPORT_YEAR_MIN, YEAR_MAX, unsafe_text_error
+from crm.validators import REPORT_YEAR_MIN, YEAR_MAX
 
 # The largest primary key (PostgreSQL bigint): a longer "id" is no id, not an overflow.
 MAX_ID = 2**63 - 1
@@ -20,7 +20,7 @@ class BadParameter(Exception):
         self.field, self.message = field, message
 
 
-def _whole_number(data: Mapping, name: str, low: int, high: int, what: str) -> int | None:
+def _whole_number(data: Mapping, name: str, low: int, high: int, what: tuple[str, str]) -> int | None:
     raw = data.get(name)
     if raw in (None, ""):
         return None
@@ -38,23 +38,10 @@ def id_param(data: Mapping, name: str) -> int | None:
 
 def ids_param(data: Mapping, name: str, *, separator: str = ";") -> list[int]:
     """Row ids joined by `separator` in one value (a hidden field's "12;13")."""
-    raw = str(data.get(name) or "")
-    return [
-        id_param({name: part}, name)  # type: ignore[misc]
-        for part in raw.split(separator)
-        if part.strip()
-    ]
+    parts = [part for part in str(data.get(name) or "").split(separator) if part.strip()]
+    return [pk for part in parts if (pk := id_param({name: part}, name)) is not None]
 
 
 def year_param(data: Mapping, name: str) -> int | None:
     """A reporting year, REPORT_YEAR_MIN–YEAR_MAX (crm.validators; the API's `year` takes the same)."""
     return _whole_number(data, name, REPORT_YEAR_MIN, YEAR_MAX, ("年份", "a year"))
-
-
-def text_param(data: Mapping, name: str) -> str:
-    """A free-text value without characters no column can hold (a NUL breaks a PostgreSQL query)."""
-    text = str(data.get(name) or "")
-    error = unsafe_text_error(text, max_length=500)
-    if error:
-        raise BadParameter(name, error)
-    return text
