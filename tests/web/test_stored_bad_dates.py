@@ -41,3 +41,16 @@ def test_a_lead_with_dates_at_the_calendars_edges_still_renders(bad_dates, role)
     assert (api.status_code, activities.status_code) == (200, 200)
     # the instant as stored, in UTC, where local time would leave the calendar
     assert "9999-12-31T23:00:00Z" in activities.content.decode()
+
+
+def test_the_leads_admin_page_renders_too(bad_dates):
+    # given the office's login as staff, which the admin needs
+    office = bad_dates.users["district_admin"]
+    office.is_staff = True
+    office.save(update_fields=["is_staff"])
+    # when the office opens the lead and its history in the admin
+    client = bad_dates.client("district_admin")
+    change = client.get(f"/admin/crm/lead/{bad_dates.lead.pk}/change/")
+    history = client.get(f"/admin/crm/lead/{bad_dates.lead.pk}/history/")
+    # then
+    assert (change.status_code, history.status_code) == (200, 200)
