@@ -6,7 +6,7 @@ fragment) by crm.web.access.roles_required, which every page goes through.
 
 from collections.abc import Mapping
 
-from crm.validators import REPORT_YEAR_MIN, YEAR_MAX
+from crm.validators import REPORT_YEAR_MIN, YEAR_MAX, unsafe_text_error
 
 # The largest primary key (PostgreSQL bigint): a longer "id" is no id, not an overflow.
 MAX_ID = 2**63 - 1
@@ -45,3 +45,12 @@ def ids_param(data: Mapping, name: str, *, separator: str = ";") -> list[int]:
 def year_param(data: Mapping, name: str) -> int | None:
     """A reporting year, REPORT_YEAR_MIN–YEAR_MAX (crm.validators; the API's `year` takes the same)."""
     return _whole_number(data, name, REPORT_YEAR_MIN, YEAR_MAX, ("年份", "a year"))
+
+
+def text_param(data: Mapping, name: str) -> str:
+    """A free-text value (a search) without characters no column holds: a NUL fails a PostgreSQL query."""
+    text = str(data.get(name) or "").strip()
+    error = unsafe_text_error(text, max_length=500)
+    if error:
+        raise BadParameter(name, error)
+    return text
