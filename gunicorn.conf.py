@@ -13,6 +13,9 @@ threads = 2
 # closes when idle can meet a client's next request on the way (a reset the client cannot retry
 # safely for a POST; the load test saw seven in 45 s).
 keepalive = 0
+# The access log names the client by the address the lockout and throttles use (TRUSTED_PROXY_COUNT
+# hops into X-Forwarded-For), and blanks secrets in query strings (a key sent as ?api_key=).
+logger_class = "ops.access_log.AccessLogger"
 
 
 def post_worker_init(worker):

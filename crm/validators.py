@@ -1,4 +1,5 @@
-"""Text every write path refuses, checked in one place: characters no column can hold, and runaway length.
+"""Input every write path refuses, checked in one place: characters no column can hold, runaway length,
+and dates outside the years the product deals in.
 
 PostgreSQL cannot store NUL in text, a lone surrogate cannot be encoded as UTF-8, the other C0 controls
 make an .xlsx export fail (XML 1.0 forbids them), and the bidirectional overrides and isolates make a
@@ -6,6 +7,7 @@ name read differently from what it is ("Trojan Source"). Joiners, marks, emoji a
 *marks* (U+200E/F) are text, and pass.
 """
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 
@@ -90,3 +92,39 @@ def unsafe_input_errors(data, depth: int = 0) -> dict | list | None:
                 return found if isinstance(found, list) else [found]
         return None
     return None
+
+
+# Every date and time the pages, the API and the import accept lies in these years. Nothing in the
+# district happened before 1900 or is planned after 2100; year 1 in Asia/Shanghai (+08:05:43 then) is
+# 1 BC in UTC, which PostgreSQL stores and Python cannot read back, so one such value broke a lead.
+YEAR_MIN = 1900
+YEAR_MAX = 2100
+# A reporting year (indicators, assessment, white paper, tax records): the plan's data starts in 1990.
+REPORT_YEAR_MIN = 1990
+DATE_RANGE_MESSAGE = (
+    f"日期应在 {YEAR_MIN} 年至 {YEAR_MAX} 年之间 / "
+    f"the date must lie between the years {YEAR_MIN} and {YEAR_MAX}"
+)
+
+
+def date_range_error(value: dt.date | dt.datetime | None) -> str | None:
+    """Why `value` (a date or a datetime) is refused, or None when it lies in YEAR_MIN–YEAR_MAX."""
+    if value is None or YEAR_MIN <= value.year <= YEAR_MAX:
+        return None
+    return DATE_RANGE_MESSAGE
+
+
+@deconstructible
+class DateRangeValidator:
+    """A field validator: a date or datetime in YEAR_MIN–YEAR_MAX."""
+
+    code = "date_out_of_range"
+    message = DATE_RANGE_MESSAGE
+
+    def __call__(self, value) -> None:
+        error = date_range_error(value)
+        if error:
+            raise ValidationError(error, code=self.code)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, DateRangeValidator)

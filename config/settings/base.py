@@ -119,6 +119,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "ops.client_ip.client_ip"
 # How many reverse proxies in front of the web process append to X-Forwarded-For (0: none, trust REMOTE_ADDR).
+# The lockout, every API throttle and the logs read the client address by this (ops.client_ip).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -204,6 +205,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Our throttles read the address with ops.client_ip; DRF's own would agree through this.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env.str("API_KEY_RATE", default="600/min"),
         "api_user": env.str("API_USER_RATE", default="600/min"),
@@ -259,7 +262,11 @@ if LOG_FORMAT not in ("json", "text"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "filters": {
+        "request_id": {"()": "django_guid.log_filters.CorrelationId"},
+        # A record's request is logged as method, path with secrets blanked, and client address.
+        "redact_request": {"()": "ops.log_filters.RedactRequest"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -274,7 +281,11 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT}
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id", "redact_request"],
+            "formatter": LOG_FORMAT,
+        }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # django-guid logs each id it sets or passes on at INFO: noise next to the id on every line.

@@ -28,7 +28,7 @@ from crm.models import (
     Unit,
 )
 from crm.selectors.scope import PERSONAL_FIELDS
-from crm.validators import unsafe_input_errors
+from crm.validators import DateRangeValidator, date_range_error, unsafe_input_errors
 from policies.models import Benefit, Policy
 
 AREA = {"max_digits": 12, "decimal_places": 2}
@@ -92,6 +92,27 @@ class FreeForm(serializers.JSONField):
 
 
 # ---------------------------------------------------------------------------- buildings and units
+
+
+class BoundedDateField(serializers.DateField):
+    """An input date in the years every entry point accepts (crm.validators.YEAR_MIN–YEAR_MAX)."""
+
+    default_validators = [DateRangeValidator()]
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """An input date and time in YEAR_MIN–YEAR_MAX: `0001-01-01T00:00:00+00:00` is refused, not stored
+    as a year no page can read back."""
+
+    default_validators = [DateRangeValidator()]
+
+    def enforce_timezone(self, value):
+        # Checked while still naive: making year 1 aware in Asia/Shanghai (+08:05:43 then) and
+        # converting it to UTC overflows, a 500 in DRF's own code before any validator runs.
+        error = date_range_error(value)
+        if error:
+            raise serializers.ValidationError(error, code=DateRangeValidator.code)
+        return super().enforce_timezone(value)
 
 
 class TaxTierSerializer(serializers.Serializer):
@@ -241,7 +262,7 @@ class LeadAgencyInput(StrictInput):
     preferred_streets = serializers.SlugRelatedField(
         slug_field="name", queryset=Street.objects.all(), many=True, required=False
     )
-    desired_move_in = serializers.DateField(required=False, allow_null=True)
+    desired_move_in = BoundedDateField(required=False, allow_null=True)
     # The plan's entry threshold; a lead short of it signs only with the district's approval.
     registers_in_district = serializers.BooleanField(
         required=False, help_text="拟在区内注册(默认是)/ will register in the district (default yes)"
@@ -328,13 +349,13 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 class ActivityInput(StrictInput):
     kind = serializers.ChoiceField(choices=ActivityKind.choices)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = BoundedDateTimeField()
     building = serializers.PrimaryKeyRelatedField(
         queryset=Building.objects.all(), required=False, allow_null=True
     )
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True)
-    next_follow_up_at = serializers.DateTimeField(required=False, allow_null=True)
+    next_follow_up_at = BoundedDateTimeField(required=False, allow_null=True)
 
 
 class SigningSerializer(serializers.ModelSerializer):
@@ -367,11 +388,11 @@ class SigningSerializer(serializers.ModelSerializer):
 class SigningInput(StrictInput):
     building = serializers.PrimaryKeyRelatedField(queryset=Building.objects.all())
     units = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), many=True, required=False)
-    signed_on = serializers.DateField()
+    signed_on = BoundedDateField()
     rent = serializers.DecimalField(required=False, allow_null=True, **RENT)
     area_m2 = serializers.DecimalField(required=False, allow_null=True, **AREA)
-    start = serializers.DateField(required=False, allow_null=True)
-    end = serializers.DateField(required=False, allow_null=True)
+    start = BoundedDateField(required=False, allow_null=True)
+    end = BoundedDateField(required=False, allow_null=True)
 
 
 # ---------------------------------------------------------------------------- reference data
@@ -638,7 +659,7 @@ class OfferInput(StrictInput):
         help_text="空:楼宇参考租金 / blank: the building's reference rent",
         **RENT,
     )
-    on = serializers.DateField(required=False, allow_null=True, help_text="测算日期,默认今天 / default today")
+    on = BoundedDateField(required=False, allow_null=True, help_text="测算日期,默认今天 / default today")
 
 
 class EvaluateInput(StrictInput):

@@ -10,6 +10,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from crm.models import AgencyAPIKey
+from ops.client_ip import client_ip
 
 DEFAULT_RATES = {
     "api_key": "600/minute",  # one agency's systems, all their calls
@@ -22,6 +23,11 @@ class _ConfiguredRate(SimpleRateThrottle):
     def get_rate(self) -> str:
         # Read at each request (not at import) so that settings changes, and tests, take effect.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or DEFAULT_RATES[self.scope]
+
+    def get_ident(self, request) -> str:
+        # DRF's own reads X-Forwarded-For whole unless NUM_PROXIES is set, so a client could pick its
+        # address; the one function the lockout uses (TRUSTED_PROXY_COUNT) decides instead.
+        return client_ip(request) or "unknown"
 
 
 class PerAPIKeyThrottle(_ConfiguredRate):

@@ -167,6 +167,8 @@ def _csv_rows(reader, table: RawTable) -> Iterator[tuple[int, list[str]]]:
 
 
 def _read_workbook(source: Source, file_names: list[str], label: str):
+    # openpyxl parses the workbook's XML with defusedxml when it is installed (it is a dependency):
+    # a DTD with entities (a "billion laughs" bomb) or an external entity is refused, not expanded.
     try:
         workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
@@ -180,19 +182,44 @@ def _read_workbook(source: Source, file_names: list[str], label: str):
         if canonical is None:
             errors.append(_unknown_file(title, list(stems), "工作表", "sheet"))
             continue
+        # The sheet's declared dimension (<dimension ref="A1:XFD100001"/>) is the sender's word, and
+        # read-only openpyxl pads every row out to it: read the cells that are there instead.
+        sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
-        header = [_cell_text(value) for value in next(rows, ())]
+        try:
+            header = [_cell_text(value) for value in next(rows, ())]
+        except Exception as exc:  # the sheet's XML is parsed lazily, here first
+            errors.append(_unreadable_sheet(title, 1, exc))
+            continue
         while header and not header[-1]:
             header.pop()
         if not header:
             errors.append(RowError(title, 1, ROW, "缺少表头 / no header row"))
             continue
-        tables[canonical] = RawTable(title, header, _sheet_rows(rows))
+        table = RawTable(title, header, iter(()))
+        table.rows = _sheet_rows(rows, table)
+        tables[canonical] = table
     return tables, errors
 
 
-def _sheet_rows(rows) -> Iterator[tuple[int, list[str]]]:
-    for line, values in enumerate(rows, start=2):
+def _unreadable_sheet(title: str, line: int, exc: Exception) -> RowError:
+    reason = f"{type(exc).__name__}: {exc}"[:300]
+    return RowError(
+        title, line, ROW, f"无法读取工作表(XML 格式错误)/ cannot read the sheet (malformed XML): {reason}"
+    )
+
+
+def _sheet_rows(rows, table: RawTable) -> Iterator[tuple[int, list[str]]]:
+    line = 1
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # malformed XML further down the sheet: reported like a CSV's
+            table.errors.append(_unreadable_sheet(table.file, line + 1, exc))
+            return
+        line += 1
         cells = [_cell_text(value) for value in values]
         if any(cells):
             yield line, cells

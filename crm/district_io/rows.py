@@ -17,7 +17,7 @@ from crm.credit_code import credit_code_error, normalise_credit_code
 from crm.district_io.cells import formula_escape, formula_unescape
 from crm.district_io.errors import RowError
 from crm.district_io.reading import ROW, RawTable
-from crm.validators import MAX_TEXT_LENGTH, unsafe_text_error
+from crm.validators import MAX_TEXT_LENGTH, date_range_error, unsafe_text_error
 
 # A blank cell of a column whose field has a default: keep the row's value, or the default when new.
 OMIT = object()
@@ -166,14 +166,21 @@ class Boolean(Kind):
         return "true" if value else "false"
 
 
+def _refuse_out_of_range(value: dt.date, text: str) -> None:
+    if date_range_error(value):
+        raise CellError(f"{date_range_error(value)}: {text}")
+
+
 class Date(Kind):
     def parse(self, text: str) -> dt.date:
         try:
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
                 raise ValueError
-            return dt.date.fromisoformat(text)
+            value = dt.date.fromisoformat(text)
         except ValueError:
             raise CellError(f"日期应为 YYYY-MM-DD: {text} / not an ISO date YYYY-MM-DD: {text}") from None
+        _refuse_out_of_range(value, text)
+        return value
 
     def format(self, value: Any) -> str:
         return "" if value is None else value.isoformat()
@@ -197,6 +204,8 @@ class DateTime(Kind):
             raise CellError(
                 f"时间应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM[:SS]: {text} / not an ISO date-time: {text}"
             ) from None
+        # Checked before it is made aware: year 1 in Asia/Shanghai is 1 BC in UTC.
+        _refuse_out_of_range(value, text)
         if timezone.is_naive(value):
             value = timezone.make_aware(value)
         return value

@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, ActivityKind, LawfulBasis, LeadChannel, LeadStage
 from crm.credit_code import validate_credit_code
 from crm.models.buildings import AREA, RENT
+from crm.models.fields import ReadableDateTimeField
 from crm.names import normalise_company_name
 
 
@@ -41,7 +42,7 @@ class Lead(models.Model):
     lawful_basis = models.CharField(
         _("个人信息处理依据"), max_length=20, choices=LawfulBasis.choices, blank=True
     )
-    lawful_basis_recorded_at = models.DateTimeField(_("依据登记时间"), null=True, blank=True)
+    lawful_basis_recorded_at = ReadableDateTimeField(_("依据登记时间"), null=True, blank=True)
     area_min_m2 = models.DecimalField(_("最小面积(㎡)"), null=True, blank=True, **AREA)
     area_max_m2 = models.DecimalField(_("最大面积(㎡)"), null=True, blank=True, **AREA)
     budget_rent = models.DecimalField(_("租金预算(元/㎡·天)"), null=True, blank=True, **RENT)
@@ -102,10 +103,10 @@ class Lead(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(_("创建时间"), db_index=True)
-    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    created_at = ReadableDateTimeField(_("创建时间"), db_index=True)
+    updated_at = ReadableDateTimeField(_("更新时间"), auto_now=True)
     # Start of the owner's protection period (撞单保护): the last activity, or creation.
-    last_activity_at = models.DateTimeField(_("最近跟进"), db_index=True)
+    last_activity_at = ReadableDateTimeField(_("最近跟进"), db_index=True)
     version = models.PositiveIntegerField(_("版本"), default=1)
     history = HistoricalRecords(excluded_fields=["normalised_name", "updated_at"])
 
@@ -181,7 +182,7 @@ class StageChange(models.Model):
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    changed_at = models.DateTimeField(_("时间"))
+    changed_at = ReadableDateTimeField(_("时间"))
 
     class Meta:
         ordering = ["lead", "changed_at"]
@@ -205,7 +206,7 @@ class Activity(models.Model):
         Lead, verbose_name=_("线索"), on_delete=models.CASCADE, related_name="activities"
     )
     kind = models.CharField(_("类型"), max_length=20, choices=ActivityKind.choices)
-    occurred_at = models.DateTimeField(_("发生时间"))
+    occurred_at = ReadableDateTimeField(_("发生时间"))
     building = models.ForeignKey(
         "crm.Building",
         verbose_name=_("看房楼宇"),
@@ -231,8 +232,8 @@ class Activity(models.Model):
         related_name="activities",
     )
     notes = models.TextField(_("记录"), blank=True)
-    next_follow_up_at = models.DateTimeField(_("下次跟进"), null=True, blank=True, db_index=True)
-    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    next_follow_up_at = ReadableDateTimeField(_("下次跟进"), null=True, blank=True, db_index=True)
+    created_at = ReadableDateTimeField(_("录入时间"), auto_now_add=True)
 
     class Meta:
         ordering = ["lead", "-occurred_at"]

@@ -42,6 +42,7 @@ from crm.models import (
 )
 from crm.models.appraisal import LOWER_IS_BETTER, Metric, PeriodKind, period_bounds, period_start_error
 from crm.services.common import invalid
+from crm.validators import YEAR_MAX, YEAR_MIN
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -89,12 +90,21 @@ class Period:
     def parse(cls, text: str) -> "Period":
         """'2024' (year), '2024-Q2' (quarter) or '2024-05' (month)."""
         text = text.strip().upper()
-        if m := re.fullmatch(r"(\d{4})", text):
-            return cls.of(PeriodKind.YEAR, dt.date(int(m[1]), 1, 1))
-        if m := re.fullmatch(r"(\d{4})-Q([1-4])", text):
-            return cls.of(PeriodKind.QUARTER, dt.date(int(m[1]), (int(m[2]) - 1) * 3 + 1, 1))
-        if (m := re.fullmatch(r"(\d{4})-(\d{1,2})", text)) and 1 <= int(m[2]) <= 12:
-            return cls.of(PeriodKind.MONTH, dt.date(int(m[1]), int(m[2]), 1))
+        # ASCII digits only ("\d" takes any script's), and years the product's dates may hold.
+        if m := re.fullmatch(r"([0-9]{4})(?:-Q([1-4])|-([0-9]{1,2}))?", text):
+            year, quarter, month = int(m[1]), m[2], m[3]
+            if not YEAR_MIN <= year <= YEAR_MAX:
+                raise invalid(
+                    "period",
+                    f"周期年份应在 {YEAR_MIN}–{YEAR_MAX} 之间 / "
+                    f"the period's year must be {YEAR_MIN}–{YEAR_MAX}",
+                )
+            if quarter:
+                return cls.of(PeriodKind.QUARTER, dt.date(year, (int(quarter) - 1) * 3 + 1, 1))
+            if month is None:
+                return cls.of(PeriodKind.YEAR, dt.date(year, 1, 1))
+            if 1 <= int(month) <= 12:
+                return cls.of(PeriodKind.MONTH, dt.date(year, int(month), 1))
         raise invalid(
             "period", f"无法识别的周期 {text!r}(如 2024、2024-Q2、2024-05)/ unknown period {text!r}"
         )

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, LeadStage
+from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, LeadChannel, LeadStage
 from crm.credit_code import normalise_credit_code
 from crm.models import Agency, Enterprise, Industry, Lead, Promoter, StageChange, Street
 from crm.names import normalise_company_name
@@ -172,10 +172,21 @@ def lead_create(
     _check_lawful_basis(lead)
     lead.full_clean(exclude=["normalised_name"])
     _refuse_if_protected(lead, exclude=None)
+    _check_channel(lead)
     attribute_to(lead, by)
     lead.save()
     lead.preferred_streets.set(list(preferred_streets))
     return lead
+
+
+def _check_channel(lead: Lead) -> None:
+    # "Through an agency" names the agency: without one the lead would count for no agency's referrals
+    # and for no promoter's own work, a way to claim the agency channel's credit in the appraisal.
+    if lead.channel == LeadChannel.AGENCY and not lead.agency_id:
+        raise invalid(
+            "channel",
+            "渠道为中介机构时须有提交的机构 / the agency channel needs the agency that referred the lead",
+        )
 
 
 def _check_lawful_basis(lead: Lead) -> None:
@@ -251,6 +262,8 @@ def lead_update(*, lead: Lead, by=None, expected_version: int | None = None, **c
         lead.entry_exception_approved_by = None
     lead.normalised_name = normalise_company_name(lead.company_name)
     _check_area_range(lead)
+    if "channel" in changes:
+        _check_channel(lead)
     if changes.keys() & {"contact_name", "contact_phone", "lawful_basis"}:
         _check_lawful_basis(lead)
     lead.full_clean(exclude=["normalised_name"])

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.template.loader import render_to_string
@@ -32,6 +33,7 @@ from crm.models.appraisal import PeriodKind
 from crm.services.appraisal import appraisal_compute
 from crm.services.assessment import street_assessment_compute
 from crm.tax_tiers import building_tax_tiers
+from crm.validators import REPORT_YEAR_MIN, YEAR_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -314,6 +316,16 @@ def render_pdf(html: str) -> tuple[bytes | None, str]:
 @transaction.atomic
 def white_paper_request(*, year: int) -> WhitePaper:
     """Ask for the paper of `year` to be (re)generated; the caller enqueues the generation after commit."""
+    if not REPORT_YEAR_MIN <= year <= YEAR_MAX:
+        # Year 0 was accepted once and stayed "requested" for ever: no generation can run for it.
+        raise ValidationError(
+            {
+                "year": [
+                    f"年度应在 {REPORT_YEAR_MIN}–{YEAR_MAX} 之间 / "
+                    f"the year must be {REPORT_YEAR_MIN}–{YEAR_MAX}"
+                ]
+            }
+        )
     paper, _ = WhitePaper.objects.get_or_create(year=year, defaults={"requested_at": timezone.now()})
     paper.state = WhitePaper.State.REQUESTED
     paper.requested_at = timezone.now()

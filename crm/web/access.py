@@ -10,8 +10,9 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 
+from crm.api.exceptions import in_language
 from crm.api.permissions import (
     LEAD_WORKERS,
     hides_personal_data,
@@ -22,6 +23,7 @@ from crm.api.permissions import (
 )
 from crm.constants import Role
 from crm.selectors.scope import CHANGE, VIEW
+from crm.web.params import BadParameter
 
 __all__ = [
     "CHANGE",
@@ -62,11 +64,21 @@ def roles_required(*roles: Iterable[str] | str) -> Callable:
             role = role_of(request)
             if role is None or (allowed and role not in allowed):
                 raise PermissionDenied("无权查看此页面 / you may not open this page")
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except BadParameter as exc:
+                return bad_parameter(request, exc)
 
         return wrapped
 
     return decorate
+
+
+def bad_parameter(request, exc: BadParameter):
+    """The 400 for a malformed query or form value: the field and why, as a page or an htmx fragment."""
+    context = {"field": exc.field, "message": in_language(exc.message)}
+    template = "web/_bad_parameter.html" if request.headers.get("HX-Request") else "web/bad_parameter.html"
+    return render(request, template, context, status=400)
 
 
 def object_in_scope(request, queryset: QuerySet | type[Model], pk, action: str = VIEW):

@@ -23,6 +23,7 @@ from crm.services.appraisal import Period, weights_for
 from crm.services.white_paper import white_paper_request
 from crm.web.access import OFFICE, request_viewer, role_of, roles_required, scoped
 from crm.web.exports import export_response, wanted_format
+from crm.web.params import BadParameter, year_param
 from workers.enqueue import enqueue
 from workers.tasks import appraisal_period, generate_white_paper
 
@@ -36,8 +37,8 @@ def _period(request) -> Period:
     if text:
         try:
             return Period.parse(text)
-        except ValidationError:
-            messages.error(request, _("无法识别的周期 / unknown period: %(p)s") % {"p": text})
+        except ValidationError as exc:
+            raise BadParameter("period", " ".join(exc.messages)) from None
     return Period.containing(PeriodKind.MONTH, timezone.localdate())
 
 
@@ -152,9 +153,9 @@ def appraisal_detail(request, pk: int):
 
 
 def _assessment_year(request) -> int:
-    raw = request.GET.get("year", "")
-    if raw.isdigit():
-        return int(raw)
+    year = year_param(request.GET, "year")
+    if year is not None:
+        return year
     latest = StreetAssessmentSnapshot.objects.order_by("-year").values_list("year", flat=True).first()
     return latest or timezone.localdate().year
 
@@ -240,11 +241,11 @@ def white_paper_list(request):
     if request.method == "POST":
         if role_of(request) != Role.DISTRICT_ADMIN:
             raise PermissionDenied
-        raw = request.POST.get("year", "")
-        if not raw.isdigit():
+        year = year_param(request.POST, "year")  # a malformed one: the 400 of crm.web.params
+        if year is None:
             messages.error(request, _("请填写年度 / give a year"))
             return redirect("web:white_papers")
-        paper = white_paper_request(year=int(raw))
+        paper = white_paper_request(year=year)
         enqueue(generate_white_paper, paper.year)
         messages.success(request, _("已提交生成 %(y)s 年白皮书 / generation queued") % {"y": paper.year})
         return redirect("web:white_papers")

@@ -13,11 +13,12 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from crm.api.match_rows import lead_matches_seen
 from crm.api.permissions import BUILDING_MATCH_READERS
 from crm.api.views.buildings import buildings_with_vacancy
 from crm.constants import TaxTier, UnitStatus
 from crm.indicators import building_indicators
-from crm.models import Building, Industry, Lead, Street, TaxRecord, Tenancy, Unit
+from crm.models import Building, Industry, Street, TaxRecord, Tenancy, Unit
 from crm.selectors.units import units_offerable
 from crm.tax_tiers import building_tax_tiers
 from crm.web.access import object_in_scope, reaches, role_of, roles_required, scoped
@@ -25,7 +26,7 @@ from crm.web.charts import chart
 from crm.web.exports import export_response, wanted_format
 from crm.web.forms import BuildingFilterForm, VacancyFilterForm
 from crm.web.fragments import fragment_of
-from matching.adapter import match_leads, tax_year_for
+from matching.adapter import tax_year_for
 from matching.core.types import MatchingInputError
 from policies.adapter import policies_in_force
 
@@ -267,21 +268,12 @@ def building_leads(request, pk: int):
     """The open leads that fit this building best (reverse matching), loaded on request."""
     building = object_in_scope(request, Building, pk)
     try:
-        found = match_leads(building, limit=LEADS_SHOWN)
+        # What the API's /buildings/{id}/lead-matches/ answers this caller: a lead the caller may
+        # not see is demand without a name.
+        found = lead_matches_seen(request, building, limit=LEADS_SHOWN)
     except MatchingInputError as exc:
         return render(request, "web/_building_leads.html", {"problem": exc.message})
-    ids = [r.lead_id for r in found.results]
-    visible = set(scoped(request, Lead).filter(pk__in=ids).values_list("pk", flat=True))
-    rows = [
-        {
-            "result": r,
-            "ref": found.labels[r.lead_id][0],
-            "name": found.labels[r.lead_id][1],
-            "visible": r.lead_id in visible,
-        }
-        for r in found.results
-    ]
-    return render(request, "web/_building_leads.html", {"rows": rows, "found": found})
+    return render(request, "web/_building_leads.html", {"results": found["results"], "found": found})
 
 
 # ------------------------------------------------------------------ vacancies

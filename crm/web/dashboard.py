@@ -22,6 +22,7 @@ from crm.web.charts import chart
 from crm.web.forecast import FUNNEL, addition_for, indicators_with, pipeline_forecast
 from crm.web.forms import YearForm
 from crm.web.fragments import fragment_of
+from crm.web.params import id_param
 from matching.adapter import match_all_open_leads
 
 WHAT_IF_ROWS = 6
@@ -297,9 +298,9 @@ def what_if(request):
     year, street = _area(request, form)
     pairs = []
     for i in range(WHAT_IF_ROWS):
-        lead_id, building_id = request.POST.get(f"lead_{i}"), request.POST.get(f"building_{i}")
-        if lead_id and building_id and lead_id.isdigit() and building_id.isdigit():
-            pairs.append((int(lead_id), int(building_id)))
+        lead_id, building_id = id_param(request.POST, f"lead_{i}"), id_param(request.POST, f"building_{i}")
+        if lead_id and building_id:
+            pairs.append((lead_id, building_id))
     leads = {
         lead.pk: lead
         for lead in scoped(request, Lead)

@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from crm.constants import ActivityKind, FeaturedType, LawfulBasis, LeadChannel, LeadStage, TaxTier
 from crm.district_io.archives import archive_problem
 from crm.models import Building, Industry, Promoter, Street, Unit
-from crm.validators import unsafe_text_error
+from crm.validators import DateRangeValidator, unsafe_text_error
+from crm.web.params import BadParameter, ids_param
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -68,6 +69,26 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
+
+
+class BoundedDateField(forms.DateField):
+    """A date in the years every entry point accepts (crm.validators.YEAR_MIN–YEAR_MAX)."""
+
+    default_validators = [DateRangeValidator()]
+
+
+class BoundedDateTimeField(forms.DateTimeField):
+    """A date and time in YEAR_MIN–YEAR_MAX, refused before it is stored (year 1 in Asia/Shanghai
+    is 1 BC in UTC, which the database keeps and no page can read back)."""
+
+    default_validators = [DateRangeValidator()]
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except OverflowError:
+            # Made aware at the edge of the calendar (9999-12-31 23:59 east of UTC).
+            raise ValidationError(DateRangeValidator.message, code=DateRangeValidator.code) from None
 
 
 class SafeForm(forms.Form):
@@ -154,7 +175,7 @@ class LeadForm(SafeForm):
         label=_("预计年纳税(元)"), required=False, max_digits=16, decimal_places=2
     )
     employees = forms.IntegerField(label=_("员工人数"), required=False, min_value=0)
-    desired_move_in = forms.DateField(label=_("期望入驻日期"), required=False, widget=DateInput())
+    desired_move_in = BoundedDateField(label=_("期望入驻日期"), required=False, widget=DateInput())
     preferred_streets = forms.ModelMultipleChoiceField(
         label=_("意向镇街"),
         queryset=Street.objects.none(),
@@ -204,7 +225,7 @@ class StageForm(SafeForm):
 
 class ActivityForm(SafeForm):
     kind = forms.ChoiceField(label=_("类型"), choices=ActivityKind.choices)
-    occurred_at = forms.DateTimeField(label=_("发生时间"), widget=DateTimeInput())
+    occurred_at = BoundedDateTimeField(label=_("发生时间"), widget=DateTimeInput())
     building = forms.ModelChoiceField(
         label=_("看房楼宇"),
         queryset=Building.objects.none(),
@@ -214,7 +235,7 @@ class ActivityForm(SafeForm):
     )
     unit = forms.ModelChoiceField(label=_("看房单元"), queryset=Unit.objects.none(), required=False)
     notes = forms.CharField(label=_("记录"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    next_follow_up_at = forms.DateTimeField(label=_("下次跟进"), required=False, widget=DateTimeInput())
+    next_follow_up_at = BoundedDateTimeField(label=_("下次跟进"), required=False, widget=DateTimeInput())
 
     def __init__(self, *args, buildings=None, units=None, units_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -231,11 +252,18 @@ class TourForm(SafeForm):
 
     building = forms.ModelChoiceField(queryset=Building.objects.none(), widget=forms.HiddenInput)
     units = forms.CharField(required=False, widget=forms.HiddenInput)
-    at = forms.DateTimeField(label=_("看房时间"), widget=DateTimeInput())
+    at = BoundedDateTimeField(label=_("看房时间"), widget=DateTimeInput())
 
     def __init__(self, *args, buildings=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["building"].queryset = buildings if buildings is not None else Building.objects.none()
+
+    def clean_units(self) -> list[int]:
+        # The matched offer's unit ids, "12;13", as the matches fragment writes them.
+        try:
+            return ids_param(self.cleaned_data, "units")
+        except BadParameter as exc:
+            raise ValidationError(exc.message) from None
 
     def clean_at(self):
         at = self.cleaned_data["at"]
@@ -252,8 +280,8 @@ class SignForm(SafeForm):
         label=_("签约房源"), queryset=Unit.objects.none(), widget=forms.CheckboxSelectMultiple
     )
     rent = forms.DecimalField(label=_("租金(元/㎡·天)"), required=False, max_digits=8, decimal_places=2)
-    signed_on = forms.DateField(label=_("签约日期"), widget=DateInput())
-    end = forms.DateField(label=_("租约到期"), required=False, widget=DateInput())
+    signed_on = BoundedDateField(label=_("签约日期"), widget=DateInput())
+    end = BoundedDateField(label=_("租约到期"), required=False, widget=DateInput())
 
     def __init__(self, *args, buildings=None, units=None, units_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -337,7 +365,7 @@ class PolicyWhatIfForm(forms.Form):
     )
     employees = forms.IntegerField(label=_("员工人数"), required=False, min_value=0)
     is_headquarters = forms.BooleanField(label=_("总部企业"), required=False)
-    on = forms.DateField(label=_("测算日期"), widget=DateInput())
+    on = BoundedDateField(label=_("测算日期"), widget=DateInput())
 
     def __init__(self, *args, buildings=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.api.masking import mask_personal
+from crm.api.match_rows import building_exclusions_seen, building_matches_seen
 from crm.constants import LEAD_TRANSITIONS, ActivityKind, LeadStage, Role
 from crm.credit_code import normalise_credit_code
 from crm.models import (
@@ -64,7 +65,7 @@ from crm.web.forms import (
     now_local,
 )
 from crm.web.fragments import fragment_of
-from matching.adapter import match_buildings
+from crm.web.params import id_param
 from matching.core.types import COMPONENT_LABELS, COMPONENTS, MatchingInputError
 from matching.industry_suggest import suggest_industry
 
@@ -331,8 +332,9 @@ def lead_duplicate_check(request):
     holder = None
     if len(name) >= 2 or len(code) == 18:
         owner = _worker(request)
-        if owner is None and request.POST.get("owner"):
-            owner = scoped(request, Promoter).filter(pk=request.POST["owner"]).first()
+        owner_id = id_param(request.POST, "owner")
+        if owner is None and owner_id:
+            owner = scoped(request, Promoter).filter(pk=owner_id).first()
         holder = lead_protection_conflict(credit_code=code, company_name=name, owner=owner)
     until = None
     if holder is not None:
@@ -486,7 +488,7 @@ def activity_add(request, pk: int):
 def unit_options(request, pk: int):
     """The <option>s of a building's units, for the activity form's unit select."""
     lead = object_in_scope(request, Lead, pk)
-    building = scoped(request, Building).filter(pk=request.GET.get("building") or 0).first()
+    building = scoped(request, Building).filter(pk=id_param(request.GET, "building") or 0).first()
     units = []
     if building is not None:
         offerable = set(units_offerable(lead=lead).filter(building=building).values_list("pk", flat=True))
@@ -538,18 +540,20 @@ def lead_matches(request, pk: int):
     """The buildings to show this lead first, each component as a bar, incentives in yuan."""
     lead = object_in_scope(request, Lead.objects.select_related("industry"), pk)
     try:
-        found = match_buildings(lead, limit=MATCHES_SHOWN)
+        # What the API's /leads/{id}/matches/ answers this caller, shown rather than re-derived.
+        found = building_matches_seen(request, lead, limit=MATCHES_SHOWN)
     except MatchingInputError as exc:
         return render(request, "web/_matches.html", {"lead": lead, "problem": exc.message})
     results = []
-    for result in found.results:
+    for result in found["results"]:
+        unit_ids = result["offer"]["unit_ids"]
         results.append(
             {
                 "result": result,
-                "components": _component_rows(result.components, result.contributions),
-                "units": ";".join(str(u) for u in result.offer.unit_ids),
-                "first_unit": result.offer.unit_ids[0] if result.offer.unit_ids else "",
-                "incentives": [{**item, "total": Decimal(item["total_3y"])} for item in result.incentives],
+                "components": _component_rows(result["components"], result["contributions"]),
+                "units": ";".join(str(u) for u in unit_ids),
+                "first_unit": unit_ids[0] if unit_ids else "",
+                "incentives": [{**item, "total": Decimal(item["total_3y"])} for item in result["incentives"]],
             }
         )
     tomorrow = timezone.localtime() + dt.timedelta(days=1)
@@ -557,7 +561,7 @@ def lead_matches(request, pk: int):
         "lead": lead,
         "found": found,
         "results": results,
-        "excluded_total": sum(found.excluded_counts.values()),
+        "excluded_total": sum(found["excluded_counts"].values()),
         "changeable": _changeable(request, lead),
         "tour_at": tomorrow.replace(hour=10, minute=0).strftime("%Y-%m-%dT%H:%M"),
     }
@@ -570,10 +574,10 @@ def lead_excluded(request, pk: int):
     """The buildings filtered out for this lead, each with its reason (on request: it lists them all)."""
     lead = object_in_scope(request, Lead.objects.select_related("industry"), pk)
     try:
-        found = match_buildings(lead, limit=0, include_excluded=True, details=False)
+        excluded = building_exclusions_seen(request, lead)
     except MatchingInputError as exc:
         return render(request, "web/_excluded.html", {"problem": exc.message})
-    return render(request, "web/_excluded.html", {"excluded": found.excluded or []})
+    return render(request, "web/_excluded.html", {"excluded": excluded})
 
 
 @require_POST
@@ -587,9 +591,9 @@ def site_tour_schedule(request, pk: int):
         return render(request, "web/_tour_booked.html", {"form": form}, status=400)
     building, at = form.cleaned_data["building"], form.cleaned_data["at"]
     numbers = list(
-        Unit.objects.filter(
-            building=building, pk__in=[int(u) for u in form.cleaned_data["units"].split(";") if u.isdigit()]
-        ).values_list("number", flat=True)
+        Unit.objects.filter(building=building, pk__in=form.cleaned_data["units"]).values_list(
+            "number", flat=True
+        )
     )
     where = f"{building.name} {'、'.join(numbers)}".strip()
     try:

@@ -17,6 +17,7 @@ from crm.models import Building, Lead
 from crm.web.access import object_in_scope, role_of, roles_required, scoped
 from crm.web.exports import export_response, wanted_format
 from crm.web.forms import PolicyWhatIfForm, ReviewForm, add_service_errors
+from crm.web.params import id_param, text_param
 from policies.adapter import offer_for_lead
 from policies.engine.terms import PARAMETERS, Offer
 from policies.models import ApprovalStatus, Benefit, Policy
@@ -47,7 +48,7 @@ def benefit_terms(benefit: Benefit) -> str:
 @roles_required()
 def policy_list(request):
     policies = _policies(request)
-    scope = request.GET.get("scope", "")
+    scope = text_param(request.GET, "scope")
     if scope:
         policies = policies.filter(scope=scope)
     if request.GET.get("active") == "1":
@@ -55,7 +56,7 @@ def policy_list(request):
         policies = policies.filter(
             Q(active=True, valid_from__lte=today) & (Q(valid_to__isnull=True) | Q(valid_to__gte=today))
         )
-    q = request.GET.get("q", "").strip()
+    q = text_param(request.GET, "q")
     if q:
         policies = policies.filter(name__icontains=q)
     policies = policies.order_by("-priority", "name", "pk")
@@ -120,8 +121,9 @@ def policy_calculator(request):
     buildings = scoped(request, Building).order_by("code")
     lead = None
     initial = {"on": timezone.localdate()}
-    if request.GET.get("lead"):
-        lead = scoped(request, Lead).select_related("industry").filter(pk=request.GET["lead"]).first()
+    lead_id = id_param(request.GET, "lead")
+    if lead_id:
+        lead = scoped(request, Lead).select_related("industry").filter(pk=lead_id).first()
     if lead is not None:
         offer = offer_for_lead(lead, on=timezone.localdate())
         initial.update(

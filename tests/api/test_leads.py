@@ -484,3 +484,25 @@ def test_an_intention_must_be_a_boolean(world):
     # then
     assert response.status_code == 400
     assert list(response.json()) == ["registers_in_district"]
+
+
+def test_if_match_any_does_not_skip_the_version_check(world):
+    # when a change claims to be based on "any" version, with none in the body
+    response = api_client(world, "promoter").patch(
+        f"/api/v1/leads/{world.lead.pk}/", {"budget_rent": "2.60"}, format="json", HTTP_IF_MATCH="*"
+    )
+    # then it is refused like one without a version, and nothing changed
+    assert response.status_code == 400
+    assert list(response.json()) == ["version"]
+    world.lead.refresh_from_db()
+    assert world.lead.version == 1
+
+
+def test_an_if_match_of_other_digits_is_a_400(world):
+    # when the tag is a superscript two, which str.isdigit calls a digit but int() refuses
+    response = api_client(world, "promoter").patch(
+        f"/api/v1/leads/{world.lead.pk}/", {"budget_rent": "2.60"}, format="json", HTTP_IF_MATCH='"²"'
+    )
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == ["If-Match"]

@@ -78,3 +78,32 @@ def test_the_schema_states_each_indicators_precision(client):
         "tax_per_m2: 元/㎡, unrounded ratio",
     ):
         assert words in value["description"]
+
+
+def _schema(client) -> dict:
+    return yaml.safe_load(client.get("/api/v1/schema/").content)
+
+
+def _query_parameter(schema: dict, path: str, name: str) -> dict:
+    parameters = schema["paths"][path]["get"]["parameters"]
+    return next(p for p in parameters if p["name"] == name)["schema"]
+
+
+def test_the_schema_declares_the_limits_and_each_roles_lead_input(client):
+    # when
+    schema = _schema(client)
+    # then the bounds int_param refuses outside of (a 400) are in the schema, for clients to keep to
+    year = {"type": "integer", "minimum": 1990, "maximum": 2100}
+    assert _query_parameter(schema, "/api/v1/indicators/", "year") == year
+    assert _query_parameter(schema, "/api/v1/buildings/", "year") == year
+    limit = {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}
+    assert _query_parameter(schema, "/api/v1/leads/{id}/matches/", "limit") == limit
+    assert _query_parameter(schema, "/api/v1/buildings/{id}/lead-matches/", "limit") == limit
+    components = schema["components"]["schemas"]
+    body = schema["paths"]["/api/v1/leads/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    choices = [ref["$ref"].rsplit("/", 1)[1] for ref in components[body["$ref"].rsplit("/", 1)[1]]["oneOf"]]
+    # and the lead's input is one per role, the agency's with none of the fields refused to it
+    assert choices == ["LeadAgencyInputRequest", "LeadStaffInputRequest", "LeadOfficeInputRequest"]
+    agency_fields = set(components["LeadAgencyInputRequest"]["properties"])
+    assert not agency_fields & {"channel", "owner", "case_by_case", "stage", "agency"}
+    assert {"channel", "owner"} <= set(components["LeadOfficeInputRequest"]["properties"])

@@ -62,7 +62,7 @@ def test_same_name_written_differently_counts_as_the_same_company():
 
     with pytest.raises(ValidationError) as exc:
         lead_create(
-            company_name=" 绍兴（越城）数据 有限公司", channel=LeadChannel.AGENCY, owner=PromoterFactory()
+            company_name=" 绍兴（越城）数据 有限公司", channel=LeadChannel.DEPARTMENT, owner=PromoterFactory()
         )
 
     assert "李强" in _messages(exc, "company_name")
@@ -229,3 +229,28 @@ def test_lead_changes_are_audited_with_their_author():
     last = lead.history.first()
     assert last.contact_phone == "13800000000"
     assert last.history_user == user
+
+
+def test_the_agency_channel_needs_an_agency():
+    # given a promoter registering a lead as if an agency had referred it
+    owner = PromoterFactory()
+    # when
+    with pytest.raises(ValidationError) as exc:
+        lead_create(company_name="无中介有限公司", channel=LeadChannel.AGENCY, owner=owner)
+    # then
+    assert "agency" in _messages(exc, "channel")
+    assert not Lead.objects.filter(company_name="无中介有限公司").exists()
+
+
+def test_a_lead_cannot_be_moved_to_the_agency_channel_without_an_agency():
+    # given
+    lead = lead_create(
+        company_name="部门推荐有限公司", channel=LeadChannel.DEPARTMENT, owner=PromoterFactory()
+    )
+    # when
+    with pytest.raises(ValidationError) as exc:
+        lead_update(lead=lead, channel=LeadChannel.AGENCY)
+    # then
+    assert "agency" in _messages(exc, "channel")
+    lead.refresh_from_db()
+    assert lead.channel == LeadChannel.DEPARTMENT

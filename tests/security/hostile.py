@@ -66,6 +66,9 @@ BAD_DATES = {
     "month 13": "2024-13-01",
     "year 0": "0000-01-01",
     "five-digit year": "10000-01-01",
+    "year one": "0001-01-01",
+    "year 1899": "1899-12-31",
+    "year 2101": "2101-01-01",
     "word": "tomorrow",
     "number": 20240101,
     "list": ["2024-01-01"],
@@ -78,6 +81,9 @@ BAD_DATETIMES = {
     "hour 25": "2024-01-01T25:00:00",
     "first instant, east of utc": "0001-01-01T00:00:00+14:00",
     "last instant, west of utc": "9999-12-31T23:59:59-14:00",
+    "year one in utc": "0001-01-01T00:00:00+00:00",
+    "year one, local": "0001-01-01T00:00:00",
+    "year 2101": "2101-01-01T00:00:00+08:00",
     "epoch seconds": 1_700_000_000,
 }
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from crm.district_io import DistrictImportError, district_export, district_import
@@ -175,6 +176,94 @@ def test_hostile_cells_in_a_workbook_are_row_errors(tmp_path):
     # then
     assert [(e.line, e.column) for e in refused.value.row_errors] == [(3, "name")]
     assert not Street.objects.filter(name="丙街道").exists()
+
+
+# ------------------------------------------------------------------ workbook XML
+
+LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(
+        f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">' for n in range(1, 10)
+    )
+    + "]>"
+)
+
+
+def _workbook_with_sheet_xml(path: Path, rewrite) -> Path:
+    """A streets workbook whose sheet XML is passed through `rewrite` (bytes to bytes)."""
+    plain = path.with_suffix(".plain.xlsx")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "streets"
+    sheet.append(["name", "kind"])
+    sheet.append(["丙街道", "subdistrict"])
+    book.save(plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, rewrite(data) if info.filename == "xl/worksheets/sheet1.xml" else data)
+    return path
+
+
+def _billion_laughs(xml: bytes) -> bytes:
+    # A thousand million "lol"s in the street's name, if an XML parser expanded them.
+    body = xml.split(b"?>", 1)[-1]
+    return LAUGHS.encode() + body.replace("丙".encode(), b"&lol9;", 1)
+
+
+def _malformed(xml: bytes) -> bytes:
+    return xml.replace(b"</sheetData>", b"<row r=")
+
+
+WORKBOOK_PROBLEMS = {"entity expansion": _billion_laughs, "malformed xml": _malformed}
+
+
+@pytest.mark.parametrize("label", list(WORKBOOK_PROBLEMS))
+def test_a_hostile_workbook_is_a_clear_error_on_the_command_line(tmp_path, label):
+    # given
+    path = _workbook_with_sheet_xml(tmp_path / "district.xlsx", WORKBOOK_PROBLEMS[label])
+    # when
+    with pytest.raises(CommandError) as refused:
+        call_command("import_district", str(path), stderr=io.StringIO())
+    # then a refusal that counts the errors, no traceback, nothing written
+    assert "nothing was written" in str(refused.value)
+    with pytest.raises(DistrictImportError) as errors:
+        district_import(source=path)
+    messages = " ".join(e.message for e in errors.value.row_errors)
+    assert "cannot read" in messages, messages
+    assert not Street.objects.filter(name="丙街道").exists()
+
+
+@pytest.mark.parametrize("label", list(WORKBOOK_PROBLEMS))
+def test_a_hostile_workbook_uploaded_is_rejected_with_its_errors(district, eager_worker, tmp_path, label):
+    # given
+    content = _workbook_with_sheet_xml(tmp_path / "district.xlsx", WORKBOOK_PROBLEMS[label]).read_bytes()
+    client = district.client("district_admin")
+    # when
+    response = upload(client, content, "district.xlsx")
+    # then the job is rejected with the reader's message, not reported as the job queue being down
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "cannot read" in page and "job queue" not in page
+    assert not Street.objects.filter(name="丙街道").exists()
+
+
+def test_a_sheets_declared_dimension_is_ignored(tmp_path):
+    # given a sheet that declares 16,384 columns by 100,001 rows around its two rows
+    def huge(xml: bytes) -> bytes:
+        return xml.replace(b'<dimension ref="A1:B2" />', b'<dimension ref="A1:XFD100001" />')
+
+    path = _workbook_with_sheet_xml(tmp_path / "district.xlsx", huge)
+    assert b"XFD100001" in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    # when
+    from crm.district_io.reading import read_source
+
+    tables, errors = read_source(path, ["streets.csv"])
+    rows = list(tables["streets.csv"].rows)
+    # then the rows are the cells that are there, not padded out to the declared width
+    assert errors == []
+    assert rows == [(2, ["丙街道", "subdistrict"])]
+    assert tables["streets.csv"].header == ["name", "kind"]
 
 
 # ------------------------------------------------------------------ exports

@@ -155,7 +155,7 @@ def test_the_excluded_buildings_come_with_their_reasons(district):
     )
 
     # then
-    reasons = {e.building_name: e.reason for e in response.context["excluded"]}
+    reasons = {e["building_name"]: e["reason"] for e in response.context["excluded"]}
     assert reasons == {"甲大厦": "no_space", "乙中心": "no_space"}
 
 

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 
@@ -67,6 +68,14 @@ def lead_in_scope(request, pk, action: str = VIEW) -> Lead:
     raise Http404
 
 
+def int_parameter(name: str, *, low: int, high: int, description: str, default: int | None = None):
+    """The OpenAPI declaration of a query parameter read by int_param: its range is in the schema too."""
+    schema = {"type": "integer", "minimum": low, "maximum": high}
+    if default is not None:
+        schema["default"] = default
+    return OpenApiParameter(name, schema, description=description)
+
+
 def int_param(request, name: str, *, default: int, low: int, high: int) -> int:
     """An integer query parameter within [low, high], or a 400 naming it."""
     raw = request.query_params.get(name)
@@ -86,11 +95,11 @@ def int_param(request, name: str, *, default: int, low: int, high: int) -> int:
 def expected_version(request, sent: int | None, *, required: bool) -> int | None:
     """The version the client read: the If-Match header (preferred) or the body's `version`."""
     header = (request.headers.get("If-Match") or "").strip()
-    if header == "*":
-        return None
-    if header:
+    # "If-Match: *" (any version) would skip the check that keeps two editors from overwriting each
+    # other: it counts as no header, so the body's version is still required.
+    if header and header != "*":
         tag = header.removeprefix("W/").strip('"')
-        if not tag.isdigit():
+        if not (tag.isascii() and tag.isdigit()) or len(tag) > 18:
             raise ValidationError(
                 {"If-Match": ['应为读取时的 ETag,如 "3" / must be the ETag you read, like "3"']}
             )

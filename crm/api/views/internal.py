@@ -13,9 +13,10 @@ from rest_framework.views import APIView
 from crm.api import serializers as s
 from crm.api.filters import AppraisalFilter, EnterpriseFilter, TaxRecordFilter
 from crm.api.permissions import scoped, sees_whole_area
-from crm.api.views.base import ApiMixin, int_param
+from crm.api.views.base import ApiMixin, int_param, int_parameter
 from crm.indicators import district_indicators
 from crm.models import AppraisalSnapshot, Enterprise, Street, TaxRecord
+from crm.validators import REPORT_YEAR_MIN, YEAR_MAX
 
 
 @extend_schema(summary="企业 / enterprises (internal roles)")
@@ -65,8 +66,11 @@ class IndicatorsView(ApiMixin, APIView):
     @extend_schema(
         summary="规划指标 / the plan's indicators (?year=Y&street=S)",
         parameters=[
-            OpenApiParameter(
-                "year", OpenApiTypes.INT, description="年度,默认上一年 / year, last year by default"
+            int_parameter(
+                "year",
+                low=REPORT_YEAR_MIN,
+                high=YEAR_MAX,
+                description="年度,默认上一年 / year, last year by default",
             ),
             OpenApiParameter(
                 "street", OpenApiTypes.STR, description="镇街名称,空为全区 / street name, blank: district"
@@ -75,7 +79,8 @@ class IndicatorsView(ApiMixin, APIView):
         responses={200: s.IndicatorReportSerializer},
     )
     def get(self, request):
-        year = int_param(request, "year", default=timezone.localdate().year - 1, low=1990, high=2100)
+        last_year = timezone.localdate().year - 1
+        year = int_param(request, "year", default=last_year, low=REPORT_YEAR_MIN, high=YEAR_MAX)
         name = (request.query_params.get("street") or "").strip()
         street = None
         if name:

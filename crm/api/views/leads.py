@@ -3,7 +3,12 @@
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.generics import ListCreateAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -44,6 +49,28 @@ IF_MATCH = OpenApiParameter(
 # also assigns the owner.
 CREATE_INPUT = {Role.AGENCY: s.LeadAgencyInput, Role.DISTRICT_ADMIN: s.LeadOfficeInput}
 UPDATE_INPUT = {Role.AGENCY: s.LeadAgencyUpdate, Role.DISTRICT_ADMIN: s.LeadOfficeUpdate}
+
+
+def _by_role(name: str, inputs: dict, staff, summary: str) -> PolymorphicProxySerializer:
+    # The schema offers each role its own input (one of three), so an agency's client is never
+    # offered channel, owner or case_by_case, which its calls would be refused for.
+    return PolymorphicProxySerializer(
+        component_name=name,
+        serializers=[inputs[Role.AGENCY], staff, inputs[Role.DISTRICT_ADMIN]],
+        resource_type_field_name=None,
+        many=False,
+        help_text=summary,
+    )
+
+
+ROLE_INPUTS = (
+    "中介:LeadAgencyInput;招商人员:LeadStaffInput;区楼宇办:LeadOfficeInput / "
+    "agencies send LeadAgencyInput, promoters LeadStaffInput, the district office LeadOfficeInput"
+)
+CREATE_BODY = _by_role("LeadCreateByRole", CREATE_INPUT, s.LeadStaffInput, ROLE_INPUTS)
+UPDATE_BODY = _by_role(
+    "LeadUpdateByRole", UPDATE_INPUT, s.LeadStaffUpdate, ROLE_INPUTS.replace("Input", "Update")
+)
 
 
 def _lead_output(
@@ -121,7 +148,7 @@ class LeadViewSet(
             " 中介须注明联系人信息的处理依据 lawful_basis(缺少则 400)。"
             " / Agencies must send lawful_basis, why they may hand over the contact person (else 400)."
         ),
-        request=s.LeadOfficeInput,
+        request=CREATE_BODY,
         responses={
             201: s.LeadSerializer,
             400: BAD_REQUEST,
@@ -149,7 +176,7 @@ class LeadViewSet(
     @extend_schema(
         summary="修改线索 / change a lead (needs the version you read)",
         parameters=[IF_MATCH],
-        request=s.LeadOfficeUpdate,
+        request=UPDATE_BODY,
         responses={200: s.LeadSerializer, 400: BAD_REQUEST, 409: CONFLICT, 412: STALE},
     )
     def partial_update(self, request, *args, **kwargs):
