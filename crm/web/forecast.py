@@ -10,7 +10,7 @@ tax in the district (the plan's entry threshold, as policies.adapter.profile_fro
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,8 +22,9 @@ from crm.constants import (
     TEN_MILLION_TIER_YUAN,
     LeadStage,
 )
-from crm.indicators import building_figures, district_totals, indicators_from_totals
-from crm.models import Building, Lead, StageChange, Street
+from crm.indicators import indicators_from_totals
+from crm.models import Lead, StageChange, Street
+from crm.year_figures import YearFigures, year_figures_compute, year_figures_from_json
 
 WON = (LeadStage.SIGNED, LeadStage.SETTLED)
 DECIDED = (LeadStage.SIGNED, LeadStage.SETTLED, LeadStage.LOST)
@@ -91,17 +92,25 @@ def stage_conversion_rates() -> dict[str, StageRate]:
 
 
 def indicators_with(
-    *, year: int, street: Street | int | None = None, additions: Iterable[Addition] = ()
+    *,
+    year: int | None = None,
+    street: Street | int | None = None,
+    additions: Iterable[Addition] = (),
+    figures: YearFigures | None = None,
 ) -> dict[str, Decimal | None]:
-    """The fourteen indicators of the district (or a street) for `year` with `additions` counted in.
+    """The fourteen indicators of the district (or a street) with `additions` counted in.
 
-    Three queries: the raw totals, each building's figures, and the buildings' main industries.
+    From the stored `figures` of the year (what pages pass: no query), or computed now for `year`
+    (the same figures, four queries).
     """
-    totals = district_totals(year=year, street=street)
-    figures = {f.building_id: f for f in building_figures(year=year, street=street)}
-    mains = dict(Building.objects.filter(pk__in=list(figures)).values_list("pk", "main_industry_id"))
-    tax = {pk: f.tax_yuan for pk, f in figures.items()}
-    occupied = {pk: f.occupied_area_m2 for pk, f in figures.items()}
+    if figures is None:
+        figures = year_figures_from_json(year_figures_compute(year=year))
+    street_id = street.pk if isinstance(street, Street) else street
+    totals = figures.totals(street_id)
+    in_scope = figures.in_scope(street_id)
+    mains = {pk: b.main_industry_id for pk, b in in_scope.items()}
+    tax = {pk: b.figures.tax_yuan for pk, b in in_scope.items()}
+    occupied = {pk: b.figures.occupied_area_m2 for pk, b in in_scope.items()}
     added = {
         "occupied": Decimal(0),
         "settled": Decimal(0),
@@ -110,7 +119,7 @@ def indicators_with(
     }
     added.update(settled_where_main=Decimal(0), in_main=Decimal(0), tax=Decimal(0))
     for a in additions:
-        if a.building_id not in figures:  # not in service on 31 December, or outside the street
+        if a.building_id not in in_scope:  # not in service on 31 December, or outside the street
             continue
         area, yearly = a.weight * a.area_m2, a.weight * a.tax_yuan
         added["occupied"] += area
@@ -183,11 +192,23 @@ class Forecast:
 
 
 def pipeline_forecast(
-    *, leads, best_buildings: dict[int, list[tuple[int, float]]], today: dt.date, street=None
+    *,
+    leads,
+    best_buildings: Mapping[int, Sequence[tuple[int, float]]],
+    today: dt.date,
+    street=None,
+    figures: YearFigures | None = None,
+    rates: dict[str, StageRate] | None = None,
 ) -> Forecast:
     """Year-end indicators of today's year if each open lead in `leads` signs into its best-ranked
-    building with its stage's conversion rate, paying tax for the rest of the year."""
-    rates = stage_conversion_rates()
+    building with its stage's conversion rate, paying tax for the rest of the year.
+
+    Pages pass the stored `figures` of today's year and the stored `rates`; without them both are
+    computed now."""
+    rates = rates if rates is not None else stage_conversion_rates()
+    year = today.year
+    if figures is None:
+        figures = year_figures_from_json(year_figures_compute(year=year))
     share = year_share(today=today)
     additions, unplaced, expected = [], 0, Decimal(0)
     for lead in leads.filter(stage__in=OPEN_STAGES).select_related("industry"):
@@ -198,11 +219,10 @@ def pipeline_forecast(
         weight = rates[lead.stage].rate
         expected += weight
         additions.append(addition_for(lead, best[0][0], weight=weight, tax_share=share))
-    year = today.year
     return Forecast(
         year=year,
-        now=indicators_with(year=year, street=street),
-        year_end=indicators_with(year=year, street=street, additions=additions),
+        now=indicators_with(figures=figures, street=street),
+        year_end=indicators_with(figures=figures, street=street, additions=additions),
         rates=rates,
         leads_counted=len(additions),
         leads_unplaced=unplaced,
