@@ -165,3 +165,62 @@ def test_the_desk_does_not_query_per_lead(district, django_assert_max_num_querie
     # the warnings, and the appraisal service's eight (six metrics, targets, weights), whatever the leads
     with django_assert_max_num_queries(few):
         client.get(reverse("web:desk"))
+
+
+def _grown_alike(district, client, urls: list[str]) -> tuple[list[int], list[int]]:
+    """Each url's queries with the stored results computed, then again with the district grown by 15
+    buildings and 40 leads and the results recomputed (as a worker would after those writes)."""
+    stored_results_recompute(group="indicators")
+    stored_results_recompute(group="matching")
+    few = [_count(client, url) for url in urls]
+    _more_buildings(district)
+    _more_leads(district)
+    stored_results_recompute(group="indicators")
+    stored_results_recompute(group="matching")
+    return few, [_count(client, url) for url in urls]
+
+
+def test_the_building_page_queries_the_same_however_big_the_district(district):
+    # given
+    client = district.client("street_officer")
+    url = reverse("web:building", args=[district.building.pk])
+
+    # when
+    few, many = _grown_alike(district, client, [url])
+
+    # then: the tier, trend and tenant mix are one read each of the stored figures, whatever their size
+    assert few == many
+
+
+def test_the_dashboard_and_its_fragments_query_the_same_however_big_the_district(district):
+    # given
+    client = district.client("district_admin")
+    year = district.tax_year
+    urls = [
+        f"{reverse('web:dashboard')}?year={year}",
+        f"{reverse('web:dashboard_streets')}?year={year}",
+        f"{reverse('web:dashboard_map')}?year={year}&colour=tier",
+        f"{reverse('web:dashboard_what_if_form')}?year={year}",
+    ]
+
+    # when
+    few, many = _grown_alike(district, client, urls)
+
+    # then: the dashboard itself is the two; the tax year (the form's and the page's); whether the
+    # viewer sees the whole area; the plan's targets (milestones, then rows); the stored figures of
+    # all its trend years (one read); the streets of the form
+    assert few == many
+    assert few[0] == PER_REQUEST + 7
+
+
+def test_the_forecast_queries_the_same_however_many_open_leads(district):
+    # given
+    client = district.client("district_admin")
+
+    # when
+    few, many = _grown_alike(district, client, [reverse("web:forecast")])
+
+    # then: the two; whether the viewer sees the whole area; the streets of the form; the stored
+    # placements; the stored figures; the open leads with their industry; the plan's targets
+    # (no ranking, no tenancy read)
+    assert few == many == [PER_REQUEST + 6]
