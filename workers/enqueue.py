@@ -100,7 +100,7 @@ def after_webhook_deliveries_created(*, delivery_ids: list[int]) -> None:
 
 # A write waits this long for the writes that follow it before its group is recomputed, so a burst
 # (an import, a morning of edits) costs one recomputation; well inside the 60 s budget.
-RECOMPUTE_DEBOUNCE_SECONDS = 10
+RECOMPUTE_DEBOUNCE_SECONDS = 5
 # The "queued" mark lapses after this long, in case its message was lost with a worker or Redis;
 # the minute's sweep (stored_results_refresh) does not wait for it.
 QUEUED_MARK_SECONDS = 300
