@@ -259,7 +259,7 @@ def main() -> int:
                 "workers",
                 "worker",
                 "--concurrency",
-                "1",
+                "2",  # as docker-compose.yml runs the worker
                 "--loglevel",
                 "WARNING",
             ],
