@@ -211,7 +211,22 @@ def pipeline_forecast(
         figures = year_figures_from_json(year_figures_compute(year=year))
     share = year_share(today=today)
     additions, unplaced, expected = [], 0, Decimal(0)
-    for lead in leads.filter(stage__in=OPEN_STAGES).select_related("industry"):
+    # Only what an addition reads: a lead row is wide (business scope, contacts) and a city has
+    # thousands of open leads.
+    open_leads = (
+        leads.filter(stage__in=OPEN_STAGES)
+        .select_related("industry")
+        .only(
+            "pk",
+            "stage",
+            "area_min_m2",
+            "area_max_m2",
+            "expected_annual_tax",
+            "industry__code",
+            "industry__section",
+        )
+    )
+    for lead in open_leads:
         best = best_buildings.get(lead.pk) or []
         if not best:
             unplaced += 1

@@ -4,8 +4,18 @@ only where tasks run in-process: STORED_RESULTS_COMPUTE_MISSING, on with eager C
 
 from django.conf import settings
 
-from crm.selectors.stored_results import Stored, stored_results
+from crm.selectors.stored_results import Stored, stored_parts, stored_results
 from crm.services.stored_results import GROUP_OF_KIND, stored_result_compute, stored_result_want
+
+
+def read_parts(kind: str, key: str, parts: list[str]) -> tuple[dict, Stored]:
+    """Several parts of one stored result in one query (e.g. the figures of a page of buildings)."""
+    values, stored = stored_parts(kind, key, parts)
+    if stored.missing or stored.stale:
+        read_stored(kind, [key], part=parts[0] if parts else None)  # compute, want or queue it
+        if stored.missing and settings.STORED_RESULTS_COMPUTE_MISSING:
+            values, stored = stored_parts(kind, key, parts)
+    return values, stored
 
 
 def read_stored(kind: str, keys: list[str], *, part: str | None = None) -> dict[str, Stored]:
