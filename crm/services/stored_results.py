@@ -142,15 +142,30 @@ def _year_figures(year: int) -> dict:
 def placements_compute(*, on: dt.date) -> dict:
     """Every open lead's best building on `on` and the stages' conversion rates (the forecast's
     inputs that rank every open lead)."""
-    from crm.web.forecast import stage_conversion_rates
+    from crm.models import Lead
+    from crm.web.forecast import (
+        SummedAdditions,
+        additions_summed,
+        pipeline_additions,
+        stage_conversion_rates,
+        summed_to_json,
+        year_share,
+    )
     from matching.adapter import match_all_open_leads
 
     best = match_all_open_leads(top=1, on=on)
     rates = stage_conversion_rates()
+    # The whole district's leads summed, for those who see every lead (the forecast then does no
+    # per-lead work on a request).
+    additions, unplaced, expected = pipeline_additions(
+        leads=Lead.objects.all(), best_buildings=best, rates=rates, share=year_share(today=on)
+    )
+    summed = SummedAdditions(additions_summed(additions), unplaced, expected, len(additions))
     return {
         "on": on.isoformat(),
         "best": {str(lead_id): ranked[0][0] for lead_id, ranked in best.items() if ranked},
         "rates": {stage: [r.won, r.decided] for stage, r in rates.items()},
+        "summed": summed_to_json(summed),
     }
 
 

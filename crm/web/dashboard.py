@@ -16,12 +16,20 @@ from django.views.decorators.http import require_POST
 from crm.constants import OPEN_STAGES, IndicatorKey, Role, TaxTier
 from crm.indicators import HIGHER_IS_BETTER, UNITS, indicators_of_building
 from crm.models import Building, Lead, PlanTarget, Street, StreetTarget
+from crm.selectors.scope import EVERYTHING, RULES, VIEW
 from crm.services.stored_results import OPEN_LEADS, PLACEMENTS, YEAR_FIGURES
 from crm.tax_tiers import tax_tier, tier_thresholds
 from crm.web.access import OFFICE, request_viewer, roles_required, scoped, sees_whole_area
 from crm.web.buildings import PALETTE, tier_year
 from crm.web.charts import chart
-from crm.web.forecast import FUNNEL, StageRate, addition_for, indicators_with, pipeline_forecast
+from crm.web.forecast import (
+    FUNNEL,
+    StageRate,
+    addition_for,
+    indicators_with,
+    pipeline_forecast,
+    summed_from_json,
+)
 from crm.web.forms import YearForm
 from crm.web.stored import as_of, read_one, read_stored
 from crm.year_figures import building_from_json, values_of_totals, year_figures_from_json
@@ -314,12 +322,18 @@ def forecast(request):
     figures = read_one(YEAR_FIGURES, str(today.year))
     if placements.missing or figures.missing:
         return render(request, "web/_forecast.html", {"as_of": as_of([placements, figures])})
-    best = {int(lead): [(building, 1.0)] for lead, building in placements.payload["best"].items()}
     rates = {
         stage.value: StageRate(stage=stage.value, label=str(stage.label), won=won, decided=decided)
         for stage in FUNNEL
         for won, decided in [placements.payload["rates"][stage.value]]
     }
+    # Who sees every lead reads the worker's sums; others' leads are placed here, from the stored
+    # best building of each (the scope's own rule says which).
+    summed, best = None, {}
+    if RULES[Lead](request_viewer(request), VIEW) is EVERYTHING:
+        summed = summed_from_json(placements.payload["summed"])
+    else:
+        best = {int(lead): [(building, 1.0)] for lead, building in placements.payload["best"].items()}
     result = pipeline_forecast(
         leads=scoped(request, Lead),
         best_buildings=best,
@@ -327,6 +341,7 @@ def forecast(request):
         street=street,
         figures=year_figures_from_json(figures.payload),
         rates=rates,
+        summed=summed,
     )
     _years, plan = milestones()
     rows = []

@@ -45,6 +45,8 @@ class Addition:
     tax_yuan: Decimal
     industry_code: str = ""  # a division
     industry_section: str = ""
+    # Several leads summed (pipeline_additions_summed): area and tax are already Σ weight × value.
+    weighted: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,9 @@ def indicators_with(
     for a in additions:
         if a.building_id not in in_scope:  # not in service on 31 December, or outside the street
             continue
-        area, yearly = a.weight * a.area_m2, a.weight * a.tax_yuan
+        area, yearly = (
+            (a.area_m2, a.tax_yuan) if a.weighted else (a.weight * a.area_m2, a.weight * a.tax_yuan)
+        )
         added["occupied"] += area
         added["settled"] += a.weight
         added["registered"] += a.weight
@@ -157,7 +161,11 @@ def indicators_with(
 
 def lead_area(lead: Lead) -> Decimal:
     """The space a lead asks for: the middle of its range (as policies.adapter.offer_for_lead takes it)."""
-    known = [a for a in (lead.area_min_m2, lead.area_max_m2) if a is not None]
+    return middle_area(lead.area_min_m2, lead.area_max_m2)
+
+
+def middle_area(area_min: Decimal | None, area_max: Decimal | None) -> Decimal:
+    known = [a for a in (area_min, area_max) if a is not None]
     return sum(known, Decimal(0)) / len(known) if known else Decimal(0)
 
 
@@ -199,6 +207,7 @@ def pipeline_forecast(
     street=None,
     figures: YearFigures | None = None,
     rates: dict[str, StageRate] | None = None,
+    summed: "SummedAdditions | None" = None,
 ) -> Forecast:
     """Year-end indicators of today's year if each open lead in `leads` signs into its best-ranked
     building with its stage's conversion rate, paying tax for the rest of the year.
@@ -210,37 +219,118 @@ def pipeline_forecast(
     if figures is None:
         figures = year_figures_from_json(year_figures_compute(year=year))
     share = year_share(today=today)
-    additions, unplaced, expected = [], 0, Decimal(0)
-    # Only what an addition reads: a lead row is wide (business scope, contacts) and a city has
-    # thousands of open leads.
-    open_leads = (
-        leads.filter(stage__in=OPEN_STAGES)
-        .select_related("industry")
-        .only(
-            "pk",
-            "stage",
-            "area_min_m2",
-            "area_max_m2",
-            "expected_annual_tax",
-            "industry__code",
-            "industry__section",
+    counted = None
+    if summed is not None:  # the whole district's open leads, summed by a worker
+        additions, unplaced, expected, counted = (
+            summed.additions,
+            summed.unplaced,
+            summed.expected,
+            summed.counted,
         )
-    )
-    for lead in open_leads:
-        best = best_buildings.get(lead.pk) or []
-        if not best:
-            unplaced += 1
-            continue
-        weight = rates[lead.stage].rate
-        expected += weight
-        additions.append(addition_for(lead, best[0][0], weight=weight, tax_share=share))
+    else:
+        additions, unplaced, expected = pipeline_additions(
+            leads=leads, best_buildings=best_buildings, rates=rates, share=share
+        )
     return Forecast(
         year=year,
         now=indicators_with(figures=figures, street=street),
         year_end=indicators_with(figures=figures, street=street, additions=additions),
         rates=rates,
-        leads_counted=len(additions),
+        leads_counted=counted if counted is not None else len(additions),
         leads_unplaced=unplaced,
         expected_signings=expected,
         tax_share=share,
+    )
+
+
+def pipeline_additions(
+    *, leads, best_buildings: Mapping[int, Sequence[tuple[int, float]]], rates: dict[str, StageRate], share
+) -> tuple[list[Addition], int, Decimal]:
+    """Each open lead of `leads` in its best building at its stage's rate: (additions, leads without a
+    building, expected signings)."""
+    additions, unplaced, expected = [], 0, Decimal(0)
+    # Plain tuples of only what an addition reads: a city has thousands of open leads, and model
+    # instances of its wide rows (business scope, contacts) cost more than the arithmetic.
+    rows = leads.filter(stage__in=OPEN_STAGES).values_list(
+        "pk",
+        "stage",
+        "area_min_m2",
+        "area_max_m2",
+        "expected_annual_tax",
+        "industry__code",
+        "industry__section",
+    )
+    for pk, stage, area_min, area_max, tax, code, section in rows:
+        best = best_buildings.get(pk) or []
+        if not best:
+            unplaced += 1
+            continue
+        weight = rates[stage].rate
+        expected += weight
+        additions.append(
+            Addition(
+                building_id=best[0][0],
+                weight=weight,
+                area_m2=middle_area(area_min, area_max),
+                tax_yuan=(tax or Decimal(0)) * share,
+                industry_code=code or "",
+                industry_section=section or "",
+            )
+        )
+    return additions, unplaced, expected
+
+
+@dataclass(frozen=True)
+class SummedAdditions:
+    """pipeline_additions of every open lead, summed per building, industry and whether it pays tax:
+    what indicators_with adds is linear in them, so the sums give the same indicators."""
+
+    additions: list[Addition]
+    unplaced: int
+    expected: Decimal
+    counted: int
+
+
+def additions_summed(additions: list[Addition]) -> list[Addition]:
+    groups: dict[tuple, list[Decimal]] = {}
+    for a in additions:
+        key = (a.building_id, a.industry_code, a.industry_section, a.tax_yuan > 0)
+        sums = groups.setdefault(key, [Decimal(0), Decimal(0), Decimal(0)])
+        sums[0] += a.weight
+        sums[1] += a.weight * a.area_m2
+        sums[2] += a.weight * a.tax_yuan
+    return [
+        Addition(building, weight, area, tax, code, section, weighted=True)
+        for (building, code, section, _pays), (weight, area, tax) in groups.items()
+    ]
+
+
+def summed_to_json(summed: SummedAdditions) -> dict:
+    return {
+        "additions": [
+            [
+                a.building_id,
+                str(a.weight),
+                str(a.area_m2),
+                str(a.tax_yuan),
+                a.industry_code,
+                a.industry_section,
+            ]
+            for a in summed.additions
+        ],
+        "unplaced": summed.unplaced,
+        "expected": str(summed.expected),
+        "counted": summed.counted,
+    }
+
+
+def summed_from_json(payload: Mapping) -> SummedAdditions:
+    return SummedAdditions(
+        additions=[
+            Addition(b, Decimal(w), Decimal(area), Decimal(tax), code, section, weighted=True)
+            for b, w, area, tax, code, section in payload["additions"]
+        ],
+        unplaced=payload["unplaced"],
+        expected=Decimal(payload["expected"]),
+        counted=payload["counted"],
     )

@@ -221,6 +221,18 @@ def test_the_forecast_queries_the_same_however_many_open_leads(district):
     few, many = _grown_alike(district, client, [reverse("web:forecast")])
 
     # then: the two; whether the viewer sees the whole area; the streets of the form; the stored
-    # placements; the stored figures; the open leads with their industry; the plan's targets
-    # (no ranking, no tenancy read)
-    assert few == many == [PER_REQUEST + 6]
+    # placements (with the district's open leads summed: the office sees every lead); the stored
+    # figures; the plan's targets (no ranking, no lead or tenancy read)
+    assert few == many == [PER_REQUEST + 5]
+
+
+def test_a_street_officers_forecast_queries_the_same_however_many_open_leads(district):
+    # given
+    client = district.client("street_officer")
+
+    # when
+    few, many = _grown_alike(district, client, [reverse("web:forecast")])
+
+    # then: as the office's, and their own street, and their street's open leads (one query of
+    # plain tuples)
+    assert few == many == [PER_REQUEST + 7]
