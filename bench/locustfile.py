@@ -35,7 +35,7 @@ class User(FastHttpUser):
         self.headers: dict[str, str] = {}
 
     def get(self, path: str, name: str):
-        return self.get(path, name=name, headers=self.headers)
+        return self.client.get(path, name=name, headers=self.headers)
 
     def post(self, path: str, json: dict, name: str):
         return self.client.post(path, json=json, name=name, headers=self.headers)
