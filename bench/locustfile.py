@@ -3,6 +3,10 @@
 Run by bench/load_test.py, which prepares the accounts and writes their credentials to the JSON
 file named by LOAD_ACCOUNTS: promoter and officer sessions (with their visible lead ids) and agency
 API keys. Each request is named for its endpoint, so the figures come out per endpoint.
+
+The users are FastHttpUser (geventhttpclient): about a fifth of the CPU of requests' HttpUser per
+request, so that the generator, which shares the machine's two cores with the server, takes well
+under one of them (bench/load_test.py reports how much it took).
 """
 
 import datetime as dt
@@ -13,7 +17,7 @@ import random
 import uuid
 from pathlib import Path
 
-from locust import HttpUser, between, task
+from locust import FastHttpUser, between, task
 
 ACCOUNTS = json.loads(Path(os.environ["LOAD_ACCOUNTS"]).read_text(encoding="utf-8"))
 _promoters = itertools.cycle(ACCOUNTS["promoters"])
@@ -22,19 +26,35 @@ _agencies = itertools.cycle(ACCOUNTS["agencies"])
 CSRF = "f" * 32
 
 
-def _signed_in(user: HttpUser, session_key: str) -> None:
+class User(FastHttpUser):
+    """Sends its own headers (a session cookie or an API key) with every request."""
+
+    abstract = True
+
+    def on_start(self):
+        self.headers: dict[str, str] = {}
+
+    def get(self, path: str, name: str):
+        return self.client.get(path, name=name, headers=self.headers)
+
+    def post(self, path: str, json: dict, name: str):
+        return self.client.post(path, json=json, name=name, headers=self.headers)
+
+
+def _signed_in(user: User, session_key: str) -> None:
     # A plain Cookie header: production marks cookies Secure, which a client over HTTP never sends back.
-    user.client.headers["Cookie"] = f"sessionid={session_key}; csrftoken={CSRF}"
-    user.client.headers["X-CSRFToken"] = CSRF
+    user.headers["Cookie"] = f"sessionid={session_key}; csrftoken={CSRF}"
+    user.headers["X-CSRFToken"] = CSRF
 
 
-class Promoter(HttpUser):
+class Promoter(User):
     """Browses own leads (pages and API), their matches, and logs calls and visits."""
 
     weight = 6
     wait_time = between(1, 3)
 
     def on_start(self):
+        super().on_start()
         account = next(_promoters)
         _signed_in(self, account["session"])
         self.leads = account["leads"]
@@ -44,36 +64,36 @@ class Promoter(HttpUser):
 
     @task(4)
     def lead_list_page(self):
-        self.client.get("/leads/", name="page: lead list")
+        self.get("/leads/", name="page: lead list")
 
     @task(3)
     def lead_detail_page(self):
-        self.client.get(f"/leads/{self._lead()}/", name="page: lead detail")
+        self.get(f"/leads/{self._lead()}/", name="page: lead detail")
 
     @task(2)
     def desk_page(self):
-        self.client.get("/desk/", name="page: desk")
+        self.get("/desk/", name="page: desk")
 
     @task(4)
     def lead_list_api(self):
-        self.client.get("/api/v1/leads/", name="api: lead list")
+        self.get("/api/v1/leads/", name="api: lead list")
 
     @task(3)
     def lead_detail_api(self):
-        self.client.get(f"/api/v1/leads/{self._lead()}/", name="api: lead detail")
+        self.get(f"/api/v1/leads/{self._lead()}/", name="api: lead detail")
 
     @task(2)
     def matches_api(self):
-        self.client.get(f"/api/v1/leads/{self._lead()}/matches/", name="api: lead matches")
+        self.get(f"/api/v1/leads/{self._lead()}/matches/", name="api: lead matches")
 
     @task(1)
     def matches_page(self):
-        self.client.get(f"/leads/{self._lead()}/matches/", name="page: lead matches")
+        self.get(f"/leads/{self._lead()}/matches/", name="page: lead matches")
 
     @task(2)
     def log_activity(self):
         now = dt.datetime.now(dt.UTC)
-        self.client.post(
+        self.post(
             f"/api/v1/leads/{self._lead()}/activities/",
             json={
                 "kind": random.choice(["call", "visit"]),
@@ -85,20 +105,21 @@ class Promoter(HttpUser):
         )
 
 
-class Agency(HttpUser):
+class Agency(User):
     """An agency's system: submits new companies and reads its own leads, with its API key."""
 
     weight = 2
     wait_time = between(2, 5)
 
     def on_start(self):
-        self.client.headers["Authorization"] = f"Api-Key {next(_agencies)['key']}"
+        super().on_start()
+        self.headers["Authorization"] = f"Api-Key {next(_agencies)['key']}"
 
     @task(1)
     def submit_lead(self):
         # A unique company each time: a company another party already follows is a 409 by design.
         company = f"压测企业{uuid.uuid4().hex[:12]}有限公司"
-        self.client.post(
+        self.post(
             "/api/v1/leads/",
             json={
                 "company_name": company,
@@ -114,30 +135,35 @@ class Agency(HttpUser):
 
     @task(3)
     def own_leads(self):
-        self.client.get("/api/v1/leads/", name="api (agency): lead list")
+        self.get("/api/v1/leads/", name="api (agency): lead list")
 
 
-class Officer(HttpUser):
+class Officer(User):
     """The district office: the plan dashboard, indicators and the leaderboard."""
 
     weight = 2
     wait_time = between(2, 5)
 
     def on_start(self):
+        super().on_start()
         _signed_in(self, next(_officers)["session"])
 
     @task(3)
     def dashboard(self):
-        self.client.get("/plan/", name="page: plan dashboard")
+        # The page and the fragments it loads at once, as a browser would.
+        self.get("/plan/", name="page: plan dashboard")
+        self.get("/plan/streets/", name="page: dashboard street table")
+        self.get("/plan/map/", name="page: dashboard map")
+        self.get("/plan/forecast/", name="page: forecast")
 
     @task(3)
     def indicators(self):
-        self.client.get("/api/v1/indicators/", name="api: indicators")
+        self.get("/api/v1/indicators/", name="api: indicators")
 
     @task(1)
     def leaderboard(self):
-        self.client.get("/appraisal/", name="page: leaderboard")
+        self.get("/appraisal/", name="page: leaderboard")
 
     @task(2)
     def lead_list(self):
-        self.client.get("/api/v1/leads/", name="api: lead list (office)")
+        self.get("/api/v1/leads/", name="api: lead list (office)")

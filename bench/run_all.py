@@ -4,7 +4,7 @@
 
 First the city database (`BENCH_DATABASE_URL`, default `bench`) is seeded, but only when it is
 missing or holds fewer leads than a city: seeding takes minutes. Then matching, policies, API,
-appraisal, reminders and the load test run, each in its own process so that one cannot disturb
+pages, appraisal, reminders and the load test run, each in its own process so that one cannot disturb
 another's settings or database. Every script prints `BENCH-RESULT {json}` lines (bench/report.py);
 they are collected into the generated table of docs/benchmarks.md, between its markers, beside the
 date and the machine. The prose around the table is written by hand and kept as it is.
@@ -38,6 +38,7 @@ BENCHMARKS = [
     ("matching_reverse.py", {"DATABASE_URL": CITY_URL}),
     ("policies_eval.py", {}),
     ("api_bench.py", {}),
+    ("pages_bench.py", {"BENCH_DATABASE_URL": CITY_URL}),
     ("appraisal.py", {}),
     ("reminders_dispatch.py", {}),
     ("load_test.py", {}),

@@ -438,21 +438,24 @@ def building_indicators(
     One building's tax_per_m2 is its own tax / its occupied area, key building or not; the
     district's figure takes key buildings only. One query.
     """
-    result = {}
-    for figures in building_figures(year=year, street=street, building_ids=building_ids):
-        settled = figures.settled_count
-        result[figures.building_id] = {
-            IndicatorKey.GROSS_AREA: figures.gross_area_m2 / M2_PER_WAN,
-            IndicatorKey.LEASABLE_AREA: figures.leasable_area_m2 / M2_PER_WAN,
-            IndicatorKey.OCCUPANCY_RATE: _ratio(figures.occupied_area_m2, figures.leasable_area_m2, HUNDRED),
-            IndicatorKey.REGISTRATION_RATE: _ratio(figures.registered_count, settled, HUNDRED),
-            IndicatorKey.INDUSTRY_CONCENTRATION: (
-                _ratio(figures.in_main_industry_count, settled, HUNDRED)
-                if figures.has_main_industry
-                else None
-            ),
-            IndicatorKey.TAX_SOURCE_RATE: _ratio(figures.tax_source_count, settled, HUNDRED),
-            IndicatorKey.BUILDING_TAX: figures.tax_yuan / YUAN_PER_YI,
-            IndicatorKey.TAX_PER_M2: _ratio(figures.tax_yuan, figures.occupied_area_m2),
-        }
-    return result
+    return {
+        figures.building_id: indicators_of_building(figures)
+        for figures in building_figures(year=year, street=street, building_ids=building_ids)
+    }
+
+
+def indicators_of_building(figures: BuildingFigures) -> dict[str, Decimal | None]:
+    """The indicators that describe one building (BUILDING_KEYS), from its figures."""
+    settled = figures.settled_count
+    return {
+        IndicatorKey.GROSS_AREA: figures.gross_area_m2 / M2_PER_WAN,
+        IndicatorKey.LEASABLE_AREA: figures.leasable_area_m2 / M2_PER_WAN,
+        IndicatorKey.OCCUPANCY_RATE: _ratio(figures.occupied_area_m2, figures.leasable_area_m2, HUNDRED),
+        IndicatorKey.REGISTRATION_RATE: _ratio(figures.registered_count, settled, HUNDRED),
+        IndicatorKey.INDUSTRY_CONCENTRATION: (
+            _ratio(figures.in_main_industry_count, settled, HUNDRED) if figures.has_main_industry else None
+        ),
+        IndicatorKey.TAX_SOURCE_RATE: _ratio(figures.tax_source_count, settled, HUNDRED),
+        IndicatorKey.BUILDING_TAX: figures.tax_yuan / YUAN_PER_YI,
+        IndicatorKey.TAX_PER_M2: _ratio(figures.tax_yuan, figures.occupied_area_m2),
+    }

@@ -33,6 +33,15 @@ _broker_down_until = 0.0
 
 def publish(task: Task, *args, **kwargs) -> bool:
     """Send the message now; False (and a warning in the log) if the broker could not take it."""
+    return _send(task, args, kwargs)
+
+
+def publish_in(seconds: float, task: Task, *args, **kwargs) -> bool:
+    """publish, for a worker to run `seconds` from now (at once in eager mode)."""
+    return _send(task, args, kwargs, countdown=seconds)
+
+
+def _send(task: Task, args: tuple, kwargs: dict, **options) -> bool:
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
         logger.warning(
@@ -45,7 +54,7 @@ def publish(task: Task, *args, **kwargs) -> bool:
         return False
     try:
         # No publish retries: a web request must not wait on a dead broker; the scan retries for us.
-        task.apply_async(args=args, kwargs=kwargs, retry=False)
+        task.apply_async(args=args, kwargs=kwargs, retry=False, **options)
     except (BrokerError, ConnectionError, OSError):
         _broker_down_until = time.monotonic() + BROKER_DOWN_PAUSE
         logger.warning(
@@ -89,10 +98,62 @@ def after_webhook_deliveries_created(*, delivery_ids: list[int]) -> None:
         enqueue(deliver_webhook, delivery_id)
 
 
+# ------------------------------------------------ stored results (crm.services.stored_results)
+
+# A write waits this long for the writes that follow it before its group is recomputed, so a burst
+# (an import, a morning of edits) costs one recomputation; well inside the 60 s budget.
+RECOMPUTE_DEBOUNCE_SECONDS = 5
+# The "queued" mark lapses after this long, in case its message was lost with a worker or Redis;
+# the minute's sweep (stored_results_refresh) does not wait for it.
+QUEUED_MARK_SECONDS = 300
+
+
+def queued_mark(group: str) -> str:
+    return f"stored-results:queued:{group}"
+
+
+def stored_results_schedule(group: str) -> bool:
+    """Queue one recomputation of `group`'s stored results unless one is queued already (a mark in
+    the shared cache, set atomically: at most one queued per group). True if this call queued it."""
+    from django.core.cache import cache
+
+    from workers.tasks import stored_results_recompute_task
+
+    try:
+        added = cache.add(queued_mark(group), 1, timeout=QUEUED_MARK_SECONDS)
+    except Exception:  # the cache fails open elsewhere too; the minute's sweep still runs
+        logger.warning("could not mark %s queued; queueing anyway", group, exc_info=True)
+        added = True
+    if not added:
+        return False
+    if not publish_in(RECOMPUTE_DEBOUNCE_SECONDS, stored_results_recompute_task, group):
+        cache.delete(queued_mark(group))
+        return False
+    return True
+
+
+def after_inputs_changed(*, groups: tuple[str, ...]) -> None:
+    """A write to the inputs of `groups`: recompute their stored results once it commits (once per
+    transaction and group however many rows it writes)."""
+    from django.db import connection
+
+    pending = {getattr(entry[1], "stored_results_group", None) for entry in connection.run_on_commit}
+    for group in groups:
+        if group in pending:
+            continue
+
+        def schedule(group=group) -> None:
+            stored_results_schedule(group)
+
+        schedule.stored_results_group = group  # type: ignore[attr-defined]
+        transaction.on_commit(schedule, robust=True)
+
+
 HANDLERS = {
     dispatch.ACTIVITY_LOGGED: after_activity_logged,
     dispatch.SIGNING_COMPLETED: after_signing_completed,
     dispatch.WEBHOOK_DELIVERIES_CREATED: after_webhook_deliveries_created,
+    dispatch.INPUTS_CHANGED: after_inputs_changed,
 }
 
 

@@ -38,6 +38,18 @@ DEFAULT_SCHEDULE: tuple[Entry, ...] = (
         description="补发创建10分钟后仍待发送且无人处理的机构回调(消息因Redis中断或工作进程退出而丢失)",
     ),
     Entry(
+        name="存储结果更新 / refresh stored results",
+        task="workers.tasks.stored_results_refresh",
+        every_minutes=1,
+        description="数据有变化(或跨日)而存储的看板、地图、预测等结果未更新时,排队重新计算",
+    ),
+    Entry(
+        name="存储结果全量重算 / recompute stored results",
+        task="workers.tasks.stored_results_nightly",
+        crontab={"minute": "0", "hour": "1"},
+        description="每晚重新计算全部存储结果:各年度指标数据、租户行业构成、在谈线索的最佳楼宇",
+    ),
+    Entry(
         name="房源预留到期释放 / release expired holds",
         task="workers.tasks.reservations_nightly_task",
         crontab={"minute": "15", "hour": "0"},

@@ -18,13 +18,14 @@ from crm.services.followups import (
     reservations_nightly,
 )
 from crm.services.privacy import contacts_expired_erase
+from crm.services.stored_results import stale_groups, stored_results_recompute
 from crm.services.warnings import warnings_nightly
 from crm.services.webhooks import MAX_ATTEMPTS as WEBHOOK_MAX_ATTEMPTS
 from crm.services.webhooks import WebhookHeld, WebhookRetry, webhook_deliver, webhook_deliveries_due
 from crm.services.white_paper import white_paper_generate, white_paper_request
 from ops.heartbeat import heartbeat_record
 from workers.celery import app
-from workers.enqueue import publish
+from workers.enqueue import publish, queued_mark, stored_results_schedule
 
 # A dropped database connection (a restart, pg_terminate_backend) is worth another try.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -178,3 +179,32 @@ def webhooks_redeliver() -> int:
 def worker_heartbeat() -> float:
     """Sent by beat every minute: records that a worker consumes the queue (/readyz reads the time)."""
     return heartbeat_record()
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def stored_results_recompute_task(group: str) -> dict[str, float]:
+    """Recompute the stored results of one group of inputs (queued by a write, debounced)."""
+    from django.core.cache import cache
+
+    # Cleared first: a write during the computation queues the next one.
+    cache.delete(queued_mark(group))
+    return stored_results_recompute(group=group)
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def stored_results_refresh() -> list[str]:
+    """Sent by beat every minute: queue the groups whose stored results lag their inputs (a write
+    whose own queueing was lost, a new day, a result nobody computed yet)."""
+    groups = stale_groups()
+    for group in groups:
+        stored_results_schedule(group)
+    return groups
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def stored_results_nightly() -> dict[str, float]:
+    """Recompute every stored result, whatever its version."""
+    timings = {}
+    for group in ("indicators", "matching"):
+        timings.update(stored_results_recompute(group=group))
+    return timings

@@ -157,6 +157,9 @@ CACHES = {
 }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# A page that finds a stored result never computed yet (crm.web.stored) computes it itself only
+# where tasks run in-process; with workers it says "being computed" and queues it.
+STORED_RESULTS_COMPUTE_MISSING = env.bool("STORED_RESULTS_COMPUTE_MISSING", default=CELERY_TASK_ALWAYS_EAGER)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -51,6 +51,10 @@ if REDIS_URL and not _reachable(REDIS_URL, 6379):
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
 
+# A test's page computes what no worker stored yet, as dev does (tests/web/test_stored_pages.py
+# turns this off to see "being computed").
+STORED_RESULTS_COMPUTE_MISSING = env.bool("STORED_RESULTS_COMPUTE_MISSING", default=True)
+
 # Each test starts with empty throttle counters; a shared Redis cache would carry them across tests.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

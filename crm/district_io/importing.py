@@ -22,6 +22,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from crm.constants import ActivityKind, IndustryLevel, LeadStage, Role, UnitStatus
+from crm.data_versions import INDICATORS, MATCHING
 from crm.district_io.errors import DistrictImportError, RowError
 from crm.district_io.reading import Source, read_source
 from crm.district_io.rows import (
@@ -56,6 +57,7 @@ from crm.models import (
     Unit,
 )
 from crm.names import normalise_company_name
+from crm.services.dispatch import INPUTS_CHANGED, dispatch
 
 BATCH = 1000
 CHUNK = 900  # keys per `IN (...)`: below SQLite's limit on query parameters
@@ -144,6 +146,9 @@ def district_import(*, source: Source) -> ImportReport:
             run.errors.sort(key=lambda e: (labels.get(e.file, -1), e.line))
             raise DistrictImportError(run.errors)
         run.write()
+        # Bulk inserts send no signal; the triggers have advanced the data versions, and this
+        # queues the stored results' recomputation at commit rather than at the next sweep.
+        dispatch(INPUTS_CHANGED, groups=(INDICATORS, MATCHING))
     return run.report
 
 

@@ -19,6 +19,7 @@ from crm.models.leads import Activity, Lead, Reservation, Signing, StageChange
 from crm.models.people import Agency, Promoter, UserScope
 from crm.models.plan import PlanTarget
 from crm.models.privacy import ContactAccess, ContactErasure
+from crm.models.stored import DataVersion, InputGroup, StoredResult
 from crm.models.webhooks import AgencyWebhook, WebhookDelivery
 
 __all__ = [
@@ -32,10 +33,12 @@ __all__ = [
     "BusinessCircle",
     "ContactAccess",
     "ContactErasure",
+    "DataVersion",
     "EarlyWarning",
     "Enterprise",
     "IndicatorSnapshot",
     "Industry",
+    "InputGroup",
     "Lead",
     "Notification",
     "PlanTarget",
@@ -47,6 +50,7 @@ __all__ = [
     "Signing",
     "StageChange",
     "StageLimit",
+    "StoredResult",
     "Street",
     "StreetAssessmentSnapshot",
     "StreetTarget",

@@ -13,7 +13,9 @@ logger = logging.getLogger(__name__)
 ACTIVITY_LOGGED = "activity_logged"  # lead_id: an activity may answer the lead's pending reminder
 SIGNING_COMPLETED = "signing_completed"  # signing_id: the leaderboard of the signing's month moves
 WEBHOOK_DELIVERIES_CREATED = "webhook_deliveries_created"  # delivery_ids: send each once committed
-EVENTS = frozenset({ACTIVITY_LOGGED, SIGNING_COMPLETED, WEBHOOK_DELIVERIES_CREATED})
+# groups: the stored results (crm.data_versions) whose inputs a write changed, recomputed after commit
+INPUTS_CHANGED = "inputs_changed"
+EVENTS = frozenset({ACTIVITY_LOGGED, SIGNING_COMPLETED, WEBHOOK_DELIVERIES_CREATED, INPUTS_CHANGED})
 
 Handler = Callable[..., None]
 _handler: Handler | None = None

@@ -2,7 +2,6 @@
 units as a floor plan, tenant industry mix, tax trend, policies in force and the leads that fit it; and
 the district's vacancy list."""
 
-import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
@@ -17,15 +16,18 @@ from crm.api.match_rows import lead_matches_seen
 from crm.api.permissions import BUILDING_MATCH_READERS
 from crm.api.views.buildings import buildings_with_vacancy
 from crm.constants import TaxTier, UnitStatus
-from crm.indicators import building_indicators
+from crm.indicators import indicators_of_building
 from crm.models import Building, Industry, Street, TaxRecord, Tenancy, Unit
 from crm.selectors.units import units_offerable
-from crm.tax_tiers import building_tax_tiers
+from crm.services.stored_results import TENANT_MIX, TODAY, YEAR_FIGURES
+from crm.tax_tiers import BuildingTaxTier, tax_shortfall, tax_tier, tier_thresholds
 from crm.web.access import object_in_scope, reaches, role_of, roles_required, scoped
 from crm.web.charts import chart
 from crm.web.exports import export_response, wanted_format
 from crm.web.forms import BuildingFilterForm, VacancyFilterForm
 from crm.web.fragments import fragment_of
+from crm.web.stored import as_of, read_one, read_parts, read_stored
+from crm.year_figures import building_from_json
 from matching.adapter import tax_year_for
 from matching.core.types import MatchingInputError
 from policies.adapter import policies_in_force
@@ -44,6 +46,28 @@ def tier_year() -> int:
 # ------------------------------------------------------------------ list
 
 
+def stored_tiers(*, year: int, building_ids=None):
+    """Each building's tax tier of `year` from the year's stored figures (all buildings in service,
+    or the ids given), and what was read (for the page's "as of")."""
+    if building_ids is not None:
+        # Only these buildings' rows, each extracted by the database, in one query.
+        ids = list(building_ids)
+        values, stored = read_parts(YEAR_FIGURES, str(year), [f"buildings__{pk}" for pk in ids])
+        rows = {
+            str(pk): values[f"buildings__{pk}"] for pk in ids if values.get(f"buildings__{pk}") is not None
+        }
+    else:
+        stored = read_one(YEAR_FIGURES, str(year), part="buildings")
+        rows = stored.payload or {}
+    thresholds = tier_thresholds()
+    tiers = {}
+    for key, row in rows.items():
+        tax = building_from_json(int(key), row).figures.tax_yuan
+        next_tier, shortfall = tax_shortfall(tax, thresholds)
+        tiers[int(key)] = BuildingTaxTier(int(key), tax, tax_tier(tax, thresholds), next_tier, shortfall)
+    return tiers, stored
+
+
 def filtered_buildings(request, form: BuildingFilterForm, *, year: int):
     buildings = scoped(request, buildings_with_vacancy()).select_related("main_industry")
     sort = "code"
@@ -58,8 +82,8 @@ def filtered_buildings(request, form: BuildingFilterForm, *, year: int):
         if data["min_star"] is not None:
             buildings = buildings.filter(star_rating__gte=data["min_star"])
         if data["tier"]:
-            # One aggregate over the buildings' tax, the same the tiers come from.
-            tiers = building_tax_tiers(year=year)
+            # The year's stored building tax, the same the tiers come from.
+            tiers, _stored = stored_tiers(year=year)
             buildings = buildings.filter(pk__in=[pk for pk, t in tiers.items() if t.tier == data["tier"]])
         if data["sort"] in BuildingFilterForm.SORTS:
             sort = data["sort"]
@@ -84,17 +108,24 @@ def building_list(request):
         return _export_buildings(buildings, fmt, year=year, shows_tax=shows_tax)
     page = Paginator(buildings, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page)
-    # One aggregate query for the page's buildings, whatever the page size.
-    tiers = building_tax_tiers(year=year, building_ids=[b.pk for b in rows]) if rows else {}
+    # One read of the year's stored figures for the page's buildings, whatever the page size.
+    tiers, stored = stored_tiers(year=year, building_ids=[b.pk for b in rows])
     for building in rows:
         building.tier = tiers.get(building.pk)
         building.vacancy_rate = _vacancy_rate(building)
-    context = {"form": form, "page": page, "rows": rows, "year": year, "shows_tax": shows_tax}
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "year": year,
+        "shows_tax": shows_tax,
+        "as_of": as_of([stored]),
+    }
     return render(request, "web/building_list.html", context)
 
 
 def _export_buildings(buildings, fmt: str, *, year: int, shows_tax: bool):
-    tiers = building_tax_tiers(year=year)
+    tiers, _stored = stored_tiers(year=year)
     header = [
         "编号 code",
         "名称 name",
@@ -147,24 +178,14 @@ def floor_plan(units) -> list[dict]:
     return [{"floor": floor, "units": floors[floor]} for floor in sorted(floors, reverse=True)]
 
 
-def industry_mix(tenancies, *, on: dt.date) -> list[dict]:
-    """The building's tenants active on `on` by industry section: enterprises and area (one query)."""
-    active = tenancies.filter(Q(start__lte=on) & (Q(end__isnull=True) | Q(end__gte=on)))
-    rows = (
-        active.values("enterprise__industry__section")
-        .annotate(n=Count("enterprise", distinct=True), area=Sum("area_m2"))
-        .order_by("-area")
-    )
+def industry_mix(stored_rows: list | None) -> list[dict]:
+    """The building's tenants active today by industry section (enterprises and area), from the
+    stored tenant mix, with the sections' names in the page's language (one query)."""
     column = "name_en" if (get_language() or "").startswith("en") else "name_zh"
     names = dict(Industry.objects.filter(level="section").values_list("code", column))
     return [
-        {
-            "section": row["enterprise__industry__section"] or "",
-            "name": names.get(row["enterprise__industry__section"] or "") or _("未知行业"),
-            "count": row["n"],
-            "area": row["area"],
-        }
-        for row in rows
+        {"section": section, "name": names.get(section) or _("未知行业"), "count": n, "area": Decimal(area)}
+        for section, n, area in stored_rows or []
     ]
 
 
@@ -188,9 +209,15 @@ def building_detail(request, pk: int):
         status_counts[unit.status]["area"] += unit.area_m2
     shows_tax = reaches(request, TaxRecord)
     shows_tenants = reaches(request, Tenancy)
-    tier = building_tax_tiers(year=year, building_ids=[building.pk]).get(building.pk)
-
-    mix = industry_mix(scoped(request, Tenancy).filter(building=building), on=today) if shows_tenants else []
+    tiers, _stored = stored_tiers(year=year, building_ids=[building.pk])
+    tier = tiers.get(building.pk)
+    years = list(range(year - TREND_YEARS + 1, year + 1))
+    # The tax trend's years, the tier's year among them, in one read of the stored figures.
+    stored = read_stored(YEAR_FIGURES, [str(y) for y in years], part=f"buildings__{building.pk}")
+    mix_stored = read_one(TENANT_MIX, TODAY, part=f"buildings__{building.pk}")
+    # The stored mix is of every tenant; shown to those whose scope reaches this building's tenancies.
+    sees_mix = shows_tenants and scoped(request, Tenancy).filter(building=building).exists()
+    mix = industry_mix(mix_stored.payload) if sees_mix else []
     mix_chart = chart(
         "doughnut",
         labels=[f"{m['section']} {m['name']}" for m in mix],
@@ -202,8 +229,12 @@ def building_detail(request, pk: int):
             }
         ],
     )
-    years = list(range(year - TREND_YEARS + 1, year + 1))
-    trend = {y: building_indicators(year=y, building_ids=[building.pk]).get(building.pk) for y in years}
+    trend = {
+        y: indicators_of_building(building_from_json(building.pk, stored[str(y)].payload).figures)
+        if stored[str(y)].payload is not None
+        else None
+        for y in years
+    }
     datasets = [
         {
             "label": _("入驻率(%)"),
@@ -252,6 +283,7 @@ def building_detail(request, pk: int):
         "trend": [(y, trend[y]) for y in years],
         "policies": list(policies),
         "reads_matches": role_of(request) in BUILDING_MATCH_READERS,
+        "as_of": as_of([*stored.values(), mix_stored]),
     }
     return render(request, "web/building_detail.html", context)
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Case, F, IntegerField, Value, When
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,20 +14,31 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.constants import OPEN_STAGES, IndicatorKey, Role, TaxTier
-from crm.indicators import HIGHER_IS_BETTER, UNITS, building_indicators, district_values, street_values
+from crm.indicators import HIGHER_IS_BETTER, UNITS, indicators_of_building
 from crm.models import Building, Lead, PlanTarget, Street, StreetTarget
-from crm.tax_tiers import building_tax_tiers
+from crm.selectors.scope import EVERYTHING, RULES, VIEW
+from crm.services.stored_results import OPEN_LEADS, PLACEMENTS, YEAR_FIGURES
+from crm.tax_tiers import tax_tier, tier_thresholds
 from crm.web.access import OFFICE, request_viewer, roles_required, scoped, sees_whole_area
 from crm.web.buildings import PALETTE, tier_year
 from crm.web.charts import chart
-from crm.web.forecast import FUNNEL, addition_for, indicators_with, pipeline_forecast
+from crm.web.forecast import (
+    FUNNEL,
+    StageRate,
+    addition_for,
+    indicators_with,
+    pipeline_forecast,
+    summed_from_json,
+)
 from crm.web.forms import YearForm
 from crm.web.fragments import fragment_of
 from crm.web.params import id_param
-from matching.adapter import match_all_open_leads
+from crm.web.stored import as_of, read_one, read_stored
+from crm.year_figures import building_from_json, values_of_totals, year_figures_from_json
 
 WHAT_IF_ROWS = 6
 WHAT_IF_LEADS = 300  # the open leads offered in the what-if's selects, most promising first
+STREETS_PER_PAGE = 20  # the per-street table's page
 # Indicators whose value is a count or an area of the whole scope: a street is not held to the
 # district's target for them, only to its own street targets.
 RATES = {
@@ -139,41 +151,61 @@ def _f(value) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def street_matrix(request, *, year: int) -> list[dict]:
-    """Every street's fourteen indicators for the year, all streets in one query."""
-    streets = list(scoped(request, Street).order_by("name"))
-    by_street = street_values(year=year, street_ids=[street.pk for street in streets])
-    return [
-        {"street": street, "values": [by_street[street.pk].get(k.value) for k in IndicatorKey]}
-        for street in streets
+def street_matrix(request, *, year: int, page_number) -> tuple:
+    """A page of the streets' fourteen indicators for the year, from the year's stored figures."""
+    stored = read_one(YEAR_FIGURES, str(year), part="streets")
+    page = Paginator(scoped(request, Street).order_by("name", "pk"), STREETS_PER_PAGE).get_page(page_number)
+    totals = stored.payload or {}
+    rows = [
+        {
+            "street": street,
+            "values": [values_of_totals(totals.get(str(street.pk)))[k] for k in IndicatorKey]
+            if not stored.missing
+            else [None] * len(IndicatorKey),
+        }
+        for street in page
     ]
+    return page, rows, stored
+
+
+OCCUPANCY_BANDS = [("90", "≥ 90%"), ("75", "75–90%"), ("50", "50–75%"), ("0", "< 50%")]
+
+
+def _occupancy_band(rate: Decimal | None) -> str | None:
+    if rate is None:
+        return None
+    return "90" if rate >= 90 else "75" if rate >= 75 else "50" if rate >= 50 else "0"
 
 
 def building_map(request, *, year: int, colour: str) -> dict:
-    """Buildings at their coordinates, one dataset per colour band (occupancy or tax tier)."""
+    """Buildings at their coordinates, one dataset per colour band (occupancy or tax tier), the
+    bands from the year's stored figures."""
     buildings = list(
         scoped(request, Building)
         .filter(lat__isnull=False, lng__isnull=False)
+        .order_by("pk")
         .values("pk", "name", "lat", "lng")
     )
     missing = scoped(request, Building).filter(lat__isnull=True).count()
-    ids = [b["pk"] for b in buildings]
+    stored = read_one(YEAR_FIGURES, str(year), part="buildings")
+    figures = stored.payload or {}
+    thresholds = tier_thresholds()
     if colour == "tier":
-        tiers = building_tax_tiers(year=year, building_ids=ids) if ids else {}
         bands = [(t.value, str(t.label)) for t in reversed(TaxTier)]
 
         def band_of(pk):
-            tier = tiers.get(pk)
-            return tier.tier.value if tier else None
+            row = figures.get(str(pk))
+            return tax_tier(building_from_json(pk, row).figures.tax_yuan, thresholds).value if row else None
     else:
-        values = building_indicators(year=year, building_ids=ids) if ids else {}
-        bands = [("90", "≥ 90%"), ("75", "75–90%"), ("50", "50–75%"), ("0", "< 50%")]
+        bands = OCCUPANCY_BANDS
 
         def band_of(pk):
-            rate = (values.get(pk) or {}).get(IndicatorKey.OCCUPANCY_RATE)
-            if rate is None:
+            row = figures.get(str(pk))
+            if row is None:
                 return None
-            return "90" if rate >= 90 else "75" if rate >= 75 else "50" if rate >= 50 else "0"
+            return _occupancy_band(
+                indicators_of_building(building_from_json(pk, row).figures)[IndicatorKey.OCCUPANCY_RATE]
+            )
 
     points: dict[str, list] = {code: [] for code, _label in bands}
     names: dict[str, list] = {code: [] for code, _label in bands}
@@ -209,17 +241,25 @@ def building_map(request, *, year: int, colour: str) -> dict:
         "shown": sum(len(p) for p in points.values()),
         "missing": missing,
         "colour": colour,
+        "as_of": as_of([stored]),
     }
 
 
 @roles_required(OFFICE)
 def dashboard(request):
+    """The page itself: indicators, targets and trends from the stored figures of each year shown;
+    the street table, the map, the forecast and the what-if load as their own fragments."""
     form = YearForm(request.GET or None, streets=scoped(request, Street), initial={"year": tier_year()})
     year, street = _area(request, form)
     today = timezone.localdate()
     years, _plan = milestones()
     trend_years = sorted({y for y in years if y <= today.year} | {year})
-    trend = {y: district_values(year=y, street=street) for y in trend_years}
+    part = "district" if street is None else f"streets__{street.pk}"
+    stored = read_stored(YEAR_FIGURES, [str(y) for y in trend_years], part=part)
+    # A street with no building in service has no stored totals: all its sums are 0.
+    trend = {
+        y: values_of_totals(stored[str(y)].payload) if not stored[str(y)].missing else {} for y in trend_years
+    }
     rows, milestone_years = indicator_rows(year=year, street=street, values=trend[year], trend=trend)
     colour = "tier" if request.GET.get("colour") == "tier" else "occupancy"
     context = {
@@ -229,13 +269,52 @@ def dashboard(request):
         "rows": rows,
         "milestone_years": milestone_years,
         "met": sum(1 for r in rows if r["met"]),
-        "streets": street_matrix(request, year=year) if street is None else None,
         "keys": [k.label for k in IndicatorKey],
-        "map": building_map(request, year=year, colour=colour),
-        "what_if": what_if_choices(request, street=street),
+        "colour": colour,
         "forecast_year": today.year,
+        "as_of": as_of(stored.values()),
     }
     return render(request, "web/dashboard.html", context)
+
+
+@roles_required(OFFICE)
+@fragment_of("web:dashboard", anchor="streets")
+def dashboard_streets(request):
+    """The dashboard's per-street table, a page of streets at a time (whole-area viewers only)."""
+    form = YearForm(request.GET or None, streets=scoped(request, Street))
+    year, street = _area(request, form)
+    if street is not None:
+        return render(request, "web/_dashboard_streets.html", {"rows": [], "year": year})
+    page, rows, stored = street_matrix(request, year=year, page_number=request.GET.get("page"))
+    context = {
+        "rows": rows,
+        "page": page,
+        "year": year,
+        "keys": [k.label for k in IndicatorKey],
+        "as_of": as_of([stored]),
+    }
+    return render(request, "web/_dashboard_streets.html", context)
+
+
+@roles_required(OFFICE)
+@fragment_of("web:dashboard", anchor="map")
+def dashboard_map(request):
+    """The dashboard's map of buildings, coloured by occupancy or tax tier."""
+    form = YearForm(request.GET or None, streets=scoped(request, Street))
+    year, street = _area(request, form)
+    colour = "tier" if request.GET.get("colour") == "tier" else "occupancy"
+    context = {"map": building_map(request, year=year, colour=colour), "year": year, "street": street}
+    return render(request, "web/_dashboard_map.html", context)
+
+
+@roles_required(OFFICE)
+@fragment_of("web:dashboard", anchor="what-if-form")
+def dashboard_what_if_form(request):
+    """The what-if's choices: the most promising open leads and the buildings (one list for all rows)."""
+    form = YearForm(request.GET or None, streets=scoped(request, Street))
+    year, street = _area(request, form)
+    context = {"what_if": what_if_choices(request, street=street), "year": year, "street": street}
+    return render(request, "web/_what_if_form.html", context)
 
 
 @roles_required(OFFICE)
@@ -245,9 +324,30 @@ def forecast(request):
     form = YearForm(request.GET or None, streets=scoped(request, Street))
     _year, street = _area(request, form)
     today = timezone.localdate()
-    leads = scoped(request, Lead)
+    placements = read_one(PLACEMENTS, OPEN_LEADS)
+    figures = read_one(YEAR_FIGURES, str(today.year))
+    if placements.missing or figures.missing:
+        return render(request, "web/_forecast.html", {"as_of": as_of([placements, figures])})
+    rates = {
+        stage.value: StageRate(stage=stage.value, label=str(stage.label), won=won, decided=decided)
+        for stage in FUNNEL
+        for won, decided in [placements.payload["rates"][stage.value]]
+    }
+    # Who sees every lead reads the worker's sums; others' leads are placed here, from the stored
+    # best building of each (the scope's own rule says which).
+    summed, best = None, {}
+    if RULES[Lead](request_viewer(request), VIEW) is EVERYTHING:
+        summed = summed_from_json(placements.payload["summed"])
+    else:
+        best = {int(lead): [(building, 1.0)] for lead, building in placements.payload["best"].items()}
     result = pipeline_forecast(
-        leads=leads, best_buildings=match_all_open_leads(top=1), today=today, street=street
+        leads=scoped(request, Lead),
+        best_buildings=best,
+        today=today,
+        street=street,
+        figures=year_figures_from_json(figures.payload),
+        rates=rates,
+        summed=summed,
     )
     _years, plan = milestones()
     rows = []
@@ -264,7 +364,8 @@ def forecast(request):
                 "target_year": target_year,
             }
         )
-    return render(request, "web/_forecast.html", {"forecast": result, "rows": rows, "street": street})
+    context = {"forecast": result, "rows": rows, "street": street, "as_of": as_of([placements, figures])}
+    return render(request, "web/_forecast.html", context)
 
 
 def what_if_choices(request, *, street: Street | None) -> dict:
@@ -296,11 +397,21 @@ def what_if(request):
     """The indicators of the chosen year with the chosen leads signed into the chosen buildings."""
     form = YearForm(request.POST, streets=scoped(request, Street))
     year, street = _area(request, form)
-    pairs = []
+    pairs, codes = [], {}
     for i in range(WHAT_IF_ROWS):
         lead_id, building_id = id_param(request.POST, f"lead_{i}"), id_param(request.POST, f"building_{i}")
+        code = (request.POST.get(f"building_code_{i}") or "").strip()
         if lead_id and building_id:
             pairs.append((lead_id, building_id))
+        elif lead_id and code:
+            codes[i] = (lead_id, code)  # typed from the buildings' list
+    if codes:
+        by_code = dict(
+            scoped(request, Building)
+            .filter(code__in=[c for _lead, c in codes.values()])
+            .values_list("code", "pk")
+        )
+        pairs += [(lead, by_code[c]) for lead, c in codes.values() if c in by_code]
     leads = {
         lead.pk: lead
         for lead in scoped(request, Lead)
@@ -312,8 +423,12 @@ def what_if(request):
     additions = [
         addition_for(lead, building.pk, weight=Decimal(1), tax_share=Decimal(1)) for lead, building in chosen
     ]
-    before = indicators_with(year=year, street=street)
-    after = indicators_with(year=year, street=street, additions=additions)
+    stored = read_one(YEAR_FIGURES, str(year))
+    if stored.missing:
+        return render(request, "web/_what_if.html", {"as_of": as_of([stored]), "year": year})
+    figures = year_figures_from_json(stored.payload)
+    before = indicators_with(figures=figures, street=street)
+    after = indicators_with(figures=figures, street=street, additions=additions)
     rows = [
         {
             "label": key.label,
@@ -327,4 +442,5 @@ def what_if(request):
         }
         for key in IndicatorKey
     ]
-    return render(request, "web/_what_if.html", {"rows": rows, "chosen": chosen, "year": year})
+    context = {"rows": rows, "chosen": chosen, "year": year, "as_of": as_of([stored])}
+    return render(request, "web/_what_if.html", context)

@@ -11,7 +11,7 @@ adds no tax (nor a tax source) if it will not pay tax here.
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,8 +23,9 @@ from crm.constants import (
     TEN_MILLION_TIER_YUAN,
     LeadStage,
 )
-from crm.indicators import building_figures, district_totals, indicators_from_totals
-from crm.models import Building, Lead, StageChange, Street
+from crm.indicators import indicators_from_totals
+from crm.models import Lead, StageChange, Street
+from crm.year_figures import YearFigures, year_figures_compute, year_figures_from_json
 
 WON = (LeadStage.SIGNED, LeadStage.SETTLED)
 DECIDED = (LeadStage.SIGNED, LeadStage.SETTLED, LeadStage.LOST)
@@ -46,6 +47,8 @@ class Addition:
     industry_code: str = ""  # a division
     industry_section: str = ""
     registers: bool = True  # intends to register in the district
+    # Several leads summed (pipeline_additions_summed): area and tax are already Σ weight × value.
+    weighted: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,17 +96,25 @@ def stage_conversion_rates() -> dict[str, StageRate]:
 
 
 def indicators_with(
-    *, year: int, street: Street | int | None = None, additions: Iterable[Addition] = ()
+    *,
+    year: int | None = None,
+    street: Street | int | None = None,
+    additions: Iterable[Addition] = (),
+    figures: YearFigures | None = None,
 ) -> dict[str, Decimal | None]:
-    """The fourteen indicators of the district (or a street) for `year` with `additions` counted in.
+    """The fourteen indicators of the district (or a street) with `additions` counted in.
 
-    Three queries: the raw totals, each building's figures, and the buildings' main industries.
+    From the stored `figures` of the year (what pages pass: no query), or computed now for `year`
+    (the same figures, four queries).
     """
-    totals = district_totals(year=year, street=street)
-    figures = {f.building_id: f for f in building_figures(year=year, street=street)}
-    mains = dict(Building.objects.filter(pk__in=list(figures)).values_list("pk", "main_industry_id"))
-    tax = {pk: f.tax_yuan for pk, f in figures.items()}
-    occupied = {pk: f.occupied_area_m2 for pk, f in figures.items()}
+    if figures is None:
+        figures = year_figures_from_json(year_figures_compute(year=year))
+    street_id = street.pk if isinstance(street, Street) else street
+    totals = figures.totals(street_id)
+    in_scope = figures.in_scope(street_id)
+    mains = {pk: b.main_industry_id for pk, b in in_scope.items()}
+    tax = {pk: b.figures.tax_yuan for pk, b in in_scope.items()}
+    occupied = {pk: b.figures.occupied_area_m2 for pk, b in in_scope.items()}
     added = {
         "occupied": Decimal(0),
         "settled": Decimal(0),
@@ -112,9 +123,11 @@ def indicators_with(
     }
     added.update(settled_where_main=Decimal(0), in_main=Decimal(0), tax=Decimal(0))
     for a in additions:
-        if a.building_id not in figures:  # not in service on 31 December, or outside the street
+        if a.building_id not in in_scope:  # not in service on 31 December, or outside the street
             continue
-        area, yearly = a.weight * a.area_m2, a.weight * a.tax_yuan
+        area, yearly = (
+            (a.area_m2, a.tax_yuan) if a.weighted else (a.weight * a.area_m2, a.weight * a.tax_yuan)
+        )
         added["occupied"] += area
         added["settled"] += a.weight
         if a.registers:
@@ -151,7 +164,11 @@ def indicators_with(
 
 def lead_area(lead: Lead) -> Decimal:
     """The space a lead asks for: the middle of its range (as policies.adapter.offer_for_lead takes it)."""
-    known = [a for a in (lead.area_min_m2, lead.area_max_m2) if a is not None]
+    return middle_area(lead.area_min_m2, lead.area_max_m2)
+
+
+def middle_area(area_min: Decimal | None, area_max: Decimal | None) -> Decimal:
+    known = [a for a in (area_min, area_max) if a is not None]
     return sum(known, Decimal(0)) / len(known) if known else Decimal(0)
 
 
@@ -190,29 +207,139 @@ class Forecast:
 
 
 def pipeline_forecast(
-    *, leads, best_buildings: dict[int, list[tuple[int, float]]], today: dt.date, street=None
+    *,
+    leads,
+    best_buildings: Mapping[int, Sequence[tuple[int, float]]],
+    today: dt.date,
+    street=None,
+    figures: YearFigures | None = None,
+    rates: dict[str, StageRate] | None = None,
+    summed: "SummedAdditions | None" = None,
 ) -> Forecast:
     """Year-end indicators of today's year if each open lead in `leads` signs into its best-ranked
-    building with its stage's conversion rate, paying tax for the rest of the year."""
-    rates = stage_conversion_rates()
-    share = year_share(today=today)
-    additions, unplaced, expected = [], 0, Decimal(0)
-    for lead in leads.filter(stage__in=OPEN_STAGES).select_related("industry"):
-        best = best_buildings.get(lead.pk) or []
-        if not best:
-            unplaced += 1
-            continue
-        weight = rates[lead.stage].rate
-        expected += weight
-        additions.append(addition_for(lead, best[0][0], weight=weight, tax_share=share))
+    building with its stage's conversion rate, paying tax for the rest of the year.
+
+    Pages pass the stored `figures` of today's year and the stored `rates`; without them both are
+    computed now."""
+    rates = rates if rates is not None else stage_conversion_rates()
     year = today.year
+    if figures is None:
+        figures = year_figures_from_json(year_figures_compute(year=year))
+    share = year_share(today=today)
+    counted = None
+    if summed is not None:  # the whole district's open leads, summed by a worker
+        additions, unplaced, expected, counted = (
+            summed.additions,
+            summed.unplaced,
+            summed.expected,
+            summed.counted,
+        )
+    else:
+        additions, unplaced, expected = pipeline_additions(
+            leads=leads, best_buildings=best_buildings, rates=rates, share=share
+        )
     return Forecast(
         year=year,
-        now=indicators_with(year=year, street=street),
-        year_end=indicators_with(year=year, street=street, additions=additions),
+        now=indicators_with(figures=figures, street=street),
+        year_end=indicators_with(figures=figures, street=street, additions=additions),
         rates=rates,
-        leads_counted=len(additions),
+        leads_counted=counted if counted is not None else len(additions),
         leads_unplaced=unplaced,
         expected_signings=expected,
         tax_share=share,
+    )
+
+
+def pipeline_additions(
+    *, leads, best_buildings: Mapping[int, Sequence[tuple[int, float]]], rates: dict[str, StageRate], share
+) -> tuple[list[Addition], int, Decimal]:
+    """Each open lead of `leads` in its best building at its stage's rate: (additions, leads without a
+    building, expected signings)."""
+    additions, unplaced, expected = [], 0, Decimal(0)
+    # Plain tuples of only what an addition reads: a city has thousands of open leads, and model
+    # instances of its wide rows (business scope, contacts) cost more than the arithmetic.
+    rows = leads.filter(stage__in=OPEN_STAGES).values_list(
+        "pk",
+        "stage",
+        "area_min_m2",
+        "area_max_m2",
+        "expected_annual_tax",
+        "industry__code",
+        "industry__section",
+    )
+    for pk, stage, area_min, area_max, tax, code, section in rows:
+        best = best_buildings.get(pk) or []
+        if not best:
+            unplaced += 1
+            continue
+        weight = rates[stage].rate
+        expected += weight
+        additions.append(
+            Addition(
+                building_id=best[0][0],
+                weight=weight,
+                area_m2=middle_area(area_min, area_max),
+                tax_yuan=(tax or Decimal(0)) * share,
+                industry_code=code or "",
+                industry_section=section or "",
+            )
+        )
+    return additions, unplaced, expected
+
+
+@dataclass(frozen=True)
+class SummedAdditions:
+    """pipeline_additions of every open lead, summed per building, industry, whether it pays tax and
+    whether it registers here:
+    what indicators_with adds is linear in them, so the sums give the same indicators."""
+
+    additions: list[Addition]
+    unplaced: int
+    expected: Decimal
+    counted: int
+
+
+def additions_summed(additions: list[Addition]) -> list[Addition]:
+    groups: dict[tuple, list[Decimal]] = {}
+    for a in additions:
+        key = (a.building_id, a.industry_code, a.industry_section, a.tax_yuan > 0, a.registers)
+        sums = groups.setdefault(key, [Decimal(0), Decimal(0), Decimal(0)])
+        sums[0] += a.weight
+        sums[1] += a.weight * a.area_m2
+        sums[2] += a.weight * a.tax_yuan
+    return [
+        Addition(building, weight, area, tax, code, section, registers=registers, weighted=True)
+        for (building, code, section, _pays, registers), (weight, area, tax) in groups.items()
+    ]
+
+
+def summed_to_json(summed: SummedAdditions) -> dict:
+    return {
+        "additions": [
+            [
+                a.building_id,
+                str(a.weight),
+                str(a.area_m2),
+                str(a.tax_yuan),
+                a.industry_code,
+                a.industry_section,
+                a.registers,
+            ]
+            for a in summed.additions
+        ],
+        "unplaced": summed.unplaced,
+        "expected": str(summed.expected),
+        "counted": summed.counted,
+    }
+
+
+def summed_from_json(payload: Mapping) -> SummedAdditions:
+    return SummedAdditions(
+        additions=[
+            Addition(b, Decimal(w), Decimal(area), Decimal(tax), code, section, registers=reg, weighted=True)
+            for b, w, area, tax, code, section, reg in payload["additions"]
+        ],
+        unplaced=payload["unplaced"],
+        expected=Decimal(payload["expected"]),
+        counted=payload["counted"],
     )

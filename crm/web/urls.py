@@ -38,6 +38,9 @@ urlpatterns = [
     path("vacancies/", buildings.vacancy_list, name="vacancies"),
     # the plan
     path("plan/", dashboard.dashboard, name="dashboard"),
+    path("plan/streets/", dashboard.dashboard_streets, name="dashboard_streets"),
+    path("plan/map/", dashboard.dashboard_map, name="dashboard_map"),
+    path("plan/what-if/form/", dashboard.dashboard_what_if_form, name="dashboard_what_if_form"),
     path("plan/forecast/", dashboard.forecast, name="forecast"),
     path("plan/what-if/", dashboard.what_if, name="what_if"),
     # appraisal, assessment, white paper

@@ -198,6 +198,8 @@ def test_the_office_opens_the_plan_and_sees_the_fourteen_indicators(page, tmp_pa
     # when
     go(page, reverse("web:dashboard") + f"?year={district.tax_year}")
     page.locator("#forecast-table").wait_for()
+    page.locator("#map canvas[data-drawn]").wait_for()  # the map is a fragment of its own
+    page.locator("#streets table").wait_for()
 
     # then
     assert page.locator("#indicators tbody tr").count() == 14

@@ -16,10 +16,15 @@ from crm.indicators import district_values
 from crm.models import Industry, Lead, StageChange
 from crm.services.leads import lead_transition
 from crm.web.forecast import (
+    SummedAdditions,
     addition_for,
+    additions_summed,
     indicators_with,
+    pipeline_additions,
     pipeline_forecast,
     stage_conversion_rates,
+    summed_from_json,
+    summed_to_json,
     year_share,
 )
 from tests.factories import LeadFactory
@@ -188,3 +193,48 @@ def test_a_lead_that_will_not_register_here_lowers_the_registration_rate(distric
 
     # then: 1 registered of 2 settled
     assert after[IndicatorKey.REGISTRATION_RATE] == Decimal(50)
+
+
+def test_the_leads_summed_per_building_give_the_same_forecast_as_lead_by_lead(district):
+    # given: five open leads more, in two buildings, in and outside the main industry, with and
+    # without expected tax, one that will not register here
+    _history(district)
+    leads = [district.lead]
+    for i in range(5):
+        leads.append(
+            LeadFactory(
+                owner=district.promoter,
+                stage=[LeadStage.NEW, LeadStage.CONTACTED, LeadStage.NEGOTIATING][i % 3],
+                industry=district.lead.industry if i % 2 else Industry.objects.get(code="62"),
+                area_min_m2=Decimal(100 + 10 * i),
+                area_max_m2=Decimal(300),
+                expected_annual_tax=Decimal(0) if i == 4 else Decimal(100_000 * (i + 1)),
+                registers_in_district=i != 3,  # summed apart from those who register here
+            )
+        )
+    buildings = [district.building.pk, district.other_building.pk]
+    best = {lead.pk: [(buildings[n % 2], 0.5)] for n, lead in enumerate(leads)}
+    today = dt.date(district.tax_year, 7, 2)
+    rates = stage_conversion_rates()
+    one_by_one = pipeline_forecast(leads=Lead.objects.all(), best_buildings=best, today=today, rates=rates)
+
+    # when
+    additions, unplaced, expected = pipeline_additions(
+        leads=Lead.objects.all(), best_buildings=best, rates=rates, share=year_share(today=today)
+    )
+    summed = summed_from_json(
+        summed_to_json(SummedAdditions(additions_summed(additions), unplaced, expected, len(additions)))
+    )
+    from_sums = pipeline_forecast(
+        leads=Lead.objects.none(), best_buildings={}, today=today, rates=rates, summed=summed
+    )
+
+    # then: the same indicators, the same counts
+    assert len(summed.additions) < len(additions)
+    for key, value in one_by_one.year_end.items():
+        assert (
+            from_sums.year_end[key] == pytest.approx(value, abs=Decimal("1e-12"))
+            if value is not None
+            else True
+        )
+    assert (from_sums.leads_counted, from_sums.expected_signings) == (6, one_by_one.expected_signings)

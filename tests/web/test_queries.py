@@ -15,6 +15,7 @@ from django.urls import reverse
 from crm.constants import LeadStage
 from crm.models.appraisal import PeriodKind
 from crm.services.appraisal import appraisal_compute
+from crm.services.stored_results import stored_results_recompute
 from policies.models import Benefit, Policy
 from tests.factories import BuildingFactory, LeadFactory, PromoterFactory, UnitFactory, UserFactory
 
@@ -93,13 +94,15 @@ def test_the_board_does_not_query_per_card(district, django_assert_max_num_queri
 
 
 def test_the_building_list_does_not_query_per_building(district, django_assert_max_num_queries):
-    # given
+    # given: a worker has stored the year's figures
+    stored_results_recompute(group="indicators")
     client = district.client("promoter")
     few = _count(client, reverse("web:buildings"))
     # the five, the tax year of the tiers, the pager's count, the page's buildings with their vacancy
-    # subqueries, the page's tax figures (one statement), the streets of the filter
+    # subqueries, the stored tax figures of the year (one read), the streets of the filter
     assert few == PER_REQUEST + 5
     _more_buildings(district)
+    stored_results_recompute(group="indicators")
 
     # then
     with django_assert_max_num_queries(few):
@@ -162,3 +165,74 @@ def test_the_desk_does_not_query_per_lead(district, django_assert_max_num_querie
     # the warnings, and the appraisal service's eight (six metrics, targets, weights), whatever the leads
     with django_assert_max_num_queries(few):
         client.get(reverse("web:desk"))
+
+
+def _grown_alike(district, client, urls: list[str]) -> tuple[list[int], list[int]]:
+    """Each url's queries with the stored results computed, then again with the district grown by 15
+    buildings and 40 leads and the results recomputed (as a worker would after those writes)."""
+    stored_results_recompute(group="indicators")
+    stored_results_recompute(group="matching")
+    few = [_count(client, url) for url in urls]
+    _more_buildings(district)
+    _more_leads(district)
+    stored_results_recompute(group="indicators")
+    stored_results_recompute(group="matching")
+    return few, [_count(client, url) for url in urls]
+
+
+def test_the_building_page_queries_the_same_however_big_the_district(district):
+    # given
+    client = district.client("street_officer")
+    url = reverse("web:building", args=[district.building.pk])
+
+    # when
+    few, many = _grown_alike(district, client, [url])
+
+    # then: the tier, trend and tenant mix are one read each of the stored figures, whatever their size
+    assert few == many
+
+
+def test_the_dashboard_and_its_fragments_query_the_same_however_big_the_district(district):
+    # given
+    client = district.client("district_admin")
+    year = district.tax_year
+    urls = [
+        f"{reverse('web:dashboard')}?year={year}",
+        f"{reverse('web:dashboard_streets')}?year={year}",
+        f"{reverse('web:dashboard_map')}?year={year}&colour=tier",
+        f"{reverse('web:dashboard_what_if_form')}?year={year}",
+    ]
+
+    # when
+    few, many = _grown_alike(district, client, urls)
+
+    # then: the dashboard itself is the two; the tax year (the form's and the page's); whether the
+    # viewer sees the whole area; the plan's targets (milestones, then rows); the stored figures of
+    # all its trend years (one read); the streets of the form
+    assert few == many
+    assert few[0] == PER_REQUEST + 7
+
+
+def test_the_forecast_queries_the_same_however_many_open_leads(district):
+    # given
+    client = district.client("district_admin")
+
+    # when
+    few, many = _grown_alike(district, client, [reverse("web:forecast")])
+
+    # then: the two; whether the viewer sees the whole area; the streets of the form; the stored
+    # placements (with the district's open leads summed: the office sees every lead); the stored
+    # figures; the plan's targets (no ranking, no lead or tenancy read)
+    assert few == many == [PER_REQUEST + 5]
+
+
+def test_a_street_officers_forecast_queries_the_same_however_many_open_leads(district):
+    # given
+    client = district.client("street_officer")
+
+    # when
+    few, many = _grown_alike(district, client, [reverse("web:forecast")])
+
+    # then: as the office's, and their own street, and their street's open leads (one query of
+    # plain tuples)
+    assert few == many == [PER_REQUEST + 7]
