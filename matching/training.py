@@ -26,7 +26,8 @@ from django.utils import timezone
 from crm.constants import ActivityKind
 from crm.models import Activity, Lead, Signing, TaxRecord
 from matching import adapter
-from matching.core.evaluation import BASELINES, Case, evaluate, weighted
+from matching.core.audit import audit_report, constraints_failed, in_range_pool
+from matching.core.evaluation import BASELINES, Case, Pool, evaluate, weighted
 from matching.core.features import strengthens_main
 from matching.core.incentives import PolicyIncentives
 from matching.core.learn import (
@@ -64,6 +65,11 @@ class Dataset:
     signed: list[bool] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     boundaries: list[dt.date] = field(default_factory=list)  # first day of each test block
+    # The filter audit: per signed and per toured (not signed) building, the constraints that removed
+    # it on the decision day; the signed offers' rent after relief / budget.
+    audit_signed: list[dict[str, bool]] = field(default_factory=list)
+    audit_toured: list[dict[str, bool]] = field(default_factory=list)
+    rent_to_budget: list[float] = field(default_factory=list)
 
     def outcomes(self, rows: list[int]) -> list[Outcome]:
         return [Outcome(self.cases[i].features, self.cases[i].grades) for i in rows]
@@ -156,6 +162,7 @@ def build_dataset(*, folds: int = FOLDS, first: float = FIRST_TRAIN_SHARE) -> Da
             related=related,
         )
         incentives = PolicyIncentives(s.book, snap.buildings)
+        index_of = {int(building_id): row for row, building_id in enumerate(snap.buildings.id.tolist())}
         for outcome in by_day[day]:
             lead = leads[outcome.lead_id]
             try:
@@ -167,20 +174,33 @@ def build_dataset(*, folds: int = FOLDS, first: float = FIRST_TRAIN_SHARE) -> Da
                 continue
             scores = rank_buildings(snap, query, weights=weights, incentives=incentives, tolerance=tolerance)
             ids = snap.buildings.id[scores.order]
-            grades = np.zeros(ids.size, dtype=np.int64)
-            label = []
-            for building_id in outcome.toured - {outcome.signed_building}:
-                label.append(GRADE_TOURED)
-                grades[ids == building_id] = GRADE_TOURED
+            grade_of = {building_id: GRADE_TOURED for building_id in outcome.toured}
             if outcome.signed_building is not None:
-                label.append(GRADE_SIGNED)
-                grades[ids == outcome.signed_building] = GRADE_SIGNED
+                grade_of[outcome.signed_building] = GRADE_SIGNED
+            graded = np.array(sorted(grade_of), dtype=np.int64)
+            graded_rows = np.array([index_of[i] for i in graded.tolist()], dtype=np.int64)
+            failed, ratio = constraints_failed(snap, scores, graded_rows, tolerance=tolerance)
+            for k, building_id in enumerate(graded.tolist()):
+                flags = {name: bool(values[k]) for name, values in failed.items()}
+                if grade_of[building_id] == GRADE_SIGNED:
+                    data.audit_signed.append(flags)
+                    data.rent_to_budget.append(float(ratio[k]))
+                else:
+                    data.audit_toured.append(flags)
+            grades = _grades(ids, grade_of)
             b = snap.buildings
             main_match = strengthens_main(
                 lead_division=query.division,
                 lead_section=query.section,
                 main_kind=b.main_kind[scores.order],
                 main_index=b.main_index[scores.order],
+            )
+            pool = in_range_pool(snap, query)
+            pool_main = strengthens_main(
+                lead_division=query.division,
+                lead_section=query.section,
+                main_kind=b.main_kind[pool.rows],
+                main_index=b.main_index[pool.rows],
             )
             data.cases.append(
                 Case(
@@ -190,13 +210,26 @@ def build_dataset(*, folds: int = FOLDS, first: float = FIRST_TRAIN_SHARE) -> Da
                     rent=snap.offers.rent[scores.offer[scores.order]],
                     main_match=np.asarray(main_match, dtype=bool),
                     grades=grades,
-                    label_grades=np.array(label, dtype=np.int64),
+                    label_grades=np.array(list(grade_of.values()), dtype=np.int64),
                     seed=outcome.lead_id,
+                    pool=Pool(
+                        building_ids=b.id[pool.rows],
+                        rent=pool.rent,
+                        main_match=np.asarray(pool_main, dtype=bool),
+                        grades=_grades(b.id[pool.rows], grade_of),
+                    ),
                 )
             )
             data.decided_on.append(outcome.decided_on)
             data.signed.append(outcome.signed_building is not None)
     return data
+
+
+def _grades(building_ids: np.ndarray, grade_of: dict[int, int]) -> np.ndarray:
+    grades = np.zeros(building_ids.size, dtype=np.int64)
+    for building_id, grade in grade_of.items():  # a lead's one signing and few tours
+        grades[building_ids == building_id] = grade
+    return grades
 
 
 @dataclass(frozen=True)
@@ -229,6 +262,7 @@ def evaluation_report(data: Dataset) -> tuple[dict, list[Fold]]:
     report: dict = {
         "protocol": f"rolling origin: first {FIRST_TRAIN_SHARE:.0%} of signings train, {FOLDS} blocks test",
         "skipped_leads": dict(data.skipped),
+        "filter_audit": audit_report(data.audit_signed, data.audit_toured, data.rent_to_budget),
         "default_weights": named_weights(default),
         "folds": [],
     }

@@ -3,10 +3,12 @@
 Forward (one lead, all buildings) and reverse (one building, many leads) run the same steps, so a
 (lead, building) pair gets the same offer and score either way:
 
-1. space: offers whose area lies in the lead's range (units held for another lead left out);
+1. space: offers whose area lies in the lead's range widened by AREA_NEAR_SHARE both ways (units
+   held for another lead left out); a building with none is excluded;
 2. move-in: of those, offers available by the desired date; the one closest to the middle is priced;
-3. budget: the policies' rent relief at that offer lowers the rent; offers whose rent after relief
-   exceeds budget × (1 + tolerance) drop out, and the closest remaining offer is chosen;
+3. budget: the policies' rent relief at that offer lowers the rent; the closest offer whose rent
+   after relief is within budget × (1 + tolerance) is preferred, and where none is, the closest
+   offer stays: rent above budget is a feature the model weighs, never an exclusion;
 4. entry: the building's entry condition, tested on the lead and the chosen offer;
 5. the seven components, their weighted sum, and a stable order (score, then id).
 """
@@ -19,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from matching.core.features import DAYS_PER_YEAR, INCENTIVE_YEARS, components, features
+from matching.core.features import (
+    DAYS_PER_YEAR,
+    INCENTIVE_YEARS,
+    area_window,
+    components,
+    effective_rent,
+    features,
+)
 from matching.core.offers import any_per_building, best_per_building
 from matching.core.snapshot import Snapshot
 from matching.core.types import (
@@ -30,7 +39,6 @@ from matching.core.types import (
     NO_SPACE,
     NOT_AVAILABLE,
     NOT_IN_SERVICE,
-    OVER_BUDGET,
     IncentiveAmounts,
     IncentivePairs,
     IncentiveSource,
@@ -38,7 +46,9 @@ from matching.core.types import (
     LeadTable,
 )
 
-DEFAULT_TOLERANCE = 0.10  # asking rent may exceed the budget by 10 % before a building is excluded
+DEFAULT_TOLERANCE = (
+    0.10  # offers within budget × 1.1 after relief are preferred when choosing a building's offer
+)
 DIVERSITY_PENALTY = 0.10  # score taken off a lead that tops every sampled building's list
 EXPOSURE_SAMPLE = 32  # buildings sampled to measure how often a lead tops the lists
 EXPOSURE_TOP = 10
@@ -127,12 +137,6 @@ def _relief_share(relief: np.ndarray, area: np.ndarray, rent: np.ndarray) -> np.
         return np.clip(np.where(rent_3y > 0, relief / rent_3y, 0.0), 0.0, 1.0)
 
 
-def _within_limit(rent: np.ndarray, relief: np.ndarray, area: np.ndarray, limit) -> np.ndarray:
-    effective = rent - np.where(area > 0, relief / (np.maximum(area, 1e-9) * _RENT_YEARS), 0.0)
-    # A hair of slack, so that a rent exactly at the limit is not lost to rounding.
-    return np.isnan(rent) | np.isnan(limit) | (effective <= limit + 1e-9)
-
-
 def _entry_env(snap: Snapshot, rows: np.ndarray, profile: dict[str, Any], area, tax) -> dict[str, Any]:
     b = snap.buildings
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -199,7 +203,8 @@ def rank_buildings(
     """Score every building of the snapshot for one lead; one pass, no loop over buildings."""
     b, offers = snap.buildings, snap.offers
     n_b = len(b)
-    ok = (offers.area >= lead.area_min) & (offers.area <= lead.area_max)
+    low, high = area_window(lead.area_min, lead.area_max)
+    ok = (offers.area >= low) & (offers.area <= high)
     if snap.use_holds:
         held = (
             (snap.units.hold_lead >= 0)
@@ -222,15 +227,15 @@ def rank_buildings(
     total = np.zeros(n_b)
     relief = np.zeros(n_b)
     total[rows], relief[rows] = priced.total_3y, priced.rent_relief_3y
-    passes_budget = np.zeros(n_b, dtype=bool)
-    passes_budget[rows] = True
     if not np.isnan(lead.budget) and rows.size:
         limit = lead.budget * (1.0 + tolerance)
         share = np.zeros(n_b)
         share[rows] = _relief_share(relief[rows], offers.area[chosen[rows]], offers.rent[chosen[rows]])
         effective = offers.rent * (1.0 - share[offers.building])
-        ok &= np.isnan(offers.rent) | (effective <= limit + 1e-9)
-        final = best_per_building(offers, ok, cost, n_b)
+        affordable = ok & (np.isnan(offers.rent) | (effective <= limit + 1e-9))
+        final = best_per_building(offers, affordable, cost, n_b)
+        # Nothing within the limit: the closest offer stays, and its price is what the score weighs.
+        final = np.where(final >= 0, final, chosen)
         final[~in_service] = -1
         moved = np.flatnonzero((final >= 0) & (final != chosen))
         if moved.size:
@@ -246,12 +251,6 @@ def rank_buildings(
             total[moved], relief[moved] = again.total_3y, again.rent_relief_3y
         chosen = final
         rows = np.flatnonzero(chosen >= 0)
-        passes_budget[:] = False
-        passes_budget[rows] = _within_limit(
-            offers.rent[chosen[rows]], relief[rows], offers.area[chosen[rows]], limit
-        )
-        chosen[~passes_budget] = -1
-        rows = np.flatnonzero(chosen >= 0)
     entry_fails = np.zeros(n_b, dtype=bool)
     for group in snap.entry:
         at = group.buildings[chosen[group.buildings] >= 0]
@@ -260,7 +259,6 @@ def rank_buildings(
             entry_fails[at] = ~np.asarray(group.condition.test_many(env, at.size), dtype=bool)
 
     reason = np.full(n_b, -1, dtype=np.int64)
-    reason[~passes_budget] = _REASON_CODE[OVER_BUDGET]
     reason[~has_date] = _REASON_CODE[NOT_AVAILABLE]
     reason[~has_space] = _REASON_CODE[NO_SPACE]
     reason[~in_service] = _REASON_CODE[NOT_IN_SERVICE]
@@ -283,7 +281,6 @@ def rank_buildings(
         area_min=lead.area_min,
         area_max=lead.area_max,
         budget=lead.budget,
-        tolerance=tolerance,
         expected_tax=lead.expected_tax,
         has_preference=bool(lead.preferred_streets),
         preferred=preferred,
@@ -302,6 +299,7 @@ def rank_buildings(
         offer_area=snap.offers.area[offer],
         offer_units=snap.offers.n_units[offer],
         offer_rent=snap.offers.rent[offer],
+        offer_effective_rent=effective_rent(snap.offers.rent[offer], relief[rows], snap.offers.area[offer]),
         incentive_3y=total[rows],
     )
     scores = x @ weights
@@ -370,11 +368,11 @@ def rank_leads(
         return _empty_lead_scores(building, reason, chosen, weights)
     area, rent = offers.area[idx], offers.rent[idx]
     # Leads whose range misses every offer of the building are settled without the full matrix.
+    low, high = area_window(leads.area_min, leads.area_max)
     near = np.flatnonzero(
-        (leads.area_max >= (area.min() if idx.size else np.inf))
-        & (leads.area_min <= (area.max() if idx.size else -np.inf))
+        (high >= (area.min() if idx.size else np.inf)) & (low <= (area.max() if idx.size else -np.inf))
     )
-    ok = (area[None, :] >= leads.area_min[near, None]) & (area[None, :] <= leads.area_max[near, None])
+    ok = (area[None, :] >= low[near, None]) & (area[None, :] <= high[near, None])
     if snap.use_holds and idx.size:
         held, low, high = _offer_holders(snap, idx)
         if held.any():
@@ -389,7 +387,6 @@ def rank_leads(
     pick = _first_min(cost, ok)
     rows = near[pick >= 0]
     pick = pick[pick >= 0]
-    passes_budget = np.zeros(n_l, dtype=bool)
     profile = _table_profile(leads, rows)
     priced = _price(
         incentives, snap, np.full(rows.size, building), leads.id[rows], profile, area[pick], rent[pick]
@@ -404,6 +401,8 @@ def rank_leads(
         effective = rent[None, :] * (1.0 - share[:, None])
         row_ok &= np.isnan(rent)[None, :] | np.isnan(limit)[:, None] | (effective <= limit[:, None] + 1e-9)
         final = _first_min(cost[np.searchsorted(near, rows)], row_ok)
+        # Nothing within the limit: the closest offer stays (as in the forward ranking).
+        final = np.where(final >= 0, final, pick)
         moved = np.flatnonzero((final >= 0) & (final != pick))
         if moved.size:
             again = _price(
@@ -417,13 +416,7 @@ def rank_leads(
             )
             total, relief = total.copy(), relief.copy()
             total[moved], relief[moved] = again.total_3y, again.rent_relief_3y
-        fits = (final >= 0) & _within_limit(
-            rent[np.maximum(final, 0)], relief, area[np.maximum(final, 0)], limit
-        )
-        pick = np.where(fits, final, -1)
-    keep = pick >= 0
-    passes_budget[rows[keep]] = True
-    rows, pick, total, relief = rows[keep], pick[keep], total[keep], relief[keep]
+        pick = final
     entry_fails = np.zeros(n_l, dtype=bool)
     group_index = snap.entry_by_building.get(building)
     if group_index is not None and rows.size:
@@ -439,7 +432,6 @@ def rank_leads(
         entry_fails[rows[fails]] = True
         chosen[rows[fails]] = idx[pick[fails]]
         rows, pick, total, relief = rows[~fails], pick[~fails], total[~fails], relief[~fails]
-    reason[~passes_budget] = _REASON_CODE[OVER_BUDGET]
     reason[~has_date] = _REASON_CODE[NOT_AVAILABLE]
     reason[~has_space] = _REASON_CODE[NO_SPACE]
     reason[entry_fails] = _REASON_CODE[ENTRY]
@@ -465,7 +457,6 @@ def rank_leads(
         area_min=leads.area_min[rows],
         area_max=leads.area_max[rows],
         budget=leads.budget[rows],
-        tolerance=tolerance,
         expected_tax=leads.expected_tax[rows],
         has_preference=leads.has_preference[rows],
         preferred=preferred[rows],
@@ -482,6 +473,7 @@ def rank_leads(
         offer_area=area[pick],
         offer_units=offers.n_units[idx][pick],
         offer_rent=rent[pick],
+        offer_effective_rent=effective_rent(rent[pick], relief, area[pick]),
         incentive_3y=total,
     )
     scores = x @ weights
