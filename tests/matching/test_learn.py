@@ -79,13 +79,13 @@ def test_pairs_only_compare_candidates_of_different_grades_within_a_lead():
 
 
 def test_the_learned_weights_take_over_in_proportion_to_the_evidence():
-    # α = n / (n + 100): 100 leads → one half; 300 → three quarters
-    assert blend_share(100) == pytest.approx(0.5)
-    assert blend_share(300) == pytest.approx(0.75)
+    # α = n / (n + 30): 30 leads → one half; 90 → three quarters
+    assert blend_share(30) == pytest.approx(0.5)
+    assert blend_share(90) == pytest.approx(0.75)
     assert blend_share(0) == 0.0
     learned = np.zeros(N)
     learned[PRICE] = 1.0
-    mixed = blend(learned, weight_vector(), 100)
+    mixed = blend(learned, weight_vector(), 30)
     # price saving (0.5 of price's 0.15): 0.5 × 1 + 0.5 × 0.075 = 0.5375; tenants alone: 0.5 × 0.30 = 0.15
     assert mixed[PRICE] == pytest.approx(0.5375)
     assert mixed[INDUSTRY] == pytest.approx(0.15)
