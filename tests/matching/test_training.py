@@ -171,5 +171,6 @@ def test_evaluate_matching_stores_the_next_model_with_its_report_and_the_ranking
     assert score_scale(weight_vector(model.weights)) == pytest.approx(1.0, abs=1e-5)
     out = capsys.readouterr().out
     assert "NDCG@10" in out and "v1" in out
+    assert "filter audit" in out and "over_budget" in out and "coverage" in out
     lead = LeadFactory(industry=industry("72"), area_min_m2=100, area_max_m2=300)
     assert adapter.match_buildings(lead).model_version == 1
