@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from matching.core.boosted import fit_boosted
 from matching.core.evaluation import (
     Case,
     Pool,
@@ -179,3 +180,24 @@ def test_the_report_gives_each_ranker_and_the_gain_with_its_interval():
     # NDCG: learned 3/3 = 1; default (3/log2(4)) / 3 = 0.5
     assert gain["ndcg10_gain"] == pytest.approx(1 - 3 / np.log2(4) / 3)
     assert gain["ci95"][0] == pytest.approx(gain["ndcg10_gain"])
+
+
+def test_the_boosted_ranker_learns_an_interaction_the_linear_score_cannot():
+    # given: companies sign where two features are both high (an AND), never one alone
+    rng = np.random.default_rng(3)
+    outcomes = []
+    for _ in range(60):
+        x = rng.random((12, N)).round()  # 0/1 features
+        x[0, PRICE], x[0, STARS] = 1.0, 1.0  # the signed one has both
+        for row in range(1, 12):  # the others have at most one
+            if x[row, PRICE] and x[row, STARS]:
+                x[row, STARS] = 0.0
+        outcomes.append(Outcome(x, np.array([2] + [0] * 11)))
+    # when
+    model = fit_boosted(outcomes)
+    # then: the candidate with both scores highest on fresh candidates
+    fresh = np.zeros((3, N))
+    fresh[0, PRICE], fresh[1, STARS] = 1.0, 1.0
+    fresh[2, PRICE], fresh[2, STARS] = 1.0, 1.0
+    assert int(np.argmax(model.predict(fresh))) == 2
+    assert fit_boosted(outcomes[: MIN_LEADS - 1]) is None

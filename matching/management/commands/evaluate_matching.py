@@ -70,6 +70,13 @@ def format_report(report: dict) -> str:
     for name, gain in report.get("gains", {}).items():
         low, high = gain["ci95"]
         lines.append(f"{name}: NDCG@10 {gain['ndcg10_gain']:+.4f}  95% CI [{low:+.4f}, {high:+.4f}]")
+    if report.get("boosted_vs_learned"):
+        b = report["boosted_vs_learned"]
+        verdict = "boosted ranks better" if b["boosted_wins"] else "the linear ranker stays"
+        lines.append(
+            f"boosted_vs_learned: NDCG@10 {b['ndcg10_gain']:+.4f}  95% CI [{b['ci95'][0]:+.4f}, "
+            f"{b['ci95'][1]:+.4f}]: {verdict}"
+        )
     if report.get("blended_weights"):
         weights = ", ".join(f"{k} {v:.3f}" for k, v in report["blended_weights"].items())
         lines.append(f"学习权重(已混合 α={report['blend_share']:.2f})learned weights, blended: {weights}")
@@ -85,13 +92,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--no-store", action="store_true", help="evaluate only; store no model")
         parser.add_argument("--format", choices=["table", "json"], default="table")
+        parser.add_argument(
+            "--compare-boosted",
+            action="store_true",
+            help="also evaluate a gradient-boosted ranker under the same time split (not used to rank)",
+        )
 
     def handle(self, *args, **options):
         if options["no_store"]:
-            report, _ = evaluation_report(build_dataset())
+            report, _ = evaluation_report(build_dataset(), compare_boosted=options["compare_boosted"])
             model = None
         else:
-            model, report = train_and_store(evaluate_first=True)
+            model, report = train_and_store(evaluate_first=True, compare_boosted=options["compare_boosted"])
         if options["format"] == "json":
             self.stdout.write(
                 json.dumps({"model_version": model.version if model else None, **report}, indent=2)
