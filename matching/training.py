@@ -27,7 +27,7 @@ from django.utils import timezone
 from crm.constants import ActivityKind
 from crm.models import Activity, Lead, Signing, TaxRecord
 from matching import adapter
-from matching.core.audit import audit_report, constraints_failed, in_range_pool
+from matching.core.audit import audit_report, constraints_failed, in_range_pool, learned_budget_cutoff
 from matching.core.boosted import fit_boosted
 from matching.core.evaluation import BASELINES, Case, Pool, evaluate, weighted
 from matching.core.features import strengthens_main
@@ -72,6 +72,7 @@ class Dataset:
     audit_signed: list[dict[str, bool]] = field(default_factory=list)
     audit_toured: list[dict[str, bool]] = field(default_factory=list)
     rent_to_budget: list[float] = field(default_factory=list)
+    toured_rent_to_budget: list[float] = field(default_factory=list)
 
     def outcomes(self, rows: list[int]) -> list[Outcome]:
         return [Outcome(self.cases[i].features, self.cases[i].grades) for i in rows]
@@ -189,6 +190,7 @@ def build_dataset(*, folds: int = FOLDS, first: float = FIRST_TRAIN_SHARE) -> Da
                     data.rent_to_budget.append(float(ratio[k]))
                 else:
                     data.audit_toured.append(flags)
+                    data.toured_rent_to_budget.append(float(ratio[k]))
             grades = _grades(ids, grade_of)
             b = snap.buildings
             main_match = strengthens_main(
@@ -265,7 +267,9 @@ def evaluation_report(data: Dataset, *, compare_boosted: bool = False) -> tuple[
     report: dict = {
         "protocol": f"rolling origin: first {FIRST_TRAIN_SHARE:.0%} of signings train, {FOLDS} blocks test",
         "skipped_leads": dict(data.skipped),
-        "filter_audit": audit_report(data.audit_signed, data.audit_toured, data.rent_to_budget),
+        "filter_audit": audit_report(
+            data.audit_signed, data.audit_toured, data.rent_to_budget, data.toured_rent_to_budget
+        ),
         "default_weights": named_weights(default),
         "folds": [],
     }
@@ -336,6 +340,10 @@ def _by_boosted(model: Any, case: Case) -> np.ndarray:
     return case.grades[np.lexsort((case.building_ids, -model.predict(case.features)))]
 
 
+def _json_cutoff(cutoff: float) -> float | None:
+    return None if not np.isfinite(cutoff) else round(cutoff, 6)
+
+
 def train_and_store(
     *, evaluate_first: bool = True, compare_boosted: bool = False
 ) -> tuple[RankingModel | None, dict]:
@@ -360,7 +368,8 @@ def train_and_store(
             leads=learned.leads,
             pairs=learned.pairs,
             trained_until=max(data.decided_on) if data.decided_on else None,
-            report=report or None,
+            # The budget cut-off ranks with these weights (adapter.load_model); JSON has no infinity.
+            report={**report, "budget_cutoff": _json_cutoff(learned_budget_cutoff(data.rent_to_budget))},
         )
         model.full_clean()
         model.save()

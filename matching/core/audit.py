@@ -17,13 +17,25 @@ import numpy as np
 from matching.core.features import effective_rent, overshoot
 from matching.core.rank import BuildingScores
 from matching.core.snapshot import Snapshot
-from matching.core.types import FILTERS, LeadQuery
+from matching.core.types import BUDGET_CUTOFF, FILTERS, LeadQuery
 
 OVER_BUDGET = "over_budget"  # rent after relief above budget × (1 + tolerance): the cut-off it was
 OUTSIDE_RANGE = "outside_area_range"  # no offer whose area lies in the stated range
 SOFT: tuple[str, ...] = (OVER_BUDGET, OUTSIDE_RANGE)
 MAX_REMOVED_SHARE = 0.02  # a kept filter may remove at most this share of the signed buildings
 RATIO_PERCENTILES = (50, 90, 95, 99)
+CUTOFF_PERCENTILE = 99  # the budget cut-off: this percentile of rent after relief / budget, signed
+CUTOFF_MIN_SIGNINGS = 30  # fewer signings with a budget than this: no cut-off
+CUTOFF_FLOOR = 1.1  # never stricter than the fixed filter it replaced
+
+
+def learned_budget_cutoff(ratios: Sequence[float]) -> float:
+    """The highest rent after relief / budget still ranked: the 99th percentile among signed
+    buildings (at least 1.1), or infinity (no cut-off) with too few signings to say."""
+    known = np.array([r for r in ratios if np.isfinite(r)], dtype=float)
+    if known.size < CUTOFF_MIN_SIGNINGS:
+        return float("inf")
+    return max(float(np.percentile(known, CUTOFF_PERCENTILE)), CUTOFF_FLOOR)
 
 
 @dataclass(frozen=True)
@@ -77,15 +89,32 @@ def constraints_failed(
 
 
 def audit_report(
-    signed: Sequence[dict[str, bool]], toured: Sequence[dict[str, bool]], ratios: Sequence[float]
+    signed: Sequence[dict[str, bool]],
+    toured: Sequence[dict[str, bool]],
+    ratios: Sequence[float],
+    toured_ratios: Sequence[float] = (),
 ) -> dict:
     """Per constraint: the share (and count) of signed and toured buildings it removes; whether it is
     a kept hard filter and, if so, whether it stays within MAX_REMOVED_SHARE of the signed buildings;
-    and the percentiles of rent after relief / budget among the signed buildings."""
-    result: dict = {"signed": len(signed), "toured": len(toured), "filters": {}}
+    the percentiles of rent after relief / budget among the signed buildings, and the budget cut-off
+    learned from them (what it removes is counted from those ratios: buildings are audited uncut)."""
+    cutoff = learned_budget_cutoff(ratios)
+    # JSON (the stored report) has no infinity: no cut-off is None.
+    result: dict = {
+        "signed": len(signed),
+        "toured": len(toured),
+        "filters": {},
+        "budget_cutoff": cutoff if np.isfinite(cutoff) else None,
+    }
+    with np.errstate(invalid="ignore"):
+        dear_signed = [bool(r > cutoff + 1e-9) for r in ratios]
+        dear_toured = [bool(r > cutoff + 1e-9) for r in toured_ratios]
     for name in (*FILTERS, *SOFT):
-        n_signed = sum(bool(f[name]) for f in signed)
-        n_toured = sum(bool(f[name]) for f in toured)
+        if name == BUDGET_CUTOFF:
+            n_signed, n_toured = sum(dear_signed), sum(dear_toured)
+        else:
+            n_signed = sum(bool(f.get(name)) for f in signed)
+            n_toured = sum(bool(f.get(name)) for f in toured)
         share = n_signed / len(signed) if signed else 0.0
         result["filters"][name] = {
             "kept": name in FILTERS,

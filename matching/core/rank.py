@@ -32,6 +32,7 @@ from matching.core.features import (
 from matching.core.offers import any_per_building, best_per_building
 from matching.core.snapshot import Snapshot
 from matching.core.types import (
+    BUDGET_CUTOFF,
     ENTRY,
     FILTERS,
     MAIN_DIVISION,
@@ -46,9 +47,8 @@ from matching.core.types import (
     LeadTable,
 )
 
-DEFAULT_TOLERANCE = (
-    0.10  # offers within budget × 1.1 after relief are preferred when choosing a building's offer
-)
+# Offers within budget × 1.1 after relief are preferred when choosing a building's offer.
+DEFAULT_TOLERANCE = 0.10
 DIVERSITY_PENALTY = 0.10  # score taken off a lead that tops every sampled building's list
 EXPOSURE_SAMPLE = 32  # buildings sampled to measure how often a lead tops the lists
 EXPOSURE_TOP = 10
@@ -199,6 +199,7 @@ def rank_buildings(
     weights: np.ndarray,
     incentives: IncentiveSource,
     tolerance: float = DEFAULT_TOLERANCE,
+    budget_cutoff: float = np.inf,
 ) -> BuildingScores:
     """Score every building of the snapshot for one lead; one pass, no loop over buildings."""
     b, offers = snap.buildings, snap.offers
@@ -251,6 +252,13 @@ def rank_buildings(
             total[moved], relief[moved] = again.total_3y, again.rent_relief_3y
         chosen = final
         rows = np.flatnonzero(chosen >= 0)
+    too_dear = np.zeros(n_b, dtype=bool)
+    if np.isfinite(budget_cutoff) and not np.isnan(lead.budget) and rows.size:
+        offer = chosen[rows]
+        ratio = effective_rent(offers.rent[offer], relief[rows], offers.area[offer]) / max(lead.budget, 1e-9)
+        too_dear[rows[ratio > budget_cutoff + 1e-9]] = True
+        chosen[too_dear] = -1
+        rows = np.flatnonzero(chosen >= 0)
     entry_fails = np.zeros(n_b, dtype=bool)
     for group in snap.entry:
         at = group.buildings[chosen[group.buildings] >= 0]
@@ -259,6 +267,7 @@ def rank_buildings(
             entry_fails[at] = ~np.asarray(group.condition.test_many(env, at.size), dtype=bool)
 
     reason = np.full(n_b, -1, dtype=np.int64)
+    reason[too_dear] = _REASON_CODE[BUDGET_CUTOFF]
     reason[~has_date] = _REASON_CODE[NOT_AVAILABLE]
     reason[~has_space] = _REASON_CODE[NO_SPACE]
     reason[~in_service] = _REASON_CODE[NOT_IN_SERVICE]
@@ -350,6 +359,7 @@ def rank_leads(
     weights: np.ndarray,
     incentives: IncentiveSource,
     tolerance: float = DEFAULT_TOLERANCE,
+    budget_cutoff: float = np.inf,
     unit: int | None = None,
     exposure: np.ndarray | None = None,
     penalty: float = DIVERSITY_PENALTY,
@@ -417,6 +427,13 @@ def rank_leads(
             total, relief = total.copy(), relief.copy()
             total[moved], relief[moved] = again.total_3y, again.rent_relief_3y
         pick = final
+    too_dear = np.zeros(n_l, dtype=bool)
+    if np.isfinite(budget_cutoff) and rows.size:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = effective_rent(rent[pick], relief, area[pick]) / np.maximum(leads.budget[rows], 1e-9)
+        dear = ratio > budget_cutoff + 1e-9  # NaN (no budget, unknown rent) never is
+        too_dear[rows[dear]] = True
+        rows, pick, total, relief = rows[~dear], pick[~dear], total[~dear], relief[~dear]
     entry_fails = np.zeros(n_l, dtype=bool)
     group_index = snap.entry_by_building.get(building)
     if group_index is not None and rows.size:
@@ -432,6 +449,7 @@ def rank_leads(
         entry_fails[rows[fails]] = True
         chosen[rows[fails]] = idx[pick[fails]]
         rows, pick, total, relief = rows[~fails], pick[~fails], total[~fails], relief[~fails]
+    reason[too_dear] = _REASON_CODE[BUDGET_CUTOFF]
     reason[~has_date] = _REASON_CODE[NOT_AVAILABLE]
     reason[~has_space] = _REASON_CODE[NO_SPACE]
     reason[entry_fails] = _REASON_CODE[ENTRY]
@@ -528,6 +546,7 @@ def lead_exposure(
     weights: np.ndarray,
     incentives: IncentiveSource,
     tolerance: float = DEFAULT_TOLERANCE,
+    budget_cutoff: float = np.inf,
     sample: np.ndarray | None = None,
     top: int = EXPOSURE_TOP,
 ) -> np.ndarray:
@@ -535,7 +554,15 @@ def lead_exposure(
     sample = exposure_sample(snap) if sample is None else sample
     counts = np.zeros(len(leads))
     for row in sample.tolist():  # a fixed handful of buildings, each a vectorised pass over all leads
-        ranked = rank_leads(snap, row, leads, weights=weights, incentives=incentives, tolerance=tolerance)
+        ranked = rank_leads(
+            snap,
+            row,
+            leads,
+            weights=weights,
+            incentives=incentives,
+            tolerance=tolerance,
+            budget_cutoff=budget_cutoff,
+        )
         counts[ranked.order[:top]] += 1
     return counts / max(len(sample), 1)
 
@@ -547,6 +574,7 @@ def rank_all(
     weights: np.ndarray,
     incentives: IncentiveSource,
     tolerance: float = DEFAULT_TOLERANCE,
+    budget_cutoff: float = np.inf,
     top: int = 10,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every lead against every building: the best `top` building rows per lead row and their scores
@@ -556,7 +584,13 @@ def rank_all(
     best_scores = np.full((n_l, top), -np.inf)
     for building in range(len(snap.buildings)):
         ranked = rank_leads(
-            snap, building, leads, weights=weights, incentives=incentives, tolerance=tolerance
+            snap,
+            building,
+            leads,
+            weights=weights,
+            incentives=incentives,
+            tolerance=tolerance,
+            budget_cutoff=budget_cutoff,
         )
         if ranked.order.size == 0:
             continue

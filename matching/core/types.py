@@ -86,8 +86,11 @@ _WITHOUT_MAIN = [FEATURE_NAMES.index("industry.tenants_only")]
 NOT_IN_SERVICE = "not_in_service"
 NO_SPACE = "no_space"
 NOT_AVAILABLE = "not_available"
+# Rent after relief above the cut-off learned from the signings (the 99th percentile of rent after
+# relief / budget among signed buildings, stored with the model; none before a model is trained).
+BUDGET_CUTOFF = "over_budget_cutoff"
 ENTRY = "entry_condition"
-FILTERS: tuple[str, ...] = (NOT_IN_SERVICE, NO_SPACE, NOT_AVAILABLE, ENTRY)
+FILTERS: tuple[str, ...] = (NOT_IN_SERVICE, NO_SPACE, NOT_AVAILABLE, BUDGET_CUTOFF, ENTRY)
 FILTER_LABELS: dict[str, tuple[str, str]] = {
     NOT_IN_SERVICE: ("楼宇尚未投用", "the building is not in service yet"),
     NO_SPACE: (
@@ -97,6 +100,10 @@ FILTER_LABELS: dict[str, tuple[str, str]] = {
     NOT_AVAILABLE: (
         "合适房源在期望入驻日期前不能交付",
         "the fitting space is not available by the move-in date",
+    ),
+    BUDGET_CUTOFF: (
+        "扣除租金补贴后租金超出预算过多(超过以往签约的 99% 分位)",
+        "rent after relief is further above budget than 99 % of past signings",
     ),
     ENTRY: ("不符合楼宇入驻条件", "the building's entry conditions exclude the company"),
 }

@@ -5,7 +5,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from matching.core.audit import audit_report, constraints_failed, in_range_pool
+from matching.core.audit import audit_report, constraints_failed, in_range_pool, learned_budget_cutoff
 from matching.core.rank import rank_buildings
 from matching.core.types import NoIncentives, weight_vector
 from tests.matching.districts import TODAY, HandDistrict, lead
@@ -84,3 +84,13 @@ def test_a_past_day_counts_a_unit_whose_lease_ends_that_day_as_free():
     earlier = d.snapshot(on=dt.date(2024, 2, 28), historical=True)
     # then
     assert len(before.offers) == 1 and len(earlier.offers) == 0
+
+
+def test_the_budget_cut_off_is_the_99th_percentile_of_signed_rent_to_budget_and_never_below_1_1():
+    # given: 101 signings with rent / budget 0.90, 0.91, …, 1.90 (step 0.01); the 99th percentile of
+    #   101 evenly spaced values is the 100th, 1.89
+    ratios = [0.90 + k / 100 for k in range(101)]
+    # then
+    assert learned_budget_cutoff(ratios) == pytest.approx(1.89)
+    assert learned_budget_cutoff([1.0] * 40) == pytest.approx(1.1)  # the floor
+    assert learned_budget_cutoff([1.5] * 29 + [float("nan")] * 10) == float("inf")  # too few to say

@@ -7,10 +7,11 @@ import pytest
 
 from matching.core.explain import exclusions, explain_buildings
 from matching.core.incentives import PolicyIncentives
-from matching.core.rank import rank_buildings
+from matching.core.rank import rank_buildings, rank_leads
 from matching.core.types import (
     FEATURE_NAMES,
     FILTERS,
+    LeadTable,
     MatchingInputError,
     NoIncentives,
     lead_query,
@@ -305,6 +306,7 @@ def test_a_lead_nothing_fits_gets_an_empty_list_with_the_counts_per_filter():
         "not_in_service": 1,
         "no_space": 1,
         "not_available": 1,
+        "over_budget_cutoff": 0,
         "entry_condition": 0,
     }
 
@@ -340,3 +342,22 @@ def test_an_inverted_range_message_gives_both_ends():
         lead_query(id=1, industries=INDUSTRIES, division_code="72", area_min=400, area_max=300)
     # then
     assert "400" in error.value.message and "300" in error.value.message
+
+
+def test_a_learned_budget_cut_off_excludes_only_rents_beyond_it_both_ways():
+    # given: budget 2.00 and a cut-off of 1.2 × budget (2.40): rents 2.30 (kept) and 2.60 (cut)
+    d = HandDistrict()
+    kept, cut = d.building(), d.building()
+    d.unit(kept, area=200, rent=2.30)
+    d.unit(cut, area=200, rent=2.60)
+    snap = d.snapshot()
+    query = lead(budget=2.0)
+    # when
+    scores = rank_buildings(snap, query, weights=WEIGHTS, incentives=NoIncentives(), budget_cutoff=1.2)
+    backwards = rank_leads(
+        snap, cut, LeadTable.of([query]), weights=WEIGHTS, incentives=NoIncentives(), budget_cutoff=1.2
+    )
+    # then
+    assert ranked_ids(snap, scores) == [kept + 1]
+    assert reason_of(snap, scores, cut + 1) == "over_budget_cutoff"
+    assert backwards.order.size == 0 and FILTERS[int(backwards.reason[0])] == "over_budget_cutoff"

@@ -24,6 +24,9 @@ def format_audit(audit: dict) -> list[str]:
             f"  {name:<22}{kept:>6}{row['signed_removed']:>7} ({row['signed_removed_share']:>6.1%})"
             f"{row['toured_removed']:>9} ({row['toured_removed_share']:>6.1%}){flag}"
         )
+    cutoff = audit.get("budget_cutoff")
+    learned = "none (too few signings)" if cutoff is None else f"{cutoff:.3f} × budget"
+    lines.append(f"  学习的预算上限 learned budget cut-off (p99 of signed rent / budget): {learned}")
     ratio = audit.get("rent_to_budget") or {}
     if ratio.get("percentiles"):
         cuts = ", ".join(f"{k} {v:.3f}" for k, v in ratio["percentiles"].items())
