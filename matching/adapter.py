@@ -371,14 +371,16 @@ def load_policy_book() -> PolicyBook:
     return PolicyBook([policy_terms(p) for p in policies], tax_retained_share=tax_retained_share())
 
 
-def load_model() -> tuple[int, np.ndarray, dict]:
-    """(version, feature weights, their names): the newest trained model, or the defaults as version 0."""
+def load_model() -> tuple[int, np.ndarray, dict, float]:
+    """(version, feature weights, their names, budget cut-off): the newest trained model, or the
+    defaults as version 0 with no cut-off (infinity)."""
     row = RankingModel.objects.order_by("-version").first()
     if row is None:
         weights = weight_vector(DEFAULT_WEIGHTS)
-        return DEFAULT_VERSION, weights, named_weights(weights)
+        return DEFAULT_VERSION, weights, named_weights(weights), float("inf")
     weights = weight_vector(row.weights)
-    return row.version, weights, named_weights(weights)
+    cutoff = (row.report or {}).get("budget_cutoff")
+    return row.version, weights, named_weights(weights), float("inf") if cutoff is None else float(cutoff)
 
 
 def district_tax(expected, *, pays_tax_here: bool) -> float | None:
@@ -484,7 +486,7 @@ class _State:
     tax: TaxFigures | None = None
     entry: list[EntryRule] = field(default_factory=list)
     book: PolicyBook | None = None
-    model: tuple[int, np.ndarray, dict] | None = None
+    model: tuple[int, np.ndarray, dict, float] | None = None
     leads: OpenLeads | None = None
     exposure: np.ndarray | None = None
     exposure_key: tuple | None = None
@@ -653,9 +655,11 @@ def match_buildings(
         s = _refresh(day)
         query = query_for_lead(lead, s.industries)
         snap, incentives = s.snapshot, s.incentives
-        version, weights, named = s.model
+        version, weights, named, cutoff = s.model
     tol = tolerance_setting() if tolerance is None else tolerance
-    scores = rank_buildings(snap, query, weights=weights, incentives=incentives, tolerance=tol)
+    scores = rank_buildings(
+        snap, query, weights=weights, incentives=incentives, tolerance=tol, budget_cutoff=cutoff
+    )
     return BuildingMatches(
         lead_id=query.id,
         on=day.isoformat(),
@@ -689,7 +693,7 @@ def match_leads(
     with _lock:
         s = _refresh(day, leads=True)
         snap, incentives, leads = s.snapshot, s.incentives, s.leads
-        version, weights, named = s.model
+        version, weights, named, cutoff = s.model
         row = s.buildings.row_of[building.pk]
         unit_row = None if unit is None else s.units.row_of[unit.pk]
         exposure = None
@@ -700,7 +704,12 @@ def match_leads(
                 s.exposure = _timed(
                     "exposure",
                     lambda: lead_exposure(
-                        snap, leads.table, weights=weights, incentives=incentives, tolerance=tol
+                        snap,
+                        leads.table,
+                        weights=weights,
+                        incentives=incentives,
+                        tolerance=tol,
+                        budget_cutoff=cutoff,
                     ),
                 )
                 s.exposure_key = key
@@ -712,6 +721,7 @@ def match_leads(
         weights=weights,
         incentives=incentives,
         tolerance=tol,
+        budget_cutoff=cutoff,
         unit=unit_row,
         exposure=exposure,
     )
@@ -737,9 +747,15 @@ def match_all_open_leads(*, top: int = 10, on: dt.date | None = None) -> dict[in
     with _lock:
         s = _refresh(day, leads=True)
         snap, incentives, leads = s.snapshot, s.incentives, s.leads
-        _, weights, _ = s.model
+        _, weights, _, cutoff = s.model
     rows, scores = rank_all(
-        snap, leads.table, weights=weights, incentives=incentives, tolerance=tolerance_setting(), top=top
+        snap,
+        leads.table,
+        weights=weights,
+        incentives=incentives,
+        tolerance=tolerance_setting(),
+        budget_cutoff=cutoff,
+        top=top,
     )
     ids = snap.buildings.id
     result = {}

@@ -47,7 +47,11 @@ def ranking_retrain_if_changed() -> str:
     model, _ = train_and_store(evaluate_first=False)
     if model is None:
         return UNCHANGED
-    model.report = {**report, "outcome_stamp": stamp}
+    model.report = {
+        **report,
+        "budget_cutoff": (model.report or {}).get("budget_cutoff"),
+        "outcome_stamp": stamp,
+    }
     model.save(update_fields=["report"])
     return TRAINED
 

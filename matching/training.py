@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.db import transaction
@@ -26,7 +27,9 @@ from django.utils import timezone
 from crm.constants import ActivityKind
 from crm.models import Activity, Lead, Signing, TaxRecord
 from matching import adapter
-from matching.core.evaluation import BASELINES, Case, evaluate, weighted
+from matching.core.audit import audit_report, constraints_failed, in_range_pool, learned_budget_cutoff
+from matching.core.boosted import fit_boosted
+from matching.core.evaluation import BASELINES, Case, Pool, evaluate, weighted
 from matching.core.features import strengthens_main
 from matching.core.incentives import PolicyIncentives
 from matching.core.learn import (
@@ -64,6 +67,12 @@ class Dataset:
     signed: list[bool] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     boundaries: list[dt.date] = field(default_factory=list)  # first day of each test block
+    # The filter audit: per signed and per toured (not signed) building, the constraints that removed
+    # it on the decision day; the signed offers' rent after relief / budget.
+    audit_signed: list[dict[str, bool]] = field(default_factory=list)
+    audit_toured: list[dict[str, bool]] = field(default_factory=list)
+    rent_to_budget: list[float] = field(default_factory=list)
+    toured_rent_to_budget: list[float] = field(default_factory=list)
 
     def outcomes(self, rows: list[int]) -> list[Outcome]:
         return [Outcome(self.cases[i].features, self.cases[i].grades) for i in rows]
@@ -156,6 +165,7 @@ def build_dataset(*, folds: int = FOLDS, first: float = FIRST_TRAIN_SHARE) -> Da
             related=related,
         )
         incentives = PolicyIncentives(s.book, snap.buildings)
+        index_of = {int(building_id): row for row, building_id in enumerate(snap.buildings.id.tolist())}
         for outcome in by_day[day]:
             lead = leads[outcome.lead_id]
             try:
@@ -167,20 +177,34 @@ def build_dataset(*, folds: int = FOLDS, first: float = FIRST_TRAIN_SHARE) -> Da
                 continue
             scores = rank_buildings(snap, query, weights=weights, incentives=incentives, tolerance=tolerance)
             ids = snap.buildings.id[scores.order]
-            grades = np.zeros(ids.size, dtype=np.int64)
-            label = []
-            for building_id in outcome.toured - {outcome.signed_building}:
-                label.append(GRADE_TOURED)
-                grades[ids == building_id] = GRADE_TOURED
+            grade_of = {building_id: GRADE_TOURED for building_id in outcome.toured}
             if outcome.signed_building is not None:
-                label.append(GRADE_SIGNED)
-                grades[ids == outcome.signed_building] = GRADE_SIGNED
+                grade_of[outcome.signed_building] = GRADE_SIGNED
+            graded = np.array(sorted(grade_of), dtype=np.int64)
+            graded_rows = np.array([index_of[i] for i in graded.tolist()], dtype=np.int64)
+            failed, ratio = constraints_failed(snap, scores, graded_rows, tolerance=tolerance)
+            for k, building_id in enumerate(graded.tolist()):
+                flags = {name: bool(values[k]) for name, values in failed.items()}
+                if grade_of[building_id] == GRADE_SIGNED:
+                    data.audit_signed.append(flags)
+                    data.rent_to_budget.append(float(ratio[k]))
+                else:
+                    data.audit_toured.append(flags)
+                    data.toured_rent_to_budget.append(float(ratio[k]))
+            grades = _grades(ids, grade_of)
             b = snap.buildings
             main_match = strengthens_main(
                 lead_division=query.division,
                 lead_section=query.section,
                 main_kind=b.main_kind[scores.order],
                 main_index=b.main_index[scores.order],
+            )
+            pool = in_range_pool(snap, query)
+            pool_main = strengthens_main(
+                lead_division=query.division,
+                lead_section=query.section,
+                main_kind=b.main_kind[pool.rows],
+                main_index=b.main_index[pool.rows],
             )
             data.cases.append(
                 Case(
@@ -190,13 +214,26 @@ def build_dataset(*, folds: int = FOLDS, first: float = FIRST_TRAIN_SHARE) -> Da
                     rent=snap.offers.rent[scores.offer[scores.order]],
                     main_match=np.asarray(main_match, dtype=bool),
                     grades=grades,
-                    label_grades=np.array(label, dtype=np.int64),
+                    label_grades=np.array(list(grade_of.values()), dtype=np.int64),
                     seed=outcome.lead_id,
+                    pool=Pool(
+                        building_ids=b.id[pool.rows],
+                        rent=pool.rent,
+                        main_match=np.asarray(pool_main, dtype=bool),
+                        grades=_grades(b.id[pool.rows], grade_of),
+                    ),
                 )
             )
             data.decided_on.append(outcome.decided_on)
             data.signed.append(outcome.signed_building is not None)
     return data
+
+
+def _grades(building_ids: np.ndarray, grade_of: dict[int, int]) -> np.ndarray:
+    grades = np.zeros(building_ids.size, dtype=np.int64)
+    for building_id, grade in grade_of.items():  # a lead's one signing and few tours
+        grades[building_ids == building_id] = grade
+    return grades
 
 
 @dataclass(frozen=True)
@@ -222,21 +259,30 @@ def time_folds(data: Dataset) -> list[Fold]:
     return result
 
 
-def evaluation_report(data: Dataset) -> tuple[dict, list[Fold]]:
-    """Each block's model, fitted on the past, against the defaults and baselines on the block's signings."""
+def evaluation_report(data: Dataset, *, compare_boosted: bool = False) -> tuple[dict, list[Fold]]:
+    """Each block's model, fitted on the past, against the defaults and baselines on the block's signings
+    (and, asked for, a gradient-boosted ranker fitted on the same past)."""
     default = weight_vector(DEFAULT_WEIGHTS)
     folds = time_folds(data)
     report: dict = {
         "protocol": f"rolling origin: first {FIRST_TRAIN_SHARE:.0%} of signings train, {FOLDS} blocks test",
         "skipped_leads": dict(data.skipped),
+        "filter_audit": audit_report(
+            data.audit_signed, data.audit_toured, data.rent_to_budget, data.toured_rent_to_budget
+        ),
         "default_weights": named_weights(default),
         "folds": [],
     }
     blended_of: dict[int, np.ndarray] = {}
     learned_of: dict[int, np.ndarray] = {}
+    boosted_of: dict[int, Any] = {}
     last = None
     for fold in folds:
         learned = fit_weights(data.outcomes(fold.train))
+        if compare_boosted:
+            boosted = fit_boosted(data.outcomes(fold.train))
+            for i in fold.test:
+                boosted_of[data.cases[i].lead_id] = boosted
         # Where the past is too thin to learn from, production would still rank with the defaults.
         raw = default if learned is None else learned.weights
         mixed = default if learned is None else blend(learned.weights, default, learned.leads)
@@ -269,7 +315,18 @@ def evaluation_report(data: Dataset) -> tuple[dict, list[Fold]]:
         "default": weighted(default),
         **BASELINES,
     }
+    if compare_boosted and all(model is not None for model in boosted_of.values()):
+        rankers["boosted"] = lambda case: _by_boosted(boosted_of[case.lead_id], case)
     report.update(evaluate([data.cases[i] for i in test], rankers, compare="learned"))
+    if "learned_vs_boosted" in report["gains"]:
+        gain = report["gains"]["learned_vs_boosted"]
+        low, high = gain["ci95"]
+        # Production switches only on a gain whose interval is above zero (it has not: see docs).
+        report["boosted_vs_learned"] = {
+            "ndcg10_gain": -gain["ndcg10_gain"],
+            "ci95": [-high, -low],
+            "boosted_wins": -high > 0,
+        }
     learned, mixed = last
     report["learned_weights"] = named_weights(learned.weights)
     report["blended_weights"] = named_weights(mixed)
@@ -277,12 +334,24 @@ def evaluation_report(data: Dataset) -> tuple[dict, list[Fold]]:
     return report, folds
 
 
-def train_and_store(*, evaluate_first: bool = True) -> tuple[RankingModel | None, dict]:
+def _by_boosted(model: Any, case: Case) -> np.ndarray:
+    if case.features.shape[0] == 0:
+        return case.grades
+    return case.grades[np.lexsort((case.building_ids, -model.predict(case.features)))]
+
+
+def _json_cutoff(cutoff: float) -> float | None:
+    return None if not np.isfinite(cutoff) else round(cutoff, 6)
+
+
+def train_and_store(
+    *, evaluate_first: bool = True, compare_boosted: bool = False
+) -> tuple[RankingModel | None, dict]:
     """Evaluate (time split), then fit on every outcome and store the next model version with the report."""
     data = build_dataset()
     report: dict = {}
     if evaluate_first:
-        report, _ = evaluation_report(data)
+        report, _ = evaluation_report(data, compare_boosted=compare_boosted)
     learned = fit_weights(data.outcomes(list(range(len(data.cases)))))
     if learned is None:
         return None, report
@@ -299,7 +368,8 @@ def train_and_store(*, evaluate_first: bool = True) -> tuple[RankingModel | None
             leads=learned.leads,
             pairs=learned.pairs,
             trained_until=max(data.decided_on) if data.decided_on else None,
-            report=report or None,
+            # The budget cut-off ranks with these weights (adapter.load_model); JSON has no infinity.
+            report={**report, "budget_cutoff": _json_cutoff(learned_budget_cutoff(data.rent_to_budget))},
         )
         model.full_clean()
         model.save()

@@ -543,6 +543,11 @@ class BuildingMatchSerializer(serializers.Serializer):
     offer = OfferViewSerializer()
     incentive_3y = serializers.FloatField(help_text="三年政策兑现(元)/ incentives over three years (yuan)")
     rent_relief_3y = serializers.FloatField()
+    over_budget = serializers.FloatField(
+        allow_null=True,
+        help_text="扣除租金补贴后超出预算的比例(0.14 = 超预算 14%),未超出为 null / "
+        "share by which the rent after relief exceeds the budget (0.14 = 14% over), null when within it",
+    )
     incentives = serializers.ListField(child=FreeForm())
     reasons = ReasonSerializer(many=True)
 
@@ -575,6 +580,7 @@ class LeadMatchSerializer(serializers.Serializer):
     contributions = serializers.DictField(child=serializers.FloatField())
     offer = OfferViewSerializer()
     incentive_3y = serializers.FloatField()
+    over_budget = serializers.FloatField(allow_null=True, help_text="as for buildings / 同楼宇匹配")
     reasons = ReasonSerializer(many=True)
 
 

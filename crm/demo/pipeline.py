@@ -4,12 +4,15 @@ Where a lead tours and signs follows one preference that a ranking model can lat
 leans toward buildings whose main industry is its own and whose tenants share its division or
 section, whose rent fits its budget, in its preferred streets, with space of the size it needs free
 on one floor. Tours are drawn from that preference and the signed building is among the tours.
+As in a real district, some firms stretch: a share sign above their stated budget, and a share take
+space a little outside the area range they gave (STRETCH_* below, measured in docs/matching.md).
 """
 
 import bisect
 import datetime as dt
 import math
 import random
+import zlib
 from dataclasses import dataclass, field
 
 from crm.constants import LEAD_TRANSITIONS, ActivityKind, LeadChannel, LeadStage, UnitStatus
@@ -47,6 +50,11 @@ CHANNEL_WEIGHTS = {
 TEAM_NUMERALS = "一二三四五六七八九十"
 MAX_RUN = 6  # a firm takes at most this many adjacent units on one floor
 TEMPERATURE = 0.8  # of the softmax over building scores: lower makes choices more predictable
+# Firms that stretch, decided by a hash of the lead's reference so the rest of the demo draws the
+# same random numbers: per 100 leads, this many accept buildings up to STRETCH_BUDGET × budget (the
+# others up to 1.1 × budget), and this many consider space up to STRETCH_AREA beyond either end.
+STRETCH_BUDGET_PER_100, STRETCH_BUDGET = 25, 1.4
+STRETCH_AREA_PER_100, STRETCH_AREA = 15, 0.1
 
 
 def stage_counts(leads: int) -> dict[str, int]:
@@ -366,16 +374,26 @@ class PipelinePlanner:
             value += 0.15 * building.star_rating
         return value
 
+    @staticmethod
+    def stretch(lead: LeadPlan) -> tuple[float, int, int]:
+        """(highest rent / budget it accepts, least and most m² it considers) for the lead."""
+        draw = zlib.crc32(lead.ref.encode())
+        budget = STRETCH_BUDGET if draw % 100 < STRETCH_BUDGET_PER_100 else 1.1
+        if (draw // 100) % 100 < STRETCH_AREA_PER_100:
+            return budget, int(lead.area_min * (1 - STRETCH_AREA)), int(lead.area_max * (1 + STRETCH_AREA))
+        return budget, lead.area_min, lead.area_max
+
     def choose(self, lead: LeadPlan, day: dt.date, count: int, exclude: tuple[int, ...] = ()) -> list[int]:
         """Up to `count` buildings with space for the lead on `day`, drawn by the softmax of their scores."""
         candidates = []
+        budget, low, high = self.stretch(lead)
         for b, building in enumerate(self.plan.buildings):
             if b in exclude or not building.in_service(day):
                 continue
-            # Firms keep to their budget (with the 10% a negotiation moves), as matching assumes.
-            if building.rent_min > lead.budget_rent * 1.1:
+            # Most firms keep to their budget with the 10% a negotiation moves; some stretch further.
+            if building.rent_min > lead.budget_rent * budget:
                 continue
-            if self.market.space(b, lead.area_min, lead.area_max, day) is not None:
+            if self.market.space(b, low, high, day) is not None:
                 candidates.append((b, self.score(lead, b)))
         chosen = []
         while candidates and len(chosen) < count:
@@ -411,7 +429,8 @@ class PipelinePlanner:
             self._work(lead)
             return
         b = chosen[0]
-        units = self.market.space(b, lead.area_min, lead.area_max, signed_on)
+        _, low, high = self.stretch(lead)
+        units = self.market.space(b, low, high, signed_on)
         assert units is not None
         self.market.take(b, units, UnitStatus.LEASED)
         plan = self.plan

@@ -1,9 +1,12 @@
-"""Offline evaluation of rankers on held-out leads: NDCG@10, Hit@5, Hit@10, MRR and a bootstrap CI.
+"""Offline evaluation of rankers on held-out leads: NDCG@10, Hit@5, Hit@10, MRR, coverage, bootstrap CIs.
 
-A case is one held-out signed lead: the candidate buildings as of its day (their component rows,
-rents, whether each is in the lead's main industry), and the grades of the buildings it toured and
-signed. The ideal ranking counts every graded building, including one the filters left out, so a
-ranker is not flattered when the real choice was not even a candidate.
+A case is one held-out signed lead: the product's candidate buildings as of its day (their feature
+rows, rents, whether each is in the lead's main industry), the pool a promoter without the product
+would consider (every in-service building with a vacancy in the lead's stated range), and the
+grades of the buildings it toured and signed. The ideal ranking counts every graded building,
+including one the product's filters left out, so the product is charged for its filters: a signed
+building it did not list is a miss. Baselines rank the pool, not the product's candidates, so a
+filter's cost is not charged to every ranker alike.
 """
 
 from __future__ import annotations
@@ -22,39 +25,61 @@ CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
+class Pool:
+    """What a promoter without the product would consider for a lead: buildings, rents, grades."""
+
+    building_ids: np.ndarray
+    rent: np.ndarray  # the cheapest asking rent of a fitting offer, NaN when unknown
+    main_match: np.ndarray  # bool: building's main industry is the lead's
+    grades: np.ndarray
+
+
+@dataclass(frozen=True)
 class Case:
     lead_id: int
-    building_ids: np.ndarray  # candidates
-    features: np.ndarray  # (candidates, 7)
+    building_ids: np.ndarray  # the product's candidates
+    features: np.ndarray  # (candidates, features)
     rent: np.ndarray  # offer rent, NaN when unknown
     main_match: np.ndarray  # bool: building's main industry is the lead's
     grades: np.ndarray  # grade of each candidate
     label_grades: np.ndarray  # grades of every building the lead toured or signed, candidate or not
     seed: int = 0
+    pool: Pool | None = None  # the baselines' universe; None: the candidates themselves
+
+    @property
+    def baseline_pool(self) -> Pool:
+        if self.pool is not None:
+            return self.pool
+        return Pool(self.building_ids, self.rent, self.main_match, self.grades)
 
 
-Ranker = Callable[[Case], np.ndarray]  # returns candidate positions, best first
+Ranker = Callable[[Case], np.ndarray]  # returns the grades of the list it shows, best first
 
 
 def weighted(weights: np.ndarray) -> Ranker:
+    """The product: its candidates by score (then building id)."""
+
     def rank(case: Case) -> np.ndarray:
-        return np.lexsort((case.building_ids, -(case.features @ weights)))
+        return case.grades[np.lexsort((case.building_ids, -(case.features @ weights)))]
 
     return rank
 
 
 def random_order(case: Case) -> np.ndarray:
-    return np.random.default_rng(case.seed).permutation(case.building_ids.size)
+    pool = case.baseline_pool
+    return pool.grades[np.random.default_rng(case.seed).permutation(pool.building_ids.size)]
 
 
 def cheapest_first(case: Case) -> np.ndarray:
-    rent = np.where(np.isnan(case.rent), np.inf, case.rent)
-    return np.lexsort((case.building_ids, rent))
+    pool = case.baseline_pool
+    rent = np.where(np.isnan(pool.rent), np.inf, pool.rent)
+    return pool.grades[np.lexsort((pool.building_ids, rent))]
 
 
 def same_main_then_cheapest(case: Case) -> np.ndarray:
-    rent = np.where(np.isnan(case.rent), np.inf, case.rent)
-    return np.lexsort((case.building_ids, rent, ~case.main_match))
+    pool = case.baseline_pool
+    rent = np.where(np.isnan(pool.rent), np.inf, pool.rent)
+    return pool.grades[np.lexsort((pool.building_ids, rent, ~pool.main_match))]
 
 
 BASELINES: dict[str, Ranker] = {
@@ -69,8 +94,12 @@ def dcg(grades: np.ndarray, k: int) -> float:
     return float(((2.0**top - 1.0) / np.log2(np.arange(2, top.size + 2))).sum())
 
 
-def case_metrics(case: Case, order: np.ndarray, k: int = K_NDCG) -> dict[str, float]:
-    ranked = case.grades[order]
+METRICS = ("ndcg10", "hit5", "hit10", "mrr", "coverage")
+
+
+def case_metrics(case: Case, ranked: np.ndarray, k: int = K_NDCG) -> dict[str, float]:
+    """Metrics of one ranked list, given as the grades of its buildings, best first."""
+    ranked = np.asarray(ranked)
     ideal = dcg(np.sort(case.label_grades)[::-1], k)
     signed = np.flatnonzero(ranked == GRADE_SIGNED)
     rank = int(signed[0]) + 1 if signed.size else 0
@@ -79,6 +108,7 @@ def case_metrics(case: Case, order: np.ndarray, k: int = K_NDCG) -> dict[str, fl
         "hit5": float(0 < rank <= 5),
         "hit10": float(0 < rank <= 10),
         "mrr": 1.0 / rank if rank else 0.0,
+        "coverage": float(rank > 0),  # the signed building was listed at all
     }
 
 
@@ -98,19 +128,28 @@ def bootstrap_interval(
 def evaluate(
     cases: Sequence[Case], rankers: Mapping[str, Ranker], *, compare: str = "learned"
 ) -> dict[str, Any]:
-    """Mean metrics per ranker, and the bootstrap interval of `compare`'s NDCG@10 gain over each other."""
+    """Mean metrics per ranker with their bootstrap intervals, and the interval of `compare`'s NDCG@10
+    gain over each other ranker."""
     per_case: dict[str, dict[str, np.ndarray]] = {}
     for name, ranker in rankers.items():
         rows = [case_metrics(case, ranker(case)) for case in cases]
-        per_case[name] = {m: np.array([r[m] for r in rows]) for m in ("ndcg10", "hit5", "hit10", "mrr")}
+        per_case[name] = {m: np.array([r[m] for r in rows]) for m in METRICS}
     report: dict[str, Any] = {
         "leads": len(cases),
         "candidates_mean": float(np.mean([c.building_ids.size for c in cases])) if cases else 0.0,
+        "pool_mean": float(np.mean([c.baseline_pool.building_ids.size for c in cases])) if cases else 0.0,
         "signed_among_candidates": float(np.mean([(c.grades == GRADE_SIGNED).any() for c in cases]))
+        if cases
+        else 0.0,
+        "signed_in_pool": float(np.mean([(c.baseline_pool.grades == GRADE_SIGNED).any() for c in cases]))
         if cases
         else 0.0,
         "rankers": {
             name: {metric: float(values.mean()) if values.size else 0.0 for metric, values in metrics.items()}
+            for name, metrics in per_case.items()
+        },
+        "intervals": {
+            name: {metric: list(bootstrap_interval(values)) for metric, values in metrics.items()}
             for name, metrics in per_case.items()
         },
         "gains": {},

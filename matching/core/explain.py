@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from matching.core.features import effective_rent, overshoot
 from matching.core.rank import BuildingScores, LeadScores, entry_env
 from matching.core.snapshot import Snapshot
 from matching.core.types import (
@@ -60,6 +61,7 @@ class RankedBuilding:
     offer: OfferView
     incentive_3y: float
     rent_relief_3y: float
+    over_budget: float | None  # (rent after relief − budget) / budget when above the budget, exact
     incentives: list[dict[str, Any]] = field(default_factory=list)
     reasons: list[Reason] = field(default_factory=list)
 
@@ -78,6 +80,7 @@ class RankedLead:
     contributions: dict[str, float]
     offer: OfferView
     incentive_3y: float
+    over_budget: float | None  # as RankedBuilding.over_budget
     reasons: list[Reason] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,12 +98,20 @@ class Exclusion:
         return asdict(self)
 
 
+def _over_budget(snap: Snapshot, offer: int, rent_relief_3y: float, budget: float) -> float | None:
+    """The exact share by which the offer's rent after relief exceeds the budget; None when within it."""
+    share = float(
+        overshoot(effective_rent(snap.offers.rent[offer], rent_relief_3y, snap.offers.area[offer]), budget)
+    )
+    return share if np.isfinite(share) and share > 0 else None
+
+
 def _offer_view(snap: Snapshot, offer: int, rent_relief_3y: float) -> OfferView:
     offers, units = snap.offers, snap.units
     rows = offers.units_of(offer)
     rent = float(offers.rent[offer])
     area = float(offers.area[offer])
-    effective = None if np.isnan(rent) else rent - (rent_relief_3y / (area * 365 * 3) if area > 0 else 0.0)
+    effective = None if np.isnan(rent) else float(effective_rent(rent, rent_relief_3y, area))
     available = int(offers.available_from[offer])
     return OfferView(
         unit_ids=[int(u) for u in units.id[rows]],
@@ -155,12 +166,20 @@ def _component_text(
     has_preference: bool,
     preferred: bool,
     incentive_3y: float,
+    over_budget: float | None,
 ) -> str:
     b = snap.buildings
     if component == "industry":
         return _industry_text(snap, lead_division, lead_section, row, value)
     if component == "space":
         units = "、".join(offer.units)
+        if not area_min <= offer.area_m2 <= area_max:
+            return (
+                f"可提供 {offer.area_m2:g}㎡({offer.floor} 层 {units}),"
+                f"略超出需求 {area_min:g}–{area_max:g}㎡ / "
+                f"offers {offer.area_m2:g} m² (floor {offer.floor}: {', '.join(offer.units)}), "
+                f"a little outside the {area_min:g}–{area_max:g} m² asked"
+            )
         return (
             f"可提供 {offer.area_m2:g}㎡({offer.floor} 层 {units}),需求 {area_min:g}–{area_max:g}㎡ / "
             f"offers {offer.area_m2:g} m² (floor {offer.floor}: {', '.join(offer.units)}) "
@@ -171,9 +190,21 @@ def _component_text(
             return "租金未知 / rent unknown"
         if np.isnan(budget):
             return f"租金 {offer.rent:.2f} 元/㎡·天,未填预算 / rent {offer.rent:.2f} yuan/m²/day, no budget"
+        effective = offer.rent if offer.effective_rent is None else offer.effective_rent
+        after_zh, after_en = (
+            (f"(扣除租金补贴后 {effective:.2f})", f" ({effective:.2f} after rent relief)")
+            if effective < offer.rent
+            else ("", "")
+        )
+        if over_budget is not None:
+            return (
+                f"超预算 {over_budget:.0%}:租金 {offer.rent:.2f} 元/㎡·天{after_zh},预算 {budget:.2f} / "
+                f"{over_budget:.0%} over budget: rent {offer.rent:.2f} yuan/m²/day{after_en} "
+                f"against a budget of {budget:.2f}"
+            )
         return (
-            f"租金 {offer.rent:.2f} 元/㎡·天,预算 {budget:.2f} / "
-            f"rent {offer.rent:.2f} yuan/m²/day against a budget of {budget:.2f}"
+            f"租金 {offer.rent:.2f} 元/㎡·天{after_zh},预算 {budget:.2f} / "
+            f"rent {offer.rent:.2f} yuan/m²/day{after_en} against a budget of {budget:.2f}"
         )
     if component == "incentive":
         if incentive_3y <= 0:
@@ -212,8 +243,18 @@ def _component_text(
     raise ValueError(component)
 
 
-def _reasons(effects: np.ndarray, texts: dict[str, str]) -> list[Reason]:
-    """The components that lift a result most above the list's average, then the one holding it back most."""
+def _held_back(component: int, effect: float, texts: dict[str, str]) -> Reason:
+    label_zh, label_en = COMPONENT_LABELS[COMPONENTS[component]]
+    return Reason(
+        COMPONENTS[component],
+        round(float(effect), 4),
+        f"不足之处({label_zh}):{texts[COMPONENTS[component]]} / held back by {label_en}",
+    )
+
+
+def _reasons(effects: np.ndarray, texts: dict[str, str], *, over_budget: bool = False) -> list[Reason]:
+    """The components that lift a result most above the list's average, then the one holding it back
+    most; a result above the lead's budget always says so (a promoter must not learn it at the tour)."""
     order = np.argsort(-effects, kind="stable")
     reasons = [
         Reason(COMPONENTS[i], round(float(effects[i]), 4), texts[COMPONENTS[i]])
@@ -222,14 +263,10 @@ def _reasons(effects: np.ndarray, texts: dict[str, str]) -> list[Reason]:
     ]
     worst = int(order[-1])
     if effects[worst] < -REASON_MIN_EFFECT:
-        label_zh, label_en = COMPONENT_LABELS[COMPONENTS[worst]]
-        reasons.append(
-            Reason(
-                COMPONENTS[worst],
-                round(float(effects[worst]), 4),
-                f"不足之处({label_zh}):{texts[COMPONENTS[worst]]} / held back by {label_en}",
-            )
-        )
+        reasons.append(_held_back(worst, effects[worst], texts))
+    price = COMPONENTS.index("price")
+    if over_budget and all(r.component != "price" for r in reasons):
+        reasons.append(_held_back(price, effects[price], texts))
     return reasons
 
 
@@ -273,6 +310,7 @@ def explain_buildings(
     for i in range(shown):  # the handful of results on screen
         row, offer = int(rows[i]), int(picked[i])
         view = _offer_view(snap, offer, float(scores.rent_relief_3y[i]))
+        over = _over_budget(snap, offer, float(scores.rent_relief_3y[i]), lead.budget)
         values = component_values[i]
         texts = {
             c: _component_text(
@@ -290,6 +328,7 @@ def explain_buildings(
                 has_preference=bool(lead.preferred_streets),
                 preferred=int(b.street_id[row]) in lead.preferred_streets,
                 incentive_3y=float(scores.incentive_3y[i]),
+                over_budget=over,
             )
             for k, c in enumerate(COMPONENTS)
         }
@@ -305,8 +344,9 @@ def explain_buildings(
                 offer=view,
                 incentive_3y=float(scores.incentive_3y[i]),
                 rent_relief_3y=float(scores.rent_relief_3y[i]),
+                over_budget=over,
                 incentives=detail[i].get("policies", []) if detail[i] else [],
-                reasons=_reasons(contributions[i] - average, texts),
+                reasons=_reasons(contributions[i] - average, texts, over_budget=over is not None),
             )
         )
     return results
@@ -343,6 +383,7 @@ def explain_leads(snap: Snapshot, scores: LeadScores, leads: LeadTable, *, limit
         lead_row = int(scores.order[i])
         offer = int(scores.offer[lead_row])
         view = _offer_view(snap, offer, float(scores.rent_relief_3y[i]))
+        over = _over_budget(snap, offer, float(scores.rent_relief_3y[i]), float(leads.budget[lead_row]))
         values = component_values[i]
         preferred = bool(((leads.pref_lead == lead_row) & (leads.pref_street == street)).any())
         texts = {
@@ -361,6 +402,7 @@ def explain_leads(snap: Snapshot, scores: LeadScores, leads: LeadTable, *, limit
                 has_preference=bool(leads.has_preference[lead_row]),
                 preferred=preferred,
                 incentive_3y=float(scores.incentive_3y[i]),
+                over_budget=over,
             )
             for k, c in enumerate(COMPONENTS)
         }
@@ -375,7 +417,8 @@ def explain_leads(snap: Snapshot, scores: LeadScores, leads: LeadTable, *, limit
                 contributions={c: round(float(contributions[i, k]), 6) for k, c in enumerate(COMPONENTS)},
                 offer=view,
                 incentive_3y=float(scores.incentive_3y[i]),
-                reasons=_reasons(contributions[i] - average, texts),
+                over_budget=over,
+                reasons=_reasons(contributions[i] - average, texts, over_budget=over is not None),
             )
         )
     return results

@@ -18,9 +18,41 @@ SPACE_EDGE_LOSS = 0.5  # an offer at either end of the range keeps half the spac
 UNIT_COUNT_DISCOUNT = 0.95  # each extra unit in an offer costs 5 % of the space fit
 MIN_HALF_WIDTH_SHARE = 0.05  # a range narrower than ±5 % of its middle counts as ±5 %
 PRICE_FULL_AT = 0.5  # price fit is 1 at or below half the budget
+# The rent after relief over the budget, as a share of the budget, at which each "within budget"
+# ramp reaches 0. Companies do sign above their stated budget, so this is a graded penalty whose
+# weight is learned, not a wall.
+OVERSHOOT_STEEP = 0.2
+OVERSHOOT_WIDE = 0.6
+# Offers up to this share beyond either end of the range are still offered (companies sign a
+# little outside the range they stated); no offer inside this window is the only area wall.
+AREA_NEAR_SHARE = 0.25
 NEUTRAL = 0.5  # a component with nothing to judge by (no budget, no preferred street)
 DAYS_PER_YEAR = 365
 INCENTIVE_YEARS = 3
+
+
+def area_window(area_min: Any, area_max: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high): the areas an offer may have and still be shown, the range widened both ways."""
+    return np.asarray(area_min, dtype=float) * (1.0 - AREA_NEAR_SHARE), np.asarray(area_max, dtype=float) * (
+        1.0 + AREA_NEAR_SHARE
+    )
+
+
+def effective_rent(rent: Any, relief_3y: Any, area: Any) -> np.ndarray:
+    """Rent per m² per day after the rent relief (subsidies, rent-free months), averaged over three years."""
+    rent, area = np.asarray(rent, dtype=float), np.asarray(area, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_day = np.where(
+            area > 0, np.asarray(relief_3y, dtype=float) / (area * DAYS_PER_YEAR * INCENTIVE_YEARS), 0.0
+        )
+    return rent - per_day
+
+
+def overshoot(effective: Any, budget: Any) -> np.ndarray:
+    """(effective rent − budget) / budget: > 0 above the budget, NaN when either is unknown."""
+    effective, budget = np.asarray(effective, dtype=float), np.asarray(budget, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(budget > 0, (effective - budget) / budget, np.where(budget == 0, np.inf, np.nan))
 
 
 def designation(
@@ -58,7 +90,6 @@ def features(
     area_min: Any,
     area_max: Any,
     budget: Any,
-    tolerance: float,
     expected_tax: Any,
     has_preference: Any,
     preferred: Any,
@@ -75,6 +106,7 @@ def features(
     offer_area: Any,
     offer_units: Any,
     offer_rent: Any,
+    offer_effective_rent: Any,
     incentive_3y: Any,
 ) -> np.ndarray:
     """(pairs, features) matrix in FEATURE_NAMES order."""
@@ -102,16 +134,24 @@ def features(
     closeness = np.clip(1.0 - SPACE_EDGE_LOSS * np.abs(offer_area - middle) / half, 0.0, 1.0)
     space = closeness * UNIT_COUNT_DISCOUNT ** (np.asarray(offer_units, dtype=float) - 1.0)
 
-    # Price fit: whether the rent stays within budget (1 up to it, 0 at the tolerated limit) and how
-    # much it saves (0 at the budget, 1 at half of it or less).
+    # Outside the range (inside the near window): 1 at either end of the range, 0 at the window's edge.
+    low, high = area_window(area_min, area_max)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = np.where(offer_area < area_min, (area_min - offer_area) / (area_min - low), 0.0)
+        above = np.where(offer_area > area_max, (offer_area - area_max) / (high - area_max), 0.0)
+    within_range = 1.0 - np.clip(np.maximum(below, above), 0.0, 1.0)
+
+    # Price fit, on the rent after relief: how far above the budget (two ramps) and how much below it.
     budget = full(budget)
     rent = full(offer_rent)
-    limit = budget * (1.0 + tolerance)
-    unknown = np.isnan(budget) | np.isnan(rent)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        within = np.clip((limit - rent) / np.maximum(limit - budget, 1e-9), 0.0, 1.0)
-        saving = np.clip((budget - rent) / np.maximum((1 - PRICE_FULL_AT) * budget, 1e-9), 0.0, 1.0)
+    over = overshoot(full(offer_effective_rent), budget)
+    unknown = np.isnan(over)
+    with np.errstate(invalid="ignore"):
+        within = 1.0 - np.clip(over / OVERSHOOT_STEEP, 0.0, 1.0)
+        within_wide = 1.0 - np.clip(over / OVERSHOOT_WIDE, 0.0, 1.0)
+        saving = np.clip(-over / (1 - PRICE_FULL_AT), 0.0, 1.0)
     within = np.where(unknown, NEUTRAL, within)
+    within_wide = np.where(unknown, NEUTRAL, within_wide)
     saving = np.where(unknown, NEUTRAL, saving)
 
     # Incentive value: the policies' 3-year amount against the offer's 3-year rent.
@@ -141,7 +181,9 @@ def features(
         "industry.tenants": tenant_fit * has_main,
         "industry.tenants_only": tenant_fit * (1.0 - has_main),
         "space": full(space),
+        "space.within_range": full(within_range),
         "price.within_budget": within,
+        "price.within_budget_wide": within_wide,
         "price.saving": saving,
         "incentive": incentive,
         "quality.stars": star,

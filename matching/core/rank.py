@@ -3,10 +3,12 @@
 Forward (one lead, all buildings) and reverse (one building, many leads) run the same steps, so a
 (lead, building) pair gets the same offer and score either way:
 
-1. space: offers whose area lies in the lead's range (units held for another lead left out);
+1. space: offers whose area lies in the lead's range widened by AREA_NEAR_SHARE both ways (units
+   held for another lead left out); a building with none is excluded;
 2. move-in: of those, offers available by the desired date; the one closest to the middle is priced;
-3. budget: the policies' rent relief at that offer lowers the rent; offers whose rent after relief
-   exceeds budget × (1 + tolerance) drop out, and the closest remaining offer is chosen;
+3. budget: the policies' rent relief at that offer lowers the rent; the closest offer whose rent
+   after relief is within budget × (1 + tolerance) is preferred, and where none is, the closest
+   offer stays: rent above budget is a feature the model weighs, never an exclusion;
 4. entry: the building's entry condition, tested on the lead and the chosen offer;
 5. the seven components, their weighted sum, and a stable order (score, then id).
 """
@@ -19,10 +21,18 @@ from typing import Any
 
 import numpy as np
 
-from matching.core.features import DAYS_PER_YEAR, INCENTIVE_YEARS, components, features
+from matching.core.features import (
+    DAYS_PER_YEAR,
+    INCENTIVE_YEARS,
+    area_window,
+    components,
+    effective_rent,
+    features,
+)
 from matching.core.offers import any_per_building, best_per_building
 from matching.core.snapshot import Snapshot
 from matching.core.types import (
+    BUDGET_CUTOFF,
     ENTRY,
     FILTERS,
     MAIN_DIVISION,
@@ -30,7 +40,6 @@ from matching.core.types import (
     NO_SPACE,
     NOT_AVAILABLE,
     NOT_IN_SERVICE,
-    OVER_BUDGET,
     IncentiveAmounts,
     IncentivePairs,
     IncentiveSource,
@@ -38,7 +47,8 @@ from matching.core.types import (
     LeadTable,
 )
 
-DEFAULT_TOLERANCE = 0.10  # asking rent may exceed the budget by 10 % before a building is excluded
+# Offers within budget × 1.1 after relief are preferred when choosing a building's offer.
+DEFAULT_TOLERANCE = 0.10
 DIVERSITY_PENALTY = 0.10  # score taken off a lead that tops every sampled building's list
 EXPOSURE_SAMPLE = 32  # buildings sampled to measure how often a lead tops the lists
 EXPOSURE_TOP = 10
@@ -127,12 +137,6 @@ def _relief_share(relief: np.ndarray, area: np.ndarray, rent: np.ndarray) -> np.
         return np.clip(np.where(rent_3y > 0, relief / rent_3y, 0.0), 0.0, 1.0)
 
 
-def _within_limit(rent: np.ndarray, relief: np.ndarray, area: np.ndarray, limit: Any) -> np.ndarray:
-    effective = rent - np.where(area > 0, relief / (np.maximum(area, 1e-9) * _RENT_YEARS), 0.0)
-    # A hair of slack, so that a rent exactly at the limit is not lost to rounding.
-    return np.isnan(rent) | np.isnan(limit) | (effective <= limit + 1e-9)
-
-
 def _entry_env(
     snap: Snapshot, rows: np.ndarray, profile: dict[str, Any], area: Any, tax: Any
 ) -> dict[str, Any]:
@@ -207,11 +211,13 @@ def rank_buildings(
     weights: np.ndarray,
     incentives: IncentiveSource,
     tolerance: float = DEFAULT_TOLERANCE,
+    budget_cutoff: float = np.inf,
 ) -> BuildingScores:
     """Score every building of the snapshot for one lead; one pass, no loop over buildings."""
     b, offers = snap.buildings, snap.offers
     n_b = len(b)
-    ok = (offers.area >= lead.area_min) & (offers.area <= lead.area_max)
+    low, high = area_window(lead.area_min, lead.area_max)
+    ok = (offers.area >= low) & (offers.area <= high)
     if snap.use_holds:
         held = (
             (snap.units.hold_lead >= 0)
@@ -234,15 +240,15 @@ def rank_buildings(
     total = np.zeros(n_b)
     relief = np.zeros(n_b)
     total[rows], relief[rows] = priced.total_3y, priced.rent_relief_3y
-    passes_budget = np.zeros(n_b, dtype=bool)
-    passes_budget[rows] = True
     if not np.isnan(lead.budget) and rows.size:
         limit = lead.budget * (1.0 + tolerance)
         share = np.zeros(n_b)
         share[rows] = _relief_share(relief[rows], offers.area[chosen[rows]], offers.rent[chosen[rows]])
         effective = offers.rent * (1.0 - share[offers.building])
-        ok &= np.isnan(offers.rent) | (effective <= limit + 1e-9)
-        final = best_per_building(offers, ok, cost, n_b)
+        affordable = ok & (np.isnan(offers.rent) | (effective <= limit + 1e-9))
+        final = best_per_building(offers, affordable, cost, n_b)
+        # Nothing within the limit: the closest offer stays, and its price is what the score weighs.
+        final = np.where(final >= 0, final, chosen)
         final[~in_service] = -1
         moved = np.flatnonzero((final >= 0) & (final != chosen))
         if moved.size:
@@ -258,11 +264,12 @@ def rank_buildings(
             total[moved], relief[moved] = again.total_3y, again.rent_relief_3y
         chosen = final
         rows = np.flatnonzero(chosen >= 0)
-        passes_budget[:] = False
-        passes_budget[rows] = _within_limit(
-            offers.rent[chosen[rows]], relief[rows], offers.area[chosen[rows]], limit
-        )
-        chosen[~passes_budget] = -1
+    too_dear = np.zeros(n_b, dtype=bool)
+    if np.isfinite(budget_cutoff) and not np.isnan(lead.budget) and rows.size:
+        offer = chosen[rows]
+        ratio = effective_rent(offers.rent[offer], relief[rows], offers.area[offer]) / max(lead.budget, 1e-9)
+        too_dear[rows[ratio > budget_cutoff + 1e-9]] = True
+        chosen[too_dear] = -1
         rows = np.flatnonzero(chosen >= 0)
     entry_fails = np.zeros(n_b, dtype=bool)
     for group in snap.entry:
@@ -274,7 +281,7 @@ def rank_buildings(
             entry_fails[at] = ~np.asarray(group.condition.test_many(env, at.size), dtype=bool)
 
     reason = np.full(n_b, -1, dtype=np.int64)
-    reason[~passes_budget] = _REASON_CODE[OVER_BUDGET]
+    reason[too_dear] = _REASON_CODE[BUDGET_CUTOFF]
     reason[~has_date] = _REASON_CODE[NOT_AVAILABLE]
     reason[~has_space] = _REASON_CODE[NO_SPACE]
     reason[~in_service] = _REASON_CODE[NOT_IN_SERVICE]
@@ -297,7 +304,6 @@ def rank_buildings(
         area_min=lead.area_min,
         area_max=lead.area_max,
         budget=lead.budget,
-        tolerance=tolerance,
         expected_tax=lead.expected_tax,
         has_preference=bool(lead.preferred_streets),
         preferred=preferred,
@@ -316,6 +322,7 @@ def rank_buildings(
         offer_area=snap.offers.area[offer],
         offer_units=snap.offers.n_units[offer],
         offer_rent=snap.offers.rent[offer],
+        offer_effective_rent=effective_rent(snap.offers.rent[offer], relief[rows], snap.offers.area[offer]),
         incentive_3y=total[rows],
     )
     scores = x @ weights
@@ -366,6 +373,7 @@ def rank_leads(
     weights: np.ndarray,
     incentives: IncentiveSource,
     tolerance: float = DEFAULT_TOLERANCE,
+    budget_cutoff: float = np.inf,
     unit: int | None = None,
     exposure: np.ndarray | None = None,
     penalty: float = DIVERSITY_PENALTY,
@@ -384,11 +392,11 @@ def rank_leads(
         return _empty_lead_scores(building, reason, chosen, weights)
     area, rent = offers.area[idx], offers.rent[idx]
     # Leads whose range misses every offer of the building are settled without the full matrix.
+    low, high = area_window(leads.area_min, leads.area_max)
     near = np.flatnonzero(
-        (leads.area_max >= (area.min() if idx.size else np.inf))
-        & (leads.area_min <= (area.max() if idx.size else -np.inf))
+        (high >= (area.min() if idx.size else np.inf)) & (low <= (area.max() if idx.size else -np.inf))
     )
-    ok = (area[None, :] >= leads.area_min[near, None]) & (area[None, :] <= leads.area_max[near, None])
+    ok = (area[None, :] >= low[near, None]) & (area[None, :] <= high[near, None])
     if snap.use_holds and idx.size:
         held, low, high = _offer_holders(snap, idx)
         if held.any():
@@ -403,7 +411,6 @@ def rank_leads(
     pick = _first_min(cost, ok)
     rows = near[pick >= 0]
     pick = pick[pick >= 0]
-    passes_budget = np.zeros(n_l, dtype=bool)
     profile = _table_profile(leads, rows)
     priced = _price(
         incentives, snap, np.full(rows.size, building), leads.id[rows], profile, area[pick], rent[pick]
@@ -418,6 +425,8 @@ def rank_leads(
         effective = rent[None, :] * (1.0 - share[:, None])
         row_ok &= np.isnan(rent)[None, :] | np.isnan(limit)[:, None] | (effective <= limit[:, None] + 1e-9)
         final = _first_min(cost[np.searchsorted(near, rows)], row_ok)
+        # Nothing within the limit: the closest offer stays (as in the forward ranking).
+        final = np.where(final >= 0, final, pick)
         moved = np.flatnonzero((final >= 0) & (final != pick))
         if moved.size:
             again = _price(
@@ -431,13 +440,14 @@ def rank_leads(
             )
             total, relief = total.copy(), relief.copy()
             total[moved], relief[moved] = again.total_3y, again.rent_relief_3y
-        fits = (final >= 0) & _within_limit(
-            rent[np.maximum(final, 0)], relief, area[np.maximum(final, 0)], limit
-        )
-        pick = np.where(fits, final, -1)
-    keep = pick >= 0
-    passes_budget[rows[keep]] = True
-    rows, pick, total, relief = rows[keep], pick[keep], total[keep], relief[keep]
+        pick = final
+    too_dear = np.zeros(n_l, dtype=bool)
+    if np.isfinite(budget_cutoff) and rows.size:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = effective_rent(rent[pick], relief, area[pick]) / np.maximum(leads.budget[rows], 1e-9)
+        dear = ratio > budget_cutoff + 1e-9  # NaN (no budget, unknown rent) never is
+        too_dear[rows[dear]] = True
+        rows, pick, total, relief = rows[~dear], pick[~dear], total[~dear], relief[~dear]
     entry_fails = np.zeros(n_l, dtype=bool)
     group_index = snap.entry_by_building.get(building)
     if group_index is not None and rows.size:
@@ -453,7 +463,7 @@ def rank_leads(
         entry_fails[rows[fails]] = True
         chosen[rows[fails]] = idx[pick[fails]]
         rows, pick, total, relief = rows[~fails], pick[~fails], total[~fails], relief[~fails]
-    reason[~passes_budget] = _REASON_CODE[OVER_BUDGET]
+    reason[too_dear] = _REASON_CODE[BUDGET_CUTOFF]
     reason[~has_date] = _REASON_CODE[NOT_AVAILABLE]
     reason[~has_space] = _REASON_CODE[NO_SPACE]
     reason[entry_fails] = _REASON_CODE[ENTRY]
@@ -479,7 +489,6 @@ def rank_leads(
         area_min=leads.area_min[rows],
         area_max=leads.area_max[rows],
         budget=leads.budget[rows],
-        tolerance=tolerance,
         expected_tax=leads.expected_tax[rows],
         has_preference=leads.has_preference[rows],
         preferred=preferred[rows],
@@ -496,6 +505,7 @@ def rank_leads(
         offer_area=area[pick],
         offer_units=offers.n_units[idx][pick],
         offer_rent=rent[pick],
+        offer_effective_rent=effective_rent(rent[pick], relief, area[pick]),
         incentive_3y=total,
     )
     scores = x @ weights
@@ -550,6 +560,7 @@ def lead_exposure(
     weights: np.ndarray,
     incentives: IncentiveSource,
     tolerance: float = DEFAULT_TOLERANCE,
+    budget_cutoff: float = np.inf,
     sample: np.ndarray | None = None,
     top: int = EXPOSURE_TOP,
 ) -> np.ndarray:
@@ -557,7 +568,15 @@ def lead_exposure(
     sample = exposure_sample(snap) if sample is None else sample
     counts = np.zeros(len(leads))
     for row in sample.tolist():  # a fixed handful of buildings, each a vectorised pass over all leads
-        ranked = rank_leads(snap, row, leads, weights=weights, incentives=incentives, tolerance=tolerance)
+        ranked = rank_leads(
+            snap,
+            row,
+            leads,
+            weights=weights,
+            incentives=incentives,
+            tolerance=tolerance,
+            budget_cutoff=budget_cutoff,
+        )
         counts[ranked.order[:top]] += 1
     return counts / max(len(sample), 1)
 
@@ -569,6 +588,7 @@ def rank_all(
     weights: np.ndarray,
     incentives: IncentiveSource,
     tolerance: float = DEFAULT_TOLERANCE,
+    budget_cutoff: float = np.inf,
     top: int = 10,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every lead against every building: the best `top` building rows per lead row and their scores
@@ -578,7 +598,13 @@ def rank_all(
     best_scores = np.full((n_l, top), -np.inf)
     for building in range(len(snap.buildings)):
         ranked = rank_leads(
-            snap, building, leads, weights=weights, incentives=incentives, tolerance=tolerance
+            snap,
+            building,
+            leads,
+            weights=weights,
+            incentives=incentives,
+            tolerance=tolerance,
+            budget_cutoff=budget_cutoff,
         )
         if ranked.order.size == 0:
             continue

@@ -129,7 +129,9 @@ def snapshot(
         offerable = (units.status == UNIT_VACANT) | (units.status == UNIT_RESERVED)
     else:
         occupied = np.zeros(len(units), dtype=bool)
-        live = (links.start <= day) & (links.end >= day)
+        # A lease ending on the day frees its units for the next: a lead ranked the day before its
+        # signing could be offered them (else the audit charges no_space for a unit it did sign).
+        live = (links.start <= day) & (links.end > day)
         occupied[links.unit[live]] = True
         lettable = (
             (units.status == UNIT_VACANT) | (units.status == UNIT_RESERVED) | (units.status == UNIT_LEASED)

@@ -244,3 +244,22 @@ def test_enterprises_of_a_building_managers_building_only(world):
     # then
     assert [e["name"] for e in body["results"]] == ["府山软件有限公司"]
     assert Lead.objects.count() == 4  # nothing written by reading
+
+
+def test_a_building_above_the_budget_is_listed_with_how_far_above_and_says_so(matchable):
+    # given: a budget of 2.00 yuan/m²/day, below every unit's asking rent (2.50)
+    matchable.lead.budget_rent = Decimal("2.00")
+    matchable.lead.save()
+    # when
+    body = (
+        api_client(matchable, "promoter")
+        .get(f"/api/v1/leads/{matchable.lead.pk}/matches/", HTTP_ACCEPT_LANGUAGE="en")
+        .json()
+    )
+    # then: both buildings are still listed; each carries its exact overshoot after rent relief
+    assert len(body["results"]) == 2 and "over_budget" not in body["excluded_counts"]
+    for result in body["results"]:
+        effective = result["offer"]["effective_rent"]
+        assert result["over_budget"] == pytest.approx(effective / 2.00 - 1, abs=1e-4)
+        price = [r["text"] for r in result["reasons"] if r["component"] == "price"]
+        assert len(price) == 1 and f"{result['over_budget']:.0%} over budget" in price[0]

@@ -8,8 +8,16 @@ import pytest
 
 from matching.core.explain import exclusions, explain_buildings
 from matching.core.incentives import PolicyIncentives
-from matching.core.rank import rank_buildings
-from matching.core.types import FILTERS, MatchingInputError, NoIncentives, lead_query, weight_vector
+from matching.core.rank import rank_buildings, rank_leads
+from matching.core.types import (
+    FEATURE_NAMES,
+    FILTERS,
+    LeadTable,
+    MatchingInputError,
+    NoIncentives,
+    lead_query,
+    weight_vector,
+)
 from policies.conditions import parse_condition
 from policies.engine import BenefitKind, BenefitTerms, PolicyBook, PolicyTerms, Scope
 from tests.matching.districts import INDUSTRIES, TODAY, HandDistrict, lead
@@ -33,18 +41,59 @@ def reason_of(snap, scores, building_id: int) -> str | None:
     return None if code < 0 else FILTERS[code]
 
 
-def test_an_over_budget_building_is_excluded_with_its_reason():
-    # given: budget 3.00 with 10 % tolerance allows up to 3.30 yuan/m²/day
+def test_an_over_budget_building_is_listed_below_a_cheaper_twin_with_its_overshoot_as_a_reason():
+    # given: twins but for the rent; budget 3.00, the dear one asks 3.50: (3.50 − 3.00) / 3.00 = 16.7 % over
     d = HandDistrict()
     dear, cheap = d.building("贵楼"), d.building("平价楼")
     d.unit(dear, area=200, rent=3.50)
     d.unit(cheap, area=200, rent=2.50)
     # when
     snap, scores = rank(d, lead(budget=3.0), tolerance=0.10)
+    shown = explain_buildings(snap, scores, incentives=NoIncentives(), limit=2)
+    # then: no exclusion; the price features put it second
+    assert ranked_ids(snap, scores) == [cheap + 1, dear + 1]
+    assert sum(scores.excluded_counts().values()) == 0
+    assert shown[0].over_budget is None
+    assert shown[1].over_budget == pytest.approx(0.5 / 3.0)
+    price = [r.text for r in shown[1].reasons if r.component == "price"]
+    assert len(price) == 1 and "超预算 17%" in price[0] and "17% over budget" in price[0]
+
+
+def test_price_features_follow_the_overshoot_of_the_rent_after_relief():
+    # given: budget 2.00; rents 2.00 (at it), 2.20 (10 % over), 2.80 (40 % over), 4.00 (100 % over)
+    d = HandDistrict()
+    rows = [d.building() for _ in range(4)]
+    for row, rent in zip(rows, (2.00, 2.20, 2.80, 4.00), strict=True):
+        d.unit(row, area=200, rent=rent)
+    # when
+    snap, scores = rank(d, lead(budget=2.0))
+    by_id = dict(zip(ranked_ids(snap, scores), scores.features.tolist(), strict=True))
+    names = list(FEATURE_NAMES)
+    steep, wide = names.index("price.within_budget"), names.index("price.within_budget_wide")
+    # then: steep ramp 0 at 20 % over, wide ramp 0 at 60 % over
+    assert [by_id[r + 1][steep] for r in rows] == pytest.approx([1.0, 0.5, 0.0, 0.0])
+    assert [by_id[r + 1][wide] for r in rows] == pytest.approx([1.0, 1 - 0.1 / 0.6, 1 - 0.4 / 0.6, 0.0])
+    assert ranked_ids(snap, scores) == [r + 1 for r in rows]
+
+
+def test_an_offer_a_little_outside_the_range_is_listed_and_one_far_outside_is_not():
+    # given: the lead asks 200–300 m²; the near window is 150–375 m² (25 % each way)
+    d = HandDistrict()
+    inside, above, below, far = (d.building() for _ in range(4))
+    d.unit(inside, area=250)
+    d.unit(above, area=330)  # 30 of the 75 m² beyond the top: within range 1 − 30/75 = 0.6
+    d.unit(below, area=160)  # 40 of the 50 m² below the bottom: 1 − 40/50 = 0.2
+    d.unit(far, area=400)
+    # when
+    snap, scores = rank(d, lead(area=(200, 300)))
+    by_id = dict(zip(ranked_ids(snap, scores), scores.features.tolist(), strict=True))
+    within = list(FEATURE_NAMES).index("space.within_range")
     # then
-    assert ranked_ids(snap, scores) == [cheap + 1]
-    assert reason_of(snap, scores, dear + 1) == "over_budget"
-    assert scores.excluded_counts()["over_budget"] == 1
+    assert reason_of(snap, scores, far + 1) == "no_space"
+    assert {i: by_id[i][within] for i in by_id} == pytest.approx(
+        {inside + 1: 1.0, above + 1: 0.6, below + 1: 0.2}
+    )
+    assert ranked_ids(snap, scores) == [inside + 1, above + 1, below + 1]
 
 
 def test_a_rent_at_the_tolerated_limit_is_kept():
@@ -245,20 +294,20 @@ def test_an_entry_condition_reads_the_offer_area():
 
 
 def test_a_lead_nothing_fits_gets_an_empty_list_with_the_counts_per_filter():
-    # given: three buildings, none of which has 5,000 m², one over budget, one not in service
+    # given: three buildings, none of which has 5,000 m² or near it, one free too late, one not in service
     d = HandDistrict()
     d.unit(d.building(), area=200)
-    d.unit(d.building(), area=6000, rent=9.0)
+    d.unit(d.building(), area=6000, available=TODAY + dt.timedelta(days=90))
     d.unit(d.building(in_service=TODAY + dt.timedelta(days=1)), area=6000)
     # when
-    snap, scores = rank(d, lead(area=(5000, 8000), budget=3.0))
+    snap, scores = rank(d, lead(area=(5000, 8000), budget=3.0, desired_move_in=TODAY + dt.timedelta(days=30)))
     # then
     assert explain_buildings(snap, scores, incentives=NoIncentives(), limit=10) == []
     assert scores.excluded_counts() == {
         "not_in_service": 1,
         "no_space": 1,
-        "not_available": 0,
-        "over_budget": 1,
+        "not_available": 1,
+        "over_budget_cutoff": 0,
         "entry_condition": 0,
     }
 
@@ -309,3 +358,22 @@ def test_an_entry_condition_reads_the_leads_own_intention_to_pay_tax_here():
     # then
     assert reason_of(snap, elsewhere, b + 1) == "entry_condition"
     assert ranked_ids(snap, here) == [b + 1]
+
+
+def test_a_learned_budget_cut_off_excludes_only_rents_beyond_it_both_ways():
+    # given: budget 2.00 and a cut-off of 1.2 × budget (2.40): rents 2.30 (kept) and 2.60 (cut)
+    d = HandDistrict()
+    kept, cut = d.building(), d.building()
+    d.unit(kept, area=200, rent=2.30)
+    d.unit(cut, area=200, rent=2.60)
+    snap = d.snapshot()
+    query = lead(budget=2.0)
+    # when
+    scores = rank_buildings(snap, query, weights=WEIGHTS, incentives=NoIncentives(), budget_cutoff=1.2)
+    backwards = rank_leads(
+        snap, cut, LeadTable.of([query]), weights=WEIGHTS, incentives=NoIncentives(), budget_cutoff=1.2
+    )
+    # then
+    assert ranked_ids(snap, scores) == [kept + 1]
+    assert reason_of(snap, scores, cut + 1) == "over_budget_cutoff"
+    assert backwards.order.size == 0 and FILTERS[int(backwards.reason[0])] == "over_budget_cutoff"

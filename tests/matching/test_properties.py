@@ -98,12 +98,10 @@ def test_a_building_that_fails_a_hard_filter_never_appears(district, query):
         held_by_other = (units.hold_lead[members] >= 0) & (units.hold_lead[members] != query.id)
         assert not (held_by_other & (units.hold_expires[members] >= snap.on)).any()
         area = units.area[members].sum()
-        assert query.area_min - 1e-9 <= area <= query.area_max + 1e-9
+        # the range widened by the near window (25 % each way), the only area wall
+        assert query.area_min * 0.75 - 1e-9 <= area <= query.area_max * 1.25 + 1e-9
         assert (units.available_from[members] <= query.desired_move_in).all()
         assert snap.buildings.in_service_since[row] <= snap.on
-        rents = units.rent[members]
-        if not np.isnan(query.budget) and not np.isnan(rents).any():
-            assert (rents * units.area[members]).sum() / area <= query.budget * 1.1 + 1e-9
     # and each exclusion names a known filter
     assert all(0 <= code < len(FILTERS) for code in scores.reason[list(excluded)])
 

@@ -77,8 +77,9 @@ def test_an_incentive_changes_the_order_by_the_expected_amount():
     after_scores = rank_buildings(snap, lead(budget=3.0), weights=WEIGHTS, incentives=incentives)
     after = by_id(snap, after_scores)
     # then
-    assert before[b + 1] - before[a + 1] == pytest.approx(0.15 * 0.8 * 0.1 / 1.5)
-    assert after[a + 1] - after[b + 1] == pytest.approx(0.10 * 60_000 / 569_400 - 0.15 * 0.8 * 0.1 / 1.5)
+    # saving (3.00 − rent) / 1.50 is half of price's 0.15: 0.15 × 0.5 × 0.10 / 1.50 apart
+    assert before[b + 1] - before[a + 1] == pytest.approx(0.15 * 0.5 * 0.1 / 1.5)
+    assert after[a + 1] - after[b + 1] == pytest.approx(0.10 * 60_000 / 569_400 - 0.15 * 0.5 * 0.1 / 1.5)
     assert snap.buildings.id[after_scores.order].tolist() == [a + 1, b + 1]
     top = explain_buildings(snap, after_scores, incentives=incentives, limit=1)[0]
     assert top.incentive_3y == pytest.approx(60_000)
@@ -116,7 +117,6 @@ def test_components_follow_their_formulas():
         area_min=150.0,
         area_max=300.0,
         budget=3.0,
-        tolerance=0.10,
         expected_tax=2_000_000.0,
         has_preference=False,
         preferred=False,
@@ -133,15 +133,17 @@ def test_components_follow_their_formulas():
         offer_area=np.array([250.0]),
         offer_units=np.array([2]),
         offer_rent=np.array([2.40]),
+        offer_effective_rent=np.array([2.40]),
         incentive_3y=np.array([26_280.0]),
     )
     value = dict(zip(COMPONENTS, components(x)[0], strict=True))
     # then
     assert value["industry"] == pytest.approx(1.0)
-    # space: middle 225, half-width 75: 1 − 0.5 × 25/75 = 0.8333, × 0.95 for the second unit
-    assert value["space"] == pytest.approx((1 - 0.5 * 25 / 75) * 0.95)
-    # price: within budget 1; saving (3.00 − 2.40) / 1.50 = 0.4: 0.2 × 1 + 0.8 × 0.4 = 0.52
-    assert value["price"] == pytest.approx(0.52)
+    # space: middle 225, half-width 75: 1 − 0.5 × 25/75 = 0.8333, × 0.95 for the second unit (0.8),
+    #   inside the range (0.2 × 1)
+    assert value["space"] == pytest.approx(0.8 * (1 - 0.5 * 25 / 75) * 0.95 + 0.2)
+    # price: both within-budget ramps 1; saving (3.00 − 2.40) / 1.50 = 0.4: 0.25 + 0.25 + 0.5 × 0.4 = 0.7
+    assert value["price"] == pytest.approx(0.7)
     # incentive: 26,280 / (250 × 2.40 × 365 × 3) = 26,280 / 657,000 = 0.04
     assert value["incentive"] == pytest.approx(0.04)
     # quality: 0.5 × 3/5 + 0.3 × 1/3 + 0 = 0.4

@@ -166,10 +166,11 @@ def test_evaluate_matching_stores_the_next_model_with_its_report_and_the_ranking
     model = RankingModel.objects.get()
     assert model.version == 1
     assert model.report["rankers"]["learned"]["ndcg10"] > model.report["rankers"]["default"]["ndcg10"]
-    assert model.blend_share == pytest.approx(model.leads / (model.leads + 100), abs=1e-6)
+    assert model.blend_share == pytest.approx(model.leads / (model.leads + 30), abs=1e-6)
     # scaled like the defaults: the best possible score is 1
     assert score_scale(weight_vector(model.weights)) == pytest.approx(1.0, abs=1e-5)
     out = capsys.readouterr().out
     assert "NDCG@10" in out and "v1" in out
+    assert "filter audit" in out and "over_budget" in out and "coverage" in out
     lead = LeadFactory(industry=industry("72"), area_min_m2=100, area_max_m2=300)
     assert adapter.match_buildings(lead).model_version == 1

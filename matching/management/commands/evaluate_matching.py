@@ -6,7 +6,35 @@ from django.core.management.base import BaseCommand
 
 from matching.training import build_dataset, evaluation_report, train_and_store
 
-METRICS = ("ndcg10", "hit5", "hit10", "mrr")
+METRICS = ("ndcg10", "hit5", "hit10", "mrr", "coverage")
+HEADERS = ("NDCG@10", "Hit@5", "Hit@10", "MRR", "coverage")
+
+
+def format_audit(audit: dict) -> list[str]:
+    """The filter audit: what each hard filter (and each former one) would have removed."""
+    lines = [
+        f"硬性条件审计 filter audit (决策日 on the decision day; {audit['signed']} 签约楼宇 signed, "
+        f"{audit['toured']} 看房未签 toured buildings):",
+        f"  {'filter':<22}{'kept':>6}{'signed removed':>18}{'toured removed':>18}",
+    ]
+    for name, row in audit["filters"].items():
+        kept = "yes" if row["kept"] else "no"
+        flag = "" if row["within_limit"] or not row["kept"] else "  > 2% !"
+        lines.append(
+            f"  {name:<22}{kept:>6}{row['signed_removed']:>7} ({row['signed_removed_share']:>6.1%})"
+            f"{row['toured_removed']:>9} ({row['toured_removed_share']:>6.1%}){flag}"
+        )
+    cutoff = audit.get("budget_cutoff")
+    learned = "none (too few signings)" if cutoff is None else f"{cutoff:.3f} × budget"
+    lines.append(f"  学习的预算上限 learned budget cut-off (p99 of signed rent / budget): {learned}")
+    ratio = audit.get("rent_to_budget") or {}
+    if ratio.get("percentiles"):
+        cuts = ", ".join(f"{k} {v:.3f}" for k, v in ratio["percentiles"].items())
+        lines.append(
+            f"  签约租金(扣补贴)/预算 signed rent after relief / budget: {cuts}; "
+            f"超预算 above budget {ratio['above_budget_share']:.1%} of {ratio['signed_with_budget']}"
+        )
+    return lines
 
 
 def format_report(report: dict) -> str:
@@ -19,19 +47,39 @@ def format_report(report: dict) -> str:
         )
     if report.get("skipped_leads"):
         lines.append(f"跳过(缺少字段)skipped (missing field): {report['skipped_leads']}")
+    if report.get("filter_audit"):
+        lines.extend(format_audit(report["filter_audit"]))
     if not report.get("rankers"):
         lines.append(report.get("note", "没有可评估的线索 / nothing to evaluate"))
         return "\n".join(lines)
     lines.append(
-        f"候选楼宇均数 candidates per lead: {report['candidates_mean']:.1f}   "
-        f"签约楼宇在候选中 signed building among candidates: {report['signed_among_candidates']:.1%}"
+        f"候选楼宇均数 candidates per lead: {report['candidates_mean']:.1f} (产品 product), "
+        f"{report.get('pool_mean', 0.0):.1f} (基线:面积范围内有空置的在用楼宇 baselines: every in-service "
+        "building with a vacancy in the range)"
     )
-    lines.append(f"{'ranker':<26}" + "".join(f"{m:>9}" for m in ("NDCG@10", "Hit@5", "Hit@10", "MRR")))
+    lines.append(
+        f"覆盖率 coverage (签约楼宇被列出 signed building listed): 产品 product "
+        f"{report['signed_among_candidates']:.1%}, 基线 baselines {report.get('signed_in_pool', 0.0):.1%}"
+    )
+    lines.append("各指标 95% 区间 each figure with its 95% bootstrap interval; a missed signing scores 0")
+    lines.append(f"{'ranker':<26}" + "".join(f"{m:>22}" for m in HEADERS))
+    intervals = report.get("intervals", {})
     for name, values in sorted(report["rankers"].items(), key=lambda kv: -kv[1]["ndcg10"]):
-        lines.append(f"{name:<26}" + "".join(f"{values[m]:>9.4f}" for m in METRICS))
+        cells = []
+        for m in METRICS:
+            low, high = intervals.get(name, {}).get(m, (values[m], values[m]))
+            cells.append(f"{values[m]:.3f} [{low:.3f},{high:.3f}]".rjust(22))
+        lines.append(f"{name:<26}" + "".join(cells))
     for name, gain in report.get("gains", {}).items():
         low, high = gain["ci95"]
         lines.append(f"{name}: NDCG@10 {gain['ndcg10_gain']:+.4f}  95% CI [{low:+.4f}, {high:+.4f}]")
+    if report.get("boosted_vs_learned"):
+        b = report["boosted_vs_learned"]
+        verdict = "boosted ranks better" if b["boosted_wins"] else "the linear ranker stays"
+        lines.append(
+            f"boosted_vs_learned: NDCG@10 {b['ndcg10_gain']:+.4f}  95% CI [{b['ci95'][0]:+.4f}, "
+            f"{b['ci95'][1]:+.4f}]: {verdict}"
+        )
     if report.get("blended_weights"):
         weights = ", ".join(f"{k} {v:.3f}" for k, v in report["blended_weights"].items())
         lines.append(f"学习权重(已混合 α={report['blend_share']:.2f})learned weights, blended: {weights}")
@@ -47,13 +95,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--no-store", action="store_true", help="evaluate only; store no model")
         parser.add_argument("--format", choices=["table", "json"], default="table")
+        parser.add_argument(
+            "--compare-boosted",
+            action="store_true",
+            help="also evaluate a gradient-boosted ranker under the same time split (not used to rank)",
+        )
 
     def handle(self, *args, **options):
         if options["no_store"]:
-            report, _ = evaluation_report(build_dataset())
+            report, _ = evaluation_report(build_dataset(), compare_boosted=options["compare_boosted"])
             model = None
         else:
-            model, report = train_and_store(evaluate_first=True)
+            model, report = train_and_store(evaluate_first=True, compare_boosted=options["compare_boosted"])
         if options["format"] == "json":
             self.stdout.write(
                 json.dumps({"model_version": model.version if model else None, **report}, indent=2)
