@@ -25,7 +25,7 @@ PER_REQUEST = 2  # session; the user with its role groups, scope and promoter id
 
 def _count(client, url: str) -> int:
     with CaptureQueriesContext(connection) as context:
-        response = client.get(url)
+        response = client.get(url, HTTP_HX_REQUEST="true")  # fragments answer htmx only
     assert response.status_code == 200
     return len(context.captured_queries)
 

@@ -92,12 +92,13 @@ def test_the_forecast_waits_for_the_open_leads_placements(district, settings, se
     # given
     settings.STORED_RESULTS_COMPUTE_MISSING = False
     client = district.client("district_admin")
-    assert 'data-as-of="computing"' in client.get(reverse("web:forecast")).content.decode()
+    waiting = client.get(reverse("web:forecast"), HTTP_HX_REQUEST="true")
+    assert 'data-as-of="computing"' in waiting.content.decode()
 
     # when
     stored_results_recompute(group=MATCHING)
     stored_results_recompute(group=INDICATORS)
-    response = client.get(reverse("web:forecast"))
+    response = client.get(reverse("web:forecast"), HTTP_HX_REQUEST="true")
 
     # then: the one open lead is counted or unplaced, from the stored placements
     forecast = response.context["forecast"]
