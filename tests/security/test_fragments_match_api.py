@@ -71,7 +71,7 @@ def test_a_leads_matches_fragment_shows_each_role_what_its_api_answer_does(distr
     for role, which in LEAD_MATCH_CASES:
         client, lead = district.client(role), leads[which]
         api = client.get(f"/api/v1/leads/{lead.pk}/matches/?limit=10")
-        page = client.get(reverse("web:lead_matches", args=[lead.pk]))
+        page = client.get(reverse("web:lead_matches", args=[lead.pk]), HTTP_HX_REQUEST="true")
         assert api.status_code == page.status_code == 200, (role, which)
         answers[role, which], pages[role, which] = api.json(), page.content.decode()
     names = dict(Building.objects.values_list("pk", "name"))
@@ -108,7 +108,7 @@ def test_a_buildings_leads_fragment_shows_each_role_what_its_api_answer_does(dis
     for role in BUILDING_LEAD_ROLES:
         client = district.client(role)
         api = client.get(f"/api/v1/buildings/{district.building.pk}/lead-matches/?limit=10")
-        page = client.get(reverse("web:building_leads", args=[district.building.pk]))
+        page = client.get(reverse("web:building_leads", args=[district.building.pk]), HTTP_HX_REQUEST="true")
         assert api.status_code == page.status_code == 200, role
         answers[role], pages[role] = api.json(), page.content.decode()
     everyone = list(Lead.objects.values_list("company_name", "ref"))
