@@ -152,3 +152,31 @@ def test_7_admin_history_answers_alike_for_a_row_out_of_scope_and_a_missing_one(
     out_of_scope = client.get(f"/admin/crm/building/{district.other_building.pk}/history/")
     missing = client.get("/admin/crm/building/999999/history/")
     assert out_of_scope.status_code == missing.status_code
+
+
+@pytest.mark.parametrize(
+    ("where", "send"),
+    [
+        (
+            "api",
+            lambda c: c.post(
+                "/api/v1/leads/",
+                {"company_name": "渠道测试有限公司", "channel": "agency"},
+                content_type="application/json",
+            ),
+        ),
+        (
+            "page",
+            lambda c: c.post(
+                reverse("web:lead_add"), {"company_name": "渠道测试有限公司", "channel": "agency"}
+            ),
+        ),
+    ],
+)
+def test_7_a_promoter_cannot_file_a_lead_under_the_agency_channel_without_an_agency(district, where, send):
+    # (tests/crm/test_leads.py: the agency channel needs an agency)
+    client = district.client("promoter")  # signed in first: a login writes its own rows
+    sent = attempt(where, lambda: send(client))
+    assert sent.raised is None
+    assert sent.response.status_code in (200, 400)  # the page shows its form again with the error
+    assert sent.changed == []
