@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from crm.credit_code import validate_credit_code
 from crm.models.buildings import AREA
+from crm.models.fields import dates_within_years
 from crm.names import normalise_company_name
 
 
@@ -77,6 +78,7 @@ class Tenancy(models.Model):
                 fields=["enterprise", "building", "start"], name="tenancy_unique_enterprise_building_start"
             ),
             models.CheckConstraint(condition=Q(area_m2__gt=0), name="tenancy_area_positive"),
+            dates_within_years("tenancy_dates_within_years", dates=("start", "end")),
             models.CheckConstraint(
                 condition=Q(end__isnull=True) | Q(end__gte=F("start")), name="tenancy_end_after_start"
             ),
@@ -109,6 +111,7 @@ class TenancyUnit(models.Model):
         verbose_name_plural = pgettext_lazy("plural", "租约房源")
         constraints = [
             models.UniqueConstraint(fields=["tenancy", "unit"], name="tenancy_unit_once"),
+            dates_within_years("tenancy_unit_dates_within_years", dates=("start", "end")),
             models.CheckConstraint(
                 condition=Q(end__isnull=True) | Q(end__gte=F("start")), name="tenancy_unit_end_after_start"
             ),

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.constants import OPEN_STAGES, LeadStage
+from crm.models.fields import dates_within_years
 
 
 class StageLimit(models.Model):
@@ -138,6 +139,9 @@ class Reminder(models.Model):
         verbose_name_plural = pgettext_lazy("plural", "跟进提醒")
         constraints = [
             models.UniqueConstraint(fields=["lead", "due_on"], name="reminder_one_per_lead_per_day"),
+            dates_within_years(
+                "reminder_dates_within_years", dates=("due_on",), instants=("due_at", "act_by")
+            ),
             models.CheckConstraint(
                 condition=Q(state__in=["pending", "queued", "sent", "resolved"]), name="reminder_state_known"
             ),
@@ -252,6 +256,7 @@ class EarlyWarning(models.Model):
             models.UniqueConstraint(
                 fields=["assignee", "dedupe_key"], name="early_warning_once_per_assignee"
             ),
+            dates_within_years("early_warning_dates_within_years", dates=("due_on",)),
             models.CheckConstraint(
                 condition=Q(kind__in=["tier_entered", "tier_left", "tenancy_ending", "tax_drop"]),
                 name="early_warning_kind_known",

@@ -13,7 +13,7 @@ from simple_history.models import HistoricalRecords
 from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, ActivityKind, LawfulBasis, LeadChannel, LeadStage
 from crm.credit_code import validate_credit_code
 from crm.models.buildings import AREA, RENT
-from crm.models.fields import ReadableDateTimeField
+from crm.models.fields import ReadableDateTimeField, dates_within_years
 from crm.names import normalise_company_name
 
 
@@ -116,6 +116,16 @@ class Lead(models.Model):
         verbose_name_plural = pgettext_lazy("plural", "招商线索")
         constraints = [
             models.CheckConstraint(condition=Q(stage__in=LeadStage.values), name="lead_stage_known"),
+            dates_within_years(
+                "lead_dates_within_years",
+                dates=("desired_move_in",),
+                instants=(
+                    "lawful_basis_recorded_at",
+                    "entry_exception_approved_at",
+                    "created_at",
+                    "last_activity_at",
+                ),
+            ),
             models.CheckConstraint(condition=Q(channel__in=LeadChannel.values), name="lead_channel_known"),
             models.CheckConstraint(
                 condition=Q(area_min_m2__isnull=True) | Q(area_min_m2__gt=0), name="lead_area_min_positive"
@@ -193,6 +203,7 @@ class StageChange(models.Model):
             models.CheckConstraint(
                 condition=_allowed_transition_condition(), name="stage_change_allowed_edge"
             ),
+            dates_within_years("stage_change_dates_within_years", instants=("changed_at",)),
         ]
 
     def __str__(self) -> str:
@@ -244,6 +255,7 @@ class Activity(models.Model):
                 fields=["lead", "occurred_at", "kind"], name="activity_unique_lead_time_kind"
             ),
             models.CheckConstraint(condition=Q(kind__in=ActivityKind.values), name="activity_kind_known"),
+            dates_within_years("activity_dates_within_years", instants=("occurred_at", "next_follow_up_at")),
             models.CheckConstraint(
                 condition=~Q(kind=ActivityKind.SITE_TOUR) | Q(building__isnull=False),
                 name="activity_site_tour_has_building",
@@ -279,6 +291,11 @@ class Reservation(models.Model):
             # At most one live hold per unit; an expired hold is released before a new one is taken.
             models.UniqueConstraint(
                 fields=["unit"], condition=Q(released_at__isnull=True), name="reservation_one_live_per_unit"
+            ),
+            dates_within_years(
+                "reservation_dates_within_years",
+                dates=("expires_on",),
+                instants=("created_at", "released_at"),
             ),
         ]
 
@@ -319,6 +336,7 @@ class Signing(models.Model):
         verbose_name_plural = pgettext_lazy("plural", "签约")
         constraints = [
             models.UniqueConstraint(fields=["lead", "building"], name="signing_unique_lead_building"),
+            dates_within_years("signing_dates_within_years", dates=("signed_on",)),
             models.CheckConstraint(condition=Q(area_m2__gt=0), name="signing_area_positive"),
             models.CheckConstraint(
                 condition=Q(rent__isnull=True) | Q(rent__gte=0), name="signing_rent_not_negative"

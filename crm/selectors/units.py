@@ -3,10 +3,10 @@
 import datetime as dt
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
 
 from crm.constants import UnitStatus
-from crm.models import Lead, Reservation, Unit
+from crm.models import Lead, Unit
+from crm.selectors.reservations import reservations_live
 
 
 def units_offerable(*, lead: Lead | None = None, today: dt.date | None = None) -> QuerySet[Unit]:
@@ -15,10 +15,7 @@ def units_offerable(*, lead: Lead | None = None, today: dt.date | None = None) -
     A unit reserved under a hold that has expired is offerable again, even before the nightly
     release has run; a unit under another lead's live hold is not.
     """
-    today = today or timezone.localdate()
-    live_holds = Reservation.objects.filter(
-        unit=OuterRef("pk"), released_at__isnull=True, expires_on__gte=today
-    )
+    live_holds = reservations_live(today=today).filter(unit=OuterRef("pk"))
     held_by_others = live_holds.exclude(lead=lead) if lead is not None else live_holds
     return (
         Unit.objects.filter(Q(status=UnitStatus.VACANT) | Q(status=UnitStatus.RESERVED))

@@ -26,9 +26,9 @@ from crm.models import (
     Promoter,
     Reminder,
     ReminderDigest,
-    Reservation,
     StageLimit,
 )
+from crm.selectors.reservations import reservations_live
 from crm.services.reservations import reservations_expire
 
 logger = logging.getLogger(__name__)
@@ -503,9 +503,8 @@ def reservation_expiry_notify(*, today: dt.date | None = None) -> int:
     today = today or timezone.localdate()
     now = timezone.now()
     holds = (
-        Reservation.objects.filter(
-            released_at__isnull=True, expires_on__gte=today, expires_on__lte=today + dt.timedelta(days=1)
-        )
+        reservations_live(today=today)
+        .filter(expires_on__lte=today + dt.timedelta(days=1))
         .filter(Q(promoter__isnull=False) | Q(lead__owner__isnull=False))
         .values(
             "pk",

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from crm.constants import LeadStage, UnitStatus
 from crm.models import Lead, Promoter, Reservation, Unit
+from crm.selectors.reservations import reservations_lapsed, reservations_live
 from crm.services.common import attribute_to, invalid, lock_rows
 
 EXPIRY_BATCH = 500
@@ -44,10 +45,10 @@ def unit_reserve(
             f"a hold lasts at most {LONGEST_HOLD.days} days: expiry on {latest} at the latest",
         )
     (unit,) = lock_rows(Unit, [unit.pk])
-    live = Reservation.objects.filter(unit=unit, released_at__isnull=True).select_related("lead").first()
-    if live is not None and live.expires_on < today:
-        reservation_mark_released(live, unit, by)
-        live = None
+    # A lapsed hold blocks nothing but still holds the one-open-hold-per-unit slot: close it first.
+    for lapsed in reservations_lapsed(today=today).filter(unit=unit):
+        reservation_mark_released(lapsed, unit, by)
+    live = reservations_live(today=today).filter(unit=unit).select_related("lead").first()
     if live is not None:
         who = "本线索" if live.lead_id == lead.pk else f"线索 {live.lead.ref}"
         raise invalid(
@@ -87,7 +88,7 @@ def reservations_expire(*, today: dt.date | None = None, batch_size: int = EXPIR
     """Release up to batch_size holds whose expiry date has passed; returns how many."""
     today = today or timezone.localdate()
     due = list(
-        Reservation.objects.filter(released_at__isnull=True, expires_on__lt=today)
+        reservations_lapsed(today=today)
         .order_by("expires_on", "pk")
         .values_list("pk", flat=True)[:batch_size]
     )

@@ -10,6 +10,7 @@ from django.utils import timezone
 from crm.constants import LeadStage, UnitStatus
 from crm.credit_code import credit_code_error
 from crm.models import Building, Enterprise, Lead, Promoter, Reservation, Signing, Unit
+from crm.selectors.reservations import reservations_lapsed, reservations_live
 from crm.services.common import attribute_to, invalid, lock_rows
 from crm.services.dispatch import SIGNING_COMPLETED, dispatch
 from crm.services.leads import ENTRY_INTENTIONS, lead_claim_version, lead_record_stage
@@ -56,15 +57,10 @@ def _live_holds(locked: Sequence[Unit], by) -> dict[int, int]:
     """
     today = timezone.localdate()
     units = {unit.pk: unit for unit in locked}
-    held = {}
-    for reservation in Reservation.objects.select_for_update().filter(
-        unit__in=list(units), released_at__isnull=True
-    ):
-        if reservation.expires_on < today:
-            reservation_mark_released(reservation, units[reservation.unit_id], by)
-        else:
-            held[reservation.unit_id] = reservation.lead_id
-    return held
+    for reservation in reservations_lapsed(today=today).select_for_update().filter(unit__in=list(units)):
+        reservation_mark_released(reservation, units[reservation.unit_id], by)
+    live = reservations_live(today=today).filter(unit__in=list(units))
+    return dict(live.values_list("unit_id", "lead_id"))
 
 
 @transaction.atomic

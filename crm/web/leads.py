@@ -27,11 +27,11 @@ from crm.models import (
     ContactAccess,
     Lead,
     Promoter,
-    Reservation,
     Signing,
     StageChange,
     Unit,
 )
+from crm.selectors.reservations import reservations_live
 from crm.selectors.units import units_offerable
 from crm.services.activities import activity_log
 from crm.services.leads import (
@@ -425,7 +425,7 @@ def _detail_context(request, lead: Lead, *, activity_form: ActivityForm | None =
             initial["unit"] = request.GET.get("unit") or None
         activity_form = _activity_form(request, lead, initial=initial)
     signings = Signing.objects.filter(lead=lead).select_related("building").prefetch_related("units")
-    holds = Reservation.objects.filter(lead=lead, released_at__isnull=True).select_related("unit__building")
+    holds = reservations_live().filter(lead=lead).select_related("unit__building")
     return {
         "lead": lead,
         "contact_name": mask_personal(lead.contact_name) if hidden else lead.contact_name,

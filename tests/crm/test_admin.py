@@ -15,6 +15,7 @@ from crm.models import (
     Industry,
     Lead,
     PlanTarget,
+    Reservation,
     StageChange,
     Tenancy,
     Unit,
@@ -728,6 +729,53 @@ def test_the_release_action_frees_a_held_unit(client, district):
     hold.refresh_from_db()
     assert hold.released_at is not None
     assert hold.unit.status == UnitStatus.VACANT
+
+
+@pytest.fixture
+def lapsed_hold(district):
+    """乙数据's hold on 802, which ran out yesterday and which the nightly job has not yet released."""
+    hold = district["negotiating"].reservations.get()
+    Reservation.objects.filter(pk=hold.pk).update(expires_on=timezone.localdate() - dt.timedelta(days=1))
+    return hold
+
+
+def test_the_hold_list_tells_a_lapsed_hold_from_a_live_one(client, district, lapsed_hold):
+    # given the office's login
+    _login(client, "district_admin")
+    url = reverse("admin:crm_reservation_changelist")
+    # when it filters the holds by state
+    live = client.get(url, {"state": "live"}).context["cl"].result_list
+    lapsed = client.get(url, {"state": "lapsed"}).context["cl"].result_list
+    # then the hold past its expiry is lapsed, not live, and its row says so
+    assert (list(live), [h.pk for h in lapsed]) == ([], [lapsed_hold.pk])
+    assert lapsed[0].live is False
+
+
+def test_the_release_action_counts_a_lapsed_hold_apart_and_frees_its_unit(client, district, lapsed_hold):
+    # given the office's login
+    _login(client, "district_admin")
+    # when it selects the lapsed hold and releases it
+    response = client.post(
+        reverse("admin:crm_reservation_changelist"),
+        {"action": "release", "_selected_action": [lapsed_hold.pk]},
+        follow=True,
+    )
+    # then no live hold was released, the lapsed one is closed and 802 is vacant now, not after the job
+    assert [str(m) for m in response.context["messages"]] == ["已释放 0 项预留;另关闭 1 项已过期预留"]
+    lapsed_hold.refresh_from_db()
+    assert lapsed_hold.released_at is not None
+    assert lapsed_hold.unit.status == UnitStatus.VACANT
+
+
+def test_the_lead_page_lists_live_holds_only(client, district, lapsed_hold):
+    # given the office's login and 乙数据 with a live hold on a second unit
+    _login(client, "district_admin")
+    second = UnitFactory(building=district["tower"], number="901")
+    live = unit_reserve(lead=district["negotiating"], unit=second, expires_on=timezone.localdate())
+    # when it opens 乙数据's page
+    response = client.get(reverse("web:lead", args=[district["negotiating"].pk]))
+    # then only the hold still in force on 901 is listed
+    assert [hold.pk for hold in response.context["holds"]] == [live.pk]
 
 
 def test_an_auditor_does_not_see_contact_data_in_a_leads_history(client, district):

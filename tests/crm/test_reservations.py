@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from crm.constants import LeadStage, UnitStatus
 from crm.models import Reservation, Signing
+from crm.selectors.reservations import reservations_lapsed, reservations_live
 from crm.services.reservations import reservation_release, reservations_expire, unit_reserve
 from crm.services.signings import signing_complete
 from tests.factories import LeadFactory, UnitFactory, make_credit_code
@@ -144,3 +145,19 @@ def test_a_hold_may_last_ninety_days_and_not_a_day_more():
     # and ninety days is allowed
     held = unit_reserve(lead=lead, unit=unit, expires_on=today + dt.timedelta(days=90))
     assert held.expires_on == today + dt.timedelta(days=90)
+
+
+def test_a_hold_is_live_through_its_expiry_day_and_not_after_or_once_released():
+    # given holds on three units: expiring today, expired yesterday (not yet released), released
+    lead = LeadFactory(stage=LeadStage.NEGOTIATING)
+    today_, yesterday, released = (
+        unit_reserve(lead=lead, unit=UnitFactory(), expires_on=TODAY) for _ in "abc"
+    )
+    Reservation.objects.filter(pk=yesterday.pk).update(expires_on=TODAY - dt.timedelta(days=1))
+    reservation_release(reservation=released)
+    # then only today's is live; yesterday's is lapsed, awaiting release
+    assert list(reservations_live().values_list("pk", flat=True)) == [today_.pk]
+    assert list(reservations_lapsed().values_list("pk", flat=True)) == [yesterday.pk]
+    # and on the day after, today's has lapsed as well
+    tomorrow = TODAY + dt.timedelta(days=1)
+    assert not reservations_live(today=tomorrow).exists()
