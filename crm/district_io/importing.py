@@ -64,6 +64,7 @@ CHUNK = 900  # keys per `IN (...)`: below SQLite's limit on query parameters
 SCAN_ABOVE = 10 * CHUNK  # more keys than this are found by one scan of the table
 HISTORY_REASON = "区级数据导入 / district import"
 SIGNED_STAGES = (LeadStage.SIGNED, LeadStage.SETTLED)
+IMPORTED_SETTLEMENT = "导入记录中已入驻 / settled in the imported records"
 
 
 @dataclass
@@ -930,8 +931,17 @@ class _DistrictImport:
             SIGNINGS.name, Signing.units.through, "signing_id", "unit_id", "unit", self.signing_units_now
         )
         self._count(SIGNINGS.name)
+        self._mark_imported_settlements()
         self._update(Unit, self.unit_status_plans)
         self.report.alongside["签约房源改为已租 / signed units marked leased"] = len(self.unit_status_plans)
+
+    def _mark_imported_settlements(self) -> None:
+        # The format carries the lead's stage, not the verification: a lead the district's records
+        # call settled is taken as verified by them, and says so on its signing.
+        marked = Signing.objects.filter(
+            lead__stage=LeadStage.SETTLED, settled_at__isnull=True, cancelled_at__isnull=True
+        ).update(settled_at=timezone.now(), settle_override_reason=IMPORTED_SETTLEMENT)
+        self.report.alongside["按导入阶段标记入驻的签约 / signings settled as imported"] = marked
 
     def _resolve(self, value: Any) -> Any:
         if isinstance(value, _Ref):

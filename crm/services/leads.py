@@ -307,6 +307,16 @@ def lead_transition(
         raise invalid("stage", error)
     if to_stage == LeadStage.SIGNED:
         raise invalid("stage", "签约请通过签约登记完成 / a lead is signed by recording its signing")
+    if to_stage == LeadStage.SETTLED:
+        raise invalid(
+            "stage",
+            "入驻须经核验(区内注册且首笔税收已到账,或区楼宇办说明理由核定)/ "
+            "a signing settles once verified (registered here, first tax in) or by the office's override",
+        )
+    if lead.stage == LeadStage.SIGNED:
+        raise invalid(
+            "stage", "已签约的线索请通过取消签约并说明原因 / a signed lead is lost by cancelling its signing"
+        )
     reason = (reason or "").strip()
     # The pages' board sends the reason without a form: the service holds the rule for every caller.
     reason_error = unsafe_text_error(reason, max_length=REASON_MAX_LENGTH)

@@ -41,7 +41,7 @@ from crm.services.leads import (
     lead_transition,
 )
 from crm.services.privacy import contact_access_record
-from crm.services.signings import signing_complete
+from crm.services.signings import settlement_gaps, signing_cancel, signing_complete, signing_settle
 from crm.validators import unsafe_text_error
 from crm.web.access import (
     CHANGE,
@@ -411,6 +411,8 @@ def _moves(lead: Lead) -> list[tuple[str, str]]:
         position = order.index(stage)
         return stage == LeadStage.LOST, position < here, position
 
+    if lead.stage == LeadStage.SIGNED:
+        return []  # settling and cancelling have their own forms on the signing
     allowed = sorted((s for s in LEAD_TRANSITIONS[lead.stage] if s != LeadStage.SIGNED), key=proposal)
     return [(s, LeadStage(s).label) for s in allowed]
 
@@ -432,7 +434,7 @@ def _detail_context(request, lead: Lead, *, activity_form: ActivityForm | None =
         "contact_phone": mask_personal(lead.contact_phone) if hidden else lead.contact_phone,
         "streets": list(lead.preferred_streets.all()),
         "events": timeline(lead),
-        "signings": list(signings),
+        "signings": _signing_rows(request, lead, list(signings), changeable),
         "holds": list(holds),
         "changeable": changeable,
         "activity_form": activity_form if changeable else None,
@@ -676,4 +678,65 @@ def entry_exception_approve(request, pk: int):
             messages.error(request, message)
     else:
         messages.success(request, _("已批准准入例外,可以签约 / the exception is approved: the lead may sign"))
+    return redirect("web:lead", pk=pk)
+
+
+# ------------------------------------------------------------------ verified outcome and cancellation
+
+
+def _signing_rows(request, lead: Lead, signings: list[Signing], changeable: bool) -> list[dict]:
+    """Each signing with what may be done to it here: verify (workers), override and cancel (admin)."""
+    admin = role_of(request) == Role.DISTRICT_ADMIN
+    rows = []
+    for signing in signings:
+        open_ = signing.status == "signed"
+        rows.append(
+            {
+                "signing": signing,
+                "gaps": settlement_gaps(signing) if open_ else [],
+                "can_settle": open_ and changeable,
+                "can_override": open_ and changeable and admin,
+                "can_cancel": open_ and admin,
+            }
+        )
+    return rows
+
+
+def _signing_for_work(request, pk: int, signing_id: int) -> Signing:
+    lead = _lead_for_work(request, pk)
+    return object_in_scope(request, Signing.objects.filter(lead=lead), signing_id, CHANGE)
+
+
+def _report(request, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+@require_POST
+@roles_required(WORKERS)
+def signing_settle_view(request, pk: int, signing_id: int):
+    """Verify a signing settled by the records, or (district admin, with a reason) override them."""
+    signing = _signing_for_work(request, pk, signing_id)
+    try:
+        signing_settle(
+            signing=signing, by=request.user, override_reason=request.POST.get("override_reason", "")
+        )
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("已核验入驻 / the signing is settled"))
+    return redirect("web:lead", pk=pk)
+
+
+@require_POST
+@roles_required(Role.DISTRICT_ADMIN)
+def signing_cancel_view(request, pk: int, signing_id: int):
+    """The district office cancels a signing that fell through, with a reason."""
+    signing = object_in_scope(request, Signing.objects.filter(lead_id=pk), signing_id, CHANGE)
+    try:
+        signing_cancel(signing=signing, by=request.user, reason=request.POST.get("reason", ""))
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("签约已取消,房源已释放 / the signing is cancelled, its units released"))
     return redirect("web:lead", pk=pk)
