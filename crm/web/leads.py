@@ -4,7 +4,6 @@ timeline and work (activities, stage changes, signing), its ranked buildings and
 import datetime as dt
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -39,6 +38,7 @@ from crm.services.leads import (
     lead_entry_exception_approve,
     lead_protection_conflict,
     lead_transition,
+    protection_until,
 )
 from crm.services.privacy import contact_access_record
 from crm.services.signings import settlement_gaps, signing_cancel, signing_complete, signing_settle
@@ -324,7 +324,7 @@ def lead_add(request):
 @require_POST
 @roles_required(WORKERS)
 def lead_duplicate_check(request):
-    """As a company name or code is typed: another promoter's open lead inside its protection period."""
+    """As a company name or code is typed: the open lead (anyone's) holding it inside its protection."""
     name = (request.POST.get("company_name") or "").strip()
     code = normalise_credit_code(request.POST.get("credit_code") or "")
     if unsafe_text_error(name) or unsafe_text_error(code):
@@ -336,11 +336,7 @@ def lead_duplicate_check(request):
         if owner is None and owner_id:
             owner = scoped(request, Promoter).filter(pk=owner_id).first()
         holder = lead_protection_conflict(credit_code=code, company_name=name, owner=owner)
-    until = None
-    if holder is not None:
-        until = timezone.localtime(holder.last_activity_at).date() + dt.timedelta(
-            days=settings.LEAD_PROTECTION_DAYS
-        )
+    until = protection_until(holder) if holder is not None else None
     return render(request, "web/_duplicate.html", {"holder": holder, "until": until})
 
 
