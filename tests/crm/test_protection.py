@@ -106,3 +106,35 @@ def test_the_office_reassigns_with_a_reason_and_it_is_audited():
         admin,
         "改派 / reassigned: 原负责人调岗",
     )
+
+
+IMPORT_HEADER = "ref,company_name,channel,stage,lost_reason,created_at"
+
+
+def _leads_file(tmp_path, *rows: str):
+    directory = tmp_path / "leads"
+    directory.mkdir()
+    (directory / "leads.csv").write_text("\n".join([IMPORT_HEADER, *rows]) + "\n", encoding="utf-8")
+    return directory
+
+
+def test_an_import_keeps_the_same_rule(tmp_path):
+    from crm.district_io import DistrictImportError, district_import
+
+    held = lead_create(company_name="己科技有限公司", channel="department", owner=PromoterFactory())
+    # given a file with the company held in the database, one company twice, and a lost duplicate
+    source = _leads_file(
+        tmp_path,
+        "M1,己科技有限公司,department,new,,2024-01-01",
+        "M2,庚公司,department,new,,2024-01-01",
+        "M3,庚公司,department,contacted,,2024-01-02",
+        "M4,庚公司,department,lost,重复登记,2024-01-03",
+    )
+
+    with pytest.raises(DistrictImportError) as raised:
+        district_import(source=source)
+
+    errors = [(e.line, e.column, e.message) for e in raised.value.row_errors]
+    assert [(line, column) for line, column, _ in errors] == [(2, "company_name"), (4, "company_name")]
+    assert held.ref in errors[0][2] and "M2" in errors[1][2]
+    assert not Lead.objects.filter(ref__startswith="M").exists()
