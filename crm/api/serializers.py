@@ -299,6 +299,11 @@ class LeadOfficeInput(LeadStaffInput):
     )
 
 
+class ReassignInput(StrictInput):
+    owner = UsernameField(slug_field="user__username", queryset=Promoter.objects.filter(active=True))
+    reason = serializers.CharField(max_length=300, help_text="改派原因 / why the lead changes hands")
+
+
 class Versioned(serializers.Serializer):
     version = serializers.IntegerField(
         min_value=1,

@@ -8,6 +8,7 @@ from crm.api.views.internal import AppraisalViewSet, EnterpriseViewSet, Indicato
 from crm.api.views.leads import (
     LeadActivitiesView,
     LeadEntryApprovalView,
+    LeadReassignView,
     LeadSigningCancelView,
     LeadSigningSettleView,
     LeadSigningView,
@@ -54,6 +55,7 @@ urlpatterns = [
         LeadSigningCancelView.as_view(),
         name="lead-signing-cancel",
     ),
+    path("leads/<int:pk>/reassign/", LeadReassignView.as_view(), name="lead-reassign"),
     path("leads/<int:pk>/entry-approval/", LeadEntryApprovalView.as_view(), name="lead-entry-approval"),
     path("webhooks/<int:pk>/deliveries/", WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
     path("", include(router.urls)),

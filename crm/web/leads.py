@@ -37,6 +37,7 @@ from crm.services.leads import (
     lead_create,
     lead_entry_exception_approve,
     lead_protection_conflict,
+    lead_reassign,
     lead_transition,
     protection_until,
 )
@@ -436,6 +437,11 @@ def _detail_context(request, lead: Lead, *, activity_form: ActivityForm | None =
         "activity_form": activity_form if changeable else None,
         "moves": _moves(lead),
         "can_sign": changeable and lead.stage == LeadStage.NEGOTIATING and not lead.entry_needs_approval,
+        "reassign_to": (
+            list(scoped(request, Promoter).filter(active=True).exclude(pk=lead.owner_id).order_by("name"))
+            if role_of(request) == Role.DISTRICT_ADMIN and lead.is_open and lead.owner_id
+            else []
+        ),
         "approves_entry": role_of(request) == Role.DISTRICT_ADMIN
         and lead.entry_needs_approval
         and lead.is_open,
@@ -735,4 +741,21 @@ def signing_cancel_view(request, pk: int, signing_id: int):
         _report(request, exc)
     else:
         messages.success(request, _("签约已取消,房源已释放 / the signing is cancelled, its units released"))
+    return redirect("web:lead", pk=pk)
+
+
+@require_POST
+@roles_required(Role.DISTRICT_ADMIN)
+def lead_reassign_view(request, pk: int):
+    """The district office gives the lead to another promoter, with the reason."""
+    lead = object_in_scope(request, Lead, pk, CHANGE)
+    owner = scoped(request, Promoter).filter(pk=id_param(request.POST, "owner") or 0, active=True).first()
+    try:
+        if owner is None:
+            raise ValidationError({"owner": [_("请选择在岗的招商人员 / choose an active promoter")]})
+        lead_reassign(lead=lead, owner=owner, reason=request.POST.get("reason", ""), by=request.user)
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("已改派给 %(name)s") % {"name": owner.name})
     return redirect("web:lead", pk=pk)

@@ -138,3 +138,30 @@ def test_an_import_keeps_the_same_rule(tmp_path):
     assert [(line, column) for line, column, _ in errors] == [(2, "company_name"), (4, "company_name")]
     assert held.ref in errors[0][2] and "M2" in errors[1][2]
     assert not Lead.objects.filter(ref__startswith="M").exists()
+
+
+def test_the_office_reassigns_through_the_api_and_the_lead_page():
+    from rest_framework.test import APIClient
+
+    first, second, third = PromoterFactory(), PromoterFactory(), PromoterFactory()
+    lead = lead_create(company_name="辛公司", channel=LeadChannel.DEPARTMENT, owner=first)
+    admin = APIClient()
+    admin.force_login(UserFactory(role=Role.DISTRICT_ADMIN))
+    promoter = APIClient()
+    promoter.force_login(first.user)
+
+    assert admin.post(
+        f"/api/v1/leads/{lead.pk}/reassign/", {"owner": second.user.username}
+    ).json().keys() == {"reason"}
+    refused = promoter.post(
+        f"/api/v1/leads/{lead.pk}/reassign/", {"owner": second.user.username, "reason": "x"}
+    )
+    assert refused.status_code == 403
+    done = admin.post(f"/api/v1/leads/{lead.pk}/reassign/", {"owner": second.user.username, "reason": "调岗"})
+    assert (done.status_code, done.json()["owner"]) == (200, second.user.username)
+
+    page = admin.get(f"/leads/{lead.pk}/").content.decode()
+    assert f"/leads/{lead.pk}/reassign/" in page
+    admin.post(f"/leads/{lead.pk}/reassign/", {"owner": third.pk, "reason": "再次调整"})
+    assert Lead.objects.get(pk=lead.pk).owner == third
+    assert lead.history.first().history_change_reason == "改派 / reassigned: 再次调整"

@@ -33,7 +33,13 @@ from crm.constants import Role
 from crm.models import Activity, Agency, ContactAccess, Lead, Promoter, Signing
 from crm.selectors.scope import CHANGE
 from crm.services.activities import activity_log
-from crm.services.leads import lead_create, lead_entry_exception_approve, lead_transition, lead_update
+from crm.services.leads import (
+    lead_create,
+    lead_entry_exception_approve,
+    lead_reassign,
+    lead_transition,
+    lead_update,
+)
 from crm.services.privacy import contact_access_record
 from crm.services.signings import signing_cancel, signing_complete, signing_settle
 
@@ -215,6 +221,25 @@ class LeadTransitionView(ApiMixin, APIView):
             by=request.user,
             expected_version=expected_version(request, data.get("version"), required=False),
         )
+        return _lead_output(request, lead.pk)
+
+
+class LeadReassignView(ApiMixin, APIView):
+    """The district office gives an owned lead to another promoter, with the reason (audited)."""
+
+    permission_classes = [IsAuthenticated, IsDistrictOffice]
+
+    @extend_schema(
+        summary="改派线索 / reassign a lead (district office)",
+        request=s.ReassignInput,
+        responses={200: s.LeadSerializer, 400: BAD_REQUEST},
+    )
+    def post(self, request, pk):
+        lead = lead_in_scope(request, pk, CHANGE)
+        payload = s.ReassignInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        lead_reassign(lead=lead, owner=data["owner"], reason=data["reason"], by=request.user)
         return _lead_output(request, lead.pk)
 
 
