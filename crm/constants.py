@@ -57,13 +57,15 @@ class LeadStage(models.TextChoices):
 
 
 # Every stage change a lead may make; "lost -> contacted" is the reopen edge.
-# "negotiating -> signed" happens only through signing_complete.
+# "negotiating -> signed" happens only through signing_complete, "signed -> settled" through
+# signing_settle and "signed -> lost" through signing_cancel.
 LEAD_TRANSITIONS: dict[str, frozenset[str]] = {
     LeadStage.NEW: frozenset({LeadStage.CONTACTED, LeadStage.LOST}),
     LeadStage.CONTACTED: frozenset({LeadStage.VISITING, LeadStage.NEGOTIATING, LeadStage.LOST}),
     LeadStage.VISITING: frozenset({LeadStage.NEGOTIATING, LeadStage.LOST}),
     LeadStage.NEGOTIATING: frozenset({LeadStage.VISITING, LeadStage.SIGNED, LeadStage.LOST}),
-    LeadStage.SIGNED: frozenset({LeadStage.SETTLED}),
+    # Both only through crm.services.signings: settling is verified, losing is cancelling the signing.
+    LeadStage.SIGNED: frozenset({LeadStage.SETTLED, LeadStage.LOST}),
     LeadStage.SETTLED: frozenset(),
     LeadStage.LOST: frozenset({LeadStage.CONTACTED}),
 }

@@ -88,12 +88,17 @@ def appraisal_period(period_kind: str, period_start: str) -> int:
 
 @app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
 def appraisal_for_signing(signing_id: int) -> int:
-    """After a signing: the appraisal of the month it was signed in."""
-    signed_on = Signing.objects.filter(pk=signing_id).values_list("signed_on", flat=True).first()
-    if signed_on is None:
+    """After a signing is signed, settled or cancelled: the appraisal of the month it was signed in
+    (its pipeline) and of the month it was verified in (its results)."""
+    row = Signing.objects.filter(pk=signing_id).values_list("signed_on", "settled_at").first()
+    if row is None:
         return 0
-    period = Period.containing(PeriodKind.MONTH, signed_on)
-    return len(appraisal_compute(period_kind=period.kind, period_start=period.start))
+    signed_on, settled_at = row
+    days = {signed_on} | ({timezone.localdate(settled_at)} if settled_at else set())
+    periods = {Period.containing(PeriodKind.MONTH, day) for day in days}
+    return sum(
+        len(appraisal_compute(period_kind=p.kind, period_start=p.start)) for p in sorted(periods, key=str)
+    )
 
 
 @app.task(autoretry_for=DATABASE_ERRORS, **RETRY)

@@ -7,15 +7,14 @@ its one caller, until the CRM services take it over.
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from crm.constants import OPEN_STAGES, LeadChannel
+from crm.constants import LeadChannel
 from crm.credit_code import normalise_credit_code
 from crm.models import Agency, Lead
 from crm.names import normalise_company_name
 from crm.services.common import lock_key
-from crm.services.leads import lead_create
+from crm.services.leads import lead_create, lead_protection_conflict
 
 
 class ReferralClaimedEarlier(Exception):
@@ -27,19 +26,12 @@ class ReferralClaimedEarlier(Exception):
 
 
 def lead_registered_on(*, company_name: str, credit_code: str = "") -> dt.date | None:
-    """The day the earliest open lead for this company (same credit code or same normalised name)
-    was registered, or None when there is none."""
-    same_company = Q(normalised_name=normalise_company_name(company_name))
-    code = normalise_credit_code(credit_code)
-    if code:
-        same_company |= Q(credit_code=code)
-    first = (
-        Lead.objects.filter(same_company, stage__in=OPEN_STAGES)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-        .first()
+    """The day the open lead that holds this company inside its protection period (the one 撞单 rule,
+    crm.services.leads.lead_protection_conflict) was registered, or None when none holds it."""
+    holder = lead_protection_conflict(
+        credit_code=normalise_credit_code(credit_code), company_name=company_name
     )
-    return None if first is None else timezone.localtime(first).date()
+    return None if holder is None else timezone.localtime(holder.created_at).date()
 
 
 @transaction.atomic
@@ -48,8 +40,9 @@ def lead_referral_submit(
 ) -> Lead:
     """Register `agency`'s claim on a company: a new lead, channel agency, not yet assigned to anyone.
 
-    Refused with ReferralClaimedEarlier while the company is an open lead of anyone (another agency,
-    a promoter): the first claimant keeps the attribution that the signing later rewards.
+    Refused with ReferralClaimedEarlier while an open lead of anyone (another agency, a promoter, this
+    agency) holds the company inside its protection period: the first claimant keeps the attribution
+    that the signing later rewards. A lead whose protection lapsed is taken over (lead_create).
     """
     # The same locks as lead_create, taken first, so that two agencies' claims cannot both pass.
     lock_key("lead-company", normalise_company_name(company_name))

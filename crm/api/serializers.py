@@ -299,6 +299,11 @@ class LeadOfficeInput(LeadStaffInput):
     )
 
 
+class ReassignInput(StrictInput):
+    owner = UsernameField(slug_field="user__username", queryset=Promoter.objects.filter(active=True))
+    reason = serializers.CharField(max_length=300, help_text="改派原因 / why the lead changes hands")
+
+
 class Versioned(serializers.Serializer):
     version = serializers.IntegerField(
         min_value=1,
@@ -366,6 +371,11 @@ class SigningSerializer(serializers.ModelSerializer):
     units = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
     signed_by = serializers.CharField(source="signed_by.user.username", default=None, allow_null=True)
     agency = serializers.CharField(source="lead.agency.name", default=None, allow_null=True)
+    status = serializers.ChoiceField(
+        choices=["signed", "settled", "cancelled"],
+        read_only=True,
+        help_text="signed: 待核验 pipeline; settled: 已核验入驻 result; cancelled: 已取消",
+    )
 
     class Meta:
         model = Signing
@@ -382,7 +392,28 @@ class SigningSerializer(serializers.ModelSerializer):
             "signed_on",
             "signed_by",
             "agency",
+            "status",
+            "settled_at",
+            "settle_override_reason",
+            "cancelled_at",
+            "cancel_reason",
         ]
+
+
+class SigningSettleInput(StrictInput):
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text=(
+            "区楼宇办人工核定的理由;不填则按记录核验(区内注册且首笔税收已到账)/ "
+            "the district admin's reason to settle despite the records; blank: verified by the records"
+        ),
+    )
+
+
+class SigningCancelInput(StrictInput):
+    reason = serializers.CharField(max_length=300, help_text="取消原因 / why the signing fell through")
 
 
 class SigningInput(StrictInput):

@@ -8,6 +8,9 @@ from crm.api.views.internal import AppraisalViewSet, EnterpriseViewSet, Indicato
 from crm.api.views.leads import (
     LeadActivitiesView,
     LeadEntryApprovalView,
+    LeadReassignView,
+    LeadSigningCancelView,
+    LeadSigningSettleView,
     LeadSigningView,
     LeadTransitionView,
     LeadViewSet,
@@ -42,6 +45,17 @@ urlpatterns = [
     path("leads/<int:pk>/transition/", LeadTransitionView.as_view(), name="lead-transition"),
     path("leads/<int:pk>/activities/", LeadActivitiesView.as_view(), name="lead-activities"),
     path("leads/<int:pk>/signing/", LeadSigningView.as_view(), name="lead-signing"),
+    path(
+        "leads/<int:pk>/signing/<int:signing_id>/settle/",
+        LeadSigningSettleView.as_view(),
+        name="lead-signing-settle",
+    ),
+    path(
+        "leads/<int:pk>/signing/<int:signing_id>/cancel/",
+        LeadSigningCancelView.as_view(),
+        name="lead-signing-cancel",
+    ),
+    path("leads/<int:pk>/reassign/", LeadReassignView.as_view(), name="lead-reassign"),
     path("leads/<int:pk>/entry-approval/", LeadEntryApprovalView.as_view(), name="lead-entry-approval"),
     path("webhooks/<int:pk>/deliveries/", WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
     path("", include(router.urls)),

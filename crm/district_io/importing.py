@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
@@ -21,7 +22,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from crm.constants import ActivityKind, IndustryLevel, LeadStage, Role, UnitStatus
+from crm.constants import OPEN_STAGES, ActivityKind, IndustryLevel, LeadStage, Role, UnitStatus
 from crm.data_versions import INDICATORS, MATCHING
 from crm.district_io.errors import DistrictImportError, RowError
 from crm.district_io.reading import Source, read_source
@@ -64,6 +65,7 @@ CHUNK = 900  # keys per `IN (...)`: below SQLite's limit on query parameters
 SCAN_ABOVE = 10 * CHUNK  # more keys than this are found by one scan of the table
 HISTORY_REASON = "区级数据导入 / district import"
 SIGNED_STAGES = (LeadStage.SIGNED, LeadStage.SETTLED)
+IMPORTED_SETTLEMENT = "导入记录中已入驻 / settled in the imported records"
 
 
 @dataclass
@@ -270,6 +272,7 @@ class _DistrictImport:
             steps[spec.name](parse_rows(spec, table, self.errors))
         self._mark_signed_units_leased()
         self._set_last_activity()
+        self._check_open_companies()
         self._check_overlaps()
 
     def _load_known_keys(self) -> None:
@@ -555,6 +558,7 @@ class _DistrictImport:
         for lead_id, street_id in chosen:
             self.preferred_now[lead_id].add(street_id)
         plans = self.plans[LEADS.name] = []
+        self.leads_label = self.label
         for row in self._unique(LEADS, rows):
             values: dict[str, Any] = {}
             self._copy(row, values, *_plain(LEADS, "industry", "owner", "preferred_streets"))
@@ -856,6 +860,59 @@ class _DistrictImport:
             if moments:
                 plan.values["last_activity_at"] = max(moments)
 
+    def _check_open_companies(self) -> None:
+        """The 撞单 rule of lead_create, for imported rows: no company (same credit code or normalised
+        name) is open in two leads, whether both are in the file or one is already in the database."""
+        open_plans = []
+        for plan in self.lead_plans.values():
+            final = _merged(plan.existing, plan.values)
+            if final.get("stage", LeadStage.NEW) in OPEN_STAGES:
+                open_plans.append((plan, final.get("normalised_name") or "", final.get("credit_code") or ""))
+        if not open_plans:
+            return
+        seen: dict[str, str] = {}
+        for plan, name, code in open_plans:
+            for key in (f"n:{name}" if name else "", f"c:{code}" if code else ""):
+                if key and key in seen and seen[key] != plan.key[0]:
+                    self._error(
+                        plan.line,
+                        "credit_code" if key.startswith("c:") else "company_name",
+                        f"同一企业已是本文件中未结束的线索 {seen[key]} / "
+                        f"the same company is already open as lead {seen[key]} in this file",
+                        file=self.leads_label,
+                    )
+                    break
+            for key in (f"n:{name}" if name else "", f"c:{code}" if code else ""):
+                if key:
+                    seen.setdefault(key, plan.key[0])
+        refs = set(self.lead_plans)
+        names = {name for _, name, _ in open_plans if name}
+        codes = {code for _, _, code in open_plans if code}
+        in_db = Lead.objects.filter(
+            models.Q(normalised_name__in=names) | models.Q(credit_code__in=codes), stage__in=OPEN_STAGES
+        ).exclude(ref__in=refs)
+        holders: dict[str, tuple[str, dt.datetime]] = {}
+        for ref, name, code, last in in_db.values_list(
+            "ref", "normalised_name", "credit_code", "last_activity_at"
+        ):
+            holders.setdefault(f"n:{name}", (ref, last))
+            if code:
+                holders.setdefault(f"c:{code}", (ref, last))
+        for plan, name, code in open_plans:
+            for key in (f"c:{code}" if code else "", f"n:{name}" if name else ""):
+                if key and key in holders:
+                    ref, last = holders[key]
+                    until = timezone.localtime(last).date() + dt.timedelta(days=settings.LEAD_PROTECTION_DAYS)
+                    self._error(
+                        plan.line,
+                        "credit_code" if key.startswith("c:") else "company_name",
+                        f"该企业已是未结束的线索 {ref}(保护期至 {until:%Y-%m-%d}),同一企业不能重复登记 / "
+                        f"the company is already open as lead {ref} (protected until {until:%Y-%m-%d}): "
+                        "it cannot be registered twice",
+                        file=self.leads_label,
+                    )
+                    break
+
     def _check_overlaps(self) -> None:
         """No unit in two tenancies whose periods meet: within the files and against the database."""
         in_import = set(self.tenancy_plans) | set(self.signing_tenancies)
@@ -930,8 +987,17 @@ class _DistrictImport:
             SIGNINGS.name, Signing.units.through, "signing_id", "unit_id", "unit", self.signing_units_now
         )
         self._count(SIGNINGS.name)
+        self._mark_imported_settlements()
         self._update(Unit, self.unit_status_plans)
         self.report.alongside["签约房源改为已租 / signed units marked leased"] = len(self.unit_status_plans)
+
+    def _mark_imported_settlements(self) -> None:
+        # The format carries the lead's stage, not the verification: a lead the district's records
+        # call settled is taken as verified by them, and says so on its signing.
+        marked = Signing.objects.filter(
+            lead__stage=LeadStage.SETTLED, settled_at__isnull=True, cancelled_at__isnull=True
+        ).update(settled_at=timezone.now(), settle_override_reason=IMPORTED_SETTLEMENT)
+        self.report.alongside["按导入阶段标记入驻的签约 / signings settled as imported"] = marked
 
     def _resolve(self, value: Any) -> Any:
         if isinstance(value, _Ref):

@@ -299,6 +299,10 @@ class AppraisalSnapshot(models.Model):
     median_days_to_sign = models.DecimalField(Metric.MEDIAN_DAYS_TO_SIGN.label, null=True, blank=True, **RATE)
     followup_timeliness = models.DecimalField(Metric.FOLLOWUP_TIMELINESS.label, null=True, blank=True, **RATE)
     reminders_due = models.PositiveIntegerField(_("到期提醒数"), default=0)
+    # Pipeline, shown beside the results but carrying no points: signed in the period, not yet
+    # verified settled and not cancelled (docs/appraisal.md).
+    pipeline_signings = models.PositiveIntegerField(_("待核验签约数"), default=0)
+    pipeline_area_m2 = models.DecimalField(_("待核验签约面积"), default=0, **MONEY)
     targets = models.JSONField(_("目标"), default=dict, blank=True)
     achievements = models.JSONField(_("完成度"), default=dict, blank=True)
     score = models.DecimalField(_("得分"), null=True, blank=True, **RATE)

@@ -328,6 +328,30 @@ class Signing(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # Verified outcome (已入驻): set by crm.services.signings.signing_settle once the company is
+    # registered here and its first tax record has arrived, or by a district admin's override, whose
+    # reason is kept here. Appraisal counts a signing as a result only from then on.
+    settled_at = ReadableDateTimeField(_("入驻核验时间"), null=True, blank=True, db_index=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核验人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    settle_override_reason = models.CharField(_("人工核验理由"), max_length=300, blank=True)
+    # A signing that fell through: its units are released and it counts nowhere any more.
+    cancelled_at = ReadableDateTimeField(_("取消时间"), null=True, blank=True, db_index=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("取消人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    cancel_reason = models.CharField(_("取消原因"), max_length=300, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -341,7 +365,23 @@ class Signing(models.Model):
             models.CheckConstraint(
                 condition=Q(rent__isnull=True) | Q(rent__gte=0), name="signing_rent_not_negative"
             ),
+            models.CheckConstraint(
+                condition=Q(cancelled_at__isnull=True) | ~Q(cancel_reason=""),
+                name="signing_cancel_has_reason",
+            ),
+            # A verified outcome is never also a cancelled one.
+            models.CheckConstraint(
+                condition=Q(cancelled_at__isnull=True) | Q(settled_at__isnull=True),
+                name="signing_not_settled_and_cancelled",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.lead.ref} @ {self.building.code} {self.signed_on}"
+
+    @property
+    def status(self) -> str:
+        """signed (pipeline), settled (verified result) or cancelled."""
+        if self.cancelled_at is not None:
+            return "cancelled"
+        return "settled" if self.settled_at is not None else "signed"

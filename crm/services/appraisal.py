@@ -171,7 +171,7 @@ def _by_promoter(rows, key: str) -> dict[int, dict]:
 
 
 def promoter_metrics(period: Period) -> dict[int, dict[str, Decimal | int | None]]:
-    """Each promoter's raw figures for the period, one aggregate query per source (six queries)."""
+    """Each promoter's raw figures for the period, one aggregate query per source (seven queries)."""
     start_at, end_at = period.start_at, period.end_at
 
     contacted = StageChange.objects.filter(lead=OuterRef("pk"), to_stage=LeadStage.CONTACTED)
@@ -193,7 +193,10 @@ def promoter_metrics(period: Period) -> dict[int, dict[str, Decimal | int | None
         "promoter_id",
     )
     # Outcomes are credited to the lead's owner at signing, which signing_complete records as signed_by.
-    signed = Signing.objects.filter(signed_on__gte=period.start, signed_on__lte=period.end).annotate(
+    # Results are verified signings, in the period they were verified (settled_at): a signing is a
+    # promise until the district's records show the company registered here and paying tax. One
+    # cancelled is never settled (a database check), so it counts nowhere.
+    signed = Signing.objects.filter(settled_at__gte=start_at, settled_at__lt=end_at).annotate(
         credited=Coalesce("signed_by_id", "lead__owner_id")
     )
     signings = _by_promoter(
@@ -202,17 +205,29 @@ def promoter_metrics(period: Period) -> dict[int, dict[str, Decimal | int | None
         .order_by(),
         "credited",
     )
+    # Pipeline: signed in the period and still waiting for verification.
+    pipeline = _by_promoter(
+        Signing.objects.filter(
+            signed_on__gte=period.start,
+            signed_on__lte=period.end,
+            settled_at__isnull=True,
+            cancelled_at__isnull=True,
+        )
+        .values(credited=Coalesce("signed_by_id", "lead__owner_id"))
+        .annotate(n=Count("pk"), area=Sum("area_m2"))
+        .order_by(),
+        "credited",
+    )
     # First-year tax: records in the twelve months from the tenancy's start (a yearly total counts as
-    # paid in December of its year), credited only once the enterprise has settled (lead `settled`).
+    # paid in December of its year) of the signings verified in the period.
     # Months are numbered year × 12 + month in integers (PostgreSQL's EXTRACT is numeric, and slow).
     start_month = Cast(ExtractYear("enterprise__signings__tenancy__start"), IntegerField()) * 12 + Cast(
         ExtractMonth("enterprise__signings__tenancy__start"), IntegerField()
     )
     actual = _by_promoter(
         TaxRecord.objects.filter(
-            enterprise__signings__signed_on__gte=period.start,
-            enterprise__signings__signed_on__lte=period.end,
-            enterprise__signings__lead__stage=LeadStage.SETTLED,
+            enterprise__signings__settled_at__gte=start_at,
+            enterprise__signings__settled_at__lt=end_at,
         )
         .alias(record_month=F("year") * 12 + Coalesce("month", Value(12)), start_month=start_month)
         .filter(record_month__gte=F("start_month"), record_month__lt=F("start_month") + 12)
@@ -256,7 +271,9 @@ def promoter_metrics(period: Period) -> dict[int, dict[str, Decimal | int | None
     )
 
     result: dict[int, dict[str, Decimal | int | None]] = {}
-    promoter_ids = set(leads) | set(activities) | set(signings) | set(actual) | set(timeliness)
+    promoter_ids = (
+        set(leads) | set(activities) | set(signings) | set(actual) | set(timeliness) | set(pipeline)
+    )
     for pid in promoter_ids:
         lead_row = leads.get(pid, {})
         activity_row = activities.get(pid, {})
@@ -280,6 +297,8 @@ def promoter_metrics(period: Period) -> dict[int, dict[str, Decimal | int | None
             ),
             Metric.FOLLOWUP_TIMELINESS: _percent(reminder_row.get("acted", 0), reminder_row.get("due", 0)),
             "reminders_due": reminder_row.get("due", 0),
+            "pipeline_signings": pipeline.get(pid, {}).get("n", 0),
+            "pipeline_area_m2": _money(pipeline.get(pid, {}).get("area")),
         }
     return result
 
@@ -377,6 +396,8 @@ def appraisal_compute(
             },
             score=score(achieved, weights),
             reminders_due=(figures or {}).get("reminders_due", 0),
+            pipeline_signings=(figures or {}).get("pipeline_signings", 0),
+            pipeline_area_m2=(figures or {}).get("pipeline_area_m2", Decimal("0.00")),
             computed_at=now,
         )
         for metric in Metric.values:

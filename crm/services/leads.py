@@ -10,10 +10,11 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, LeadChannel, LeadStage
+from crm.constants import LEAD_TRANSITIONS, OPEN_STAGES, LeadChannel, LeadStage, Role
 from crm.credit_code import normalise_credit_code
 from crm.models import Agency, Enterprise, Industry, Lead, Promoter, StageChange, Street
 from crm.names import normalise_company_name
+from crm.roles import user_role
 from crm.services.common import attribute_to, invalid, lock_key
 from crm.services.webhooks import webhooks_lead_stage_changed
 from crm.validators import unsafe_text_error
@@ -56,45 +57,91 @@ def _new_ref(now: dt.datetime) -> str:
     return f"L{now:%y%m%d}-{secrets.token_hex(3).upper()}"
 
 
-def lead_protection_conflict(
-    *, credit_code: str, company_name: str, owner: Promoter | None, exclude: Lead | None = None
-) -> Lead | None:
-    """Another promoter's open lead for the same company still inside its protection period, if any."""
-    since = timezone.now() - dt.timedelta(days=settings.LEAD_PROTECTION_DAYS)
+def _same_company(credit_code: str, company_name: str) -> Q:
     same_company = Q(normalised_name=normalise_company_name(company_name))
     if credit_code:
         same_company |= Q(credit_code=credit_code)
+    return same_company
+
+
+def protection_until(lead: Lead) -> dt.date:
+    """The last day of the lead's protection: LEAD_PROTECTION_DAYS from its last activity."""
+    return timezone.localtime(lead.last_activity_at).date() + dt.timedelta(days=settings.LEAD_PROTECTION_DAYS)
+
+
+def lead_protection_conflict(
+    *, credit_code: str, company_name: str, owner: Promoter | None = None, exclude: Lead | None = None
+) -> Lead | None:
+    """The open lead that holds this company inside its protection period, if any (撞单).
+
+    One rule for every channel: whoever holds the open lead (a promoter, an agency's claim not yet
+    assigned, an imported row) holds the company for LEAD_PROTECTION_DAYS from the lead's last
+    activity, and no company is twice in the open pipeline, so the same promoter registering it
+    again is refused too. `owner` is accepted for the callers' sake and changes nothing.
+    """
+    del owner
+    since = timezone.now() - dt.timedelta(days=settings.LEAD_PROTECTION_DAYS)
     candidates = Lead.objects.filter(
-        same_company, stage__in=OPEN_STAGES, owner__isnull=False, last_activity_at__gte=since
-    ).select_related("owner")
-    if owner is not None:
-        candidates = candidates.exclude(owner=owner)
+        _same_company(credit_code, company_name), stage__in=OPEN_STAGES, last_activity_at__gte=since
+    ).select_related("owner", "agency")
     if exclude is not None:
         candidates = candidates.exclude(pk=exclude.pk)
     return candidates.order_by("last_activity_at").first()
 
 
-def _refuse_if_protected(lead: Lead, exclude: Lead | None) -> None:
-    # Serialise checks for one company so two promoters registering it at once cannot both pass.
+def lapsed_leads(*, credit_code: str, company_name: str, exclude: Lead | None = None) -> list[Lead]:
+    """Open leads for this company whose protection has run out: a new registration takes them over."""
+    since = timezone.now() - dt.timedelta(days=settings.LEAD_PROTECTION_DAYS)
+    rows = Lead.objects.filter(
+        _same_company(credit_code, company_name), stage__in=OPEN_STAGES, last_activity_at__lt=since
+    )
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude.pk)
+    return list(rows.select_for_update().order_by("pk"))
+
+
+def holder_description(holder: Lead) -> tuple[str, str]:
+    """Who holds a company, in Chinese and English: a promoter by name; an agency's claim never by
+    whose (agencies' referrals are confidential among them)."""
+    if holder.owner_id:
+        return f"招商人员 {holder.owner.name} 跟进", f"worked by promoter {holder.owner.name}"
+    return "中介机构报备", "claimed by an agency"
+
+
+def _refuse_if_protected(lead: Lead, exclude: Lead | None) -> list[Lead]:
+    """Refuse the company while another open lead's protection holds it; return the open leads whose
+    protection lapsed, for the caller to close once this lead is saved."""
+    # Serialise checks for one company so two registrations of it at once cannot both pass.
     lock_key("lead-company", lead.normalised_name)
     if lead.credit_code:
         lock_key("lead-company", lead.credit_code)
     holder = lead_protection_conflict(
-        credit_code=lead.credit_code, company_name=lead.company_name, owner=lead.owner, exclude=exclude
+        credit_code=lead.credit_code, company_name=lead.company_name, exclude=exclude
     )
     if holder is None:
-        return
-    until = timezone.localtime(holder.last_activity_at).date() + dt.timedelta(
-        days=settings.LEAD_PROTECTION_DAYS
-    )
+        return lapsed_leads(credit_code=lead.credit_code, company_name=lead.company_name, exclude=exclude)
+    until = protection_until(holder)
     field = "credit_code" if lead.credit_code and holder.credit_code == lead.credit_code else "company_name"
+    zh, en = holder_description(holder)
     raise invalid(
         field,
-        f"该企业已由招商人员 {holder.owner.name} 跟进(线索 {holder.ref}),保护期至 {until:%Y-%m-%d}"
+        f"该企业已由{zh}(线索 {holder.ref}),保护期至 {until:%Y-%m-%d}"
         f"({settings.LEAD_PROTECTION_DAYS} 天自最近跟进起算) / "
-        f"this company is already worked by promoter {holder.owner.name} (lead {holder.ref}), "
+        f"this company is already {en} (lead {holder.ref}), "
         f"protected until {until:%Y-%m-%d} ({settings.LEAD_PROTECTION_DAYS} days from their last activity)",
     )
+
+
+def _close_lapsed(lapsed: list[Lead], taken_by: Lead, by) -> None:
+    """Lose each lapsed lead to the new registration, so the company is open only once."""
+    for old in lapsed:
+        lead_claim_version(old, None)
+        lead_record_stage(
+            lead=old,
+            to_stage=LeadStage.LOST,
+            by=by,
+            reason=f"保护期已过,由线索 {taken_by.ref} 重新登记 / protection lapsed: now lead {taken_by.ref}",
+        )
 
 
 def _industry(code: str | None) -> Industry | None:
@@ -171,11 +218,12 @@ def lead_create(
     _check_area_range(lead)
     _check_lawful_basis(lead)
     lead.full_clean(exclude=["normalised_name"])
-    _refuse_if_protected(lead, exclude=None)
+    lapsed = _refuse_if_protected(lead, exclude=None)
     _check_channel(lead)
     attribute_to(lead, by)
     lead.save()
     lead.preferred_streets.set(list(preferred_streets))
+    _close_lapsed(lapsed, lead, by)
     return lead
 
 
@@ -249,8 +297,13 @@ def lead_update(*, lead: Lead, by=None, expected_version: int | None = None, **c
     if "credit_code" in changes:
         changes["credit_code"] = normalise_credit_code(changes["credit_code"])
     identity_changed = any(
-        changes.get(f, getattr(lead, f)) != getattr(lead, f) for f in ("company_name", "credit_code", "owner")
+        changes.get(f, getattr(lead, f)) != getattr(lead, f) for f in ("company_name", "credit_code")
     )
+    if lead.owner_id and changes.get("owner", lead.owner) != lead.owner:
+        # Assigning an unowned lead (an agency's claim) is an edit; taking it from its owner is not.
+        raise invalid(
+            "owner", "改派须由区楼宇办说明原因 / reassigning an owned lead needs the office and a reason"
+        )
     if "lawful_basis" in changes and changes["lawful_basis"] != lead.lawful_basis:
         lead.lawful_basis_recorded_at = timezone.now() if changes["lawful_basis"] else None
     intentions_changed = any(changes.get(f, getattr(lead, f)) != getattr(lead, f) for f in ENTRY_INTENTIONS)
@@ -267,11 +320,13 @@ def lead_update(*, lead: Lead, by=None, expected_version: int | None = None, **c
     if changes.keys() & {"contact_name", "contact_phone", "lawful_basis"}:
         _check_lawful_basis(lead)
     lead.full_clean(exclude=["normalised_name"])
+    lapsed = []
     if identity_changed and lead.is_open:
-        _refuse_if_protected(lead, exclude=lead)
+        lapsed = _refuse_if_protected(lead, exclude=lead)
     lead_claim_version(lead, expected_version)
     attribute_to(lead, by)
     lead.save()
+    _close_lapsed(lapsed, lead, by)
     if streets is not None:
         lead.preferred_streets.set(list(streets))
     return lead
@@ -307,6 +362,16 @@ def lead_transition(
         raise invalid("stage", error)
     if to_stage == LeadStage.SIGNED:
         raise invalid("stage", "签约请通过签约登记完成 / a lead is signed by recording its signing")
+    if to_stage == LeadStage.SETTLED:
+        raise invalid(
+            "stage",
+            "入驻须经核验(区内注册且首笔税收已到账,或区楼宇办说明理由核定)/ "
+            "a signing settles once verified (registered here, first tax in) or by the office's override",
+        )
+    if lead.stage == LeadStage.SIGNED:
+        raise invalid(
+            "stage", "已签约的线索请通过取消签约并说明原因 / a signed lead is lost by cancelling its signing"
+        )
     reason = (reason or "").strip()
     # The pages' board sends the reason without a form: the service holds the rule for every caller.
     reason_error = unsafe_text_error(reason, max_length=REASON_MAX_LENGTH)
@@ -314,11 +379,13 @@ def lead_transition(
         raise invalid("reason", reason_error)
     if to_stage == LeadStage.LOST and not reason:
         raise invalid("reason", "流失须填写原因 / a lost lead needs a reason")
+    lapsed = []
     if lead.stage == LeadStage.LOST:
-        # Reopening is registering the company again: another promoter's protection may hold it now.
-        _refuse_if_protected(lead, exclude=lead)
+        # Reopening is registering the company again: another lead's protection may hold it now.
+        lapsed = _refuse_if_protected(lead, exclude=lead)
     lead_claim_version(lead, expected_version)
     lead_record_stage(lead=lead, to_stage=to_stage, by=by, reason=reason, at=at)
+    _close_lapsed(lapsed, lead, by)
     return lead
 
 
@@ -359,4 +426,35 @@ def lead_entry_exception_approve(*, lead: Lead, by) -> Lead:
     lead_claim_version(lead, None)
     attribute_to(lead, by)
     lead.save(update_fields=["entry_exception_approved_at", "entry_exception_approved_by", "updated_at"])
+    return lead
+
+
+@transaction.atomic
+def lead_reassign(*, lead: Lead, owner: Promoter, reason: str, by) -> Lead:
+    """The district office gives a lead to another promoter, saying why (audited in its history).
+
+    The office's decision is not a new registration: the protection rule does not apply to it.
+    """
+    if not (getattr(by, "is_authenticated", False) and user_role(by) == Role.DISTRICT_ADMIN):
+        raise invalid("owner", "仅区楼宇办可以改派线索 / only the district office reassigns leads")
+    reason = (reason or "").strip()
+    reason_error = unsafe_text_error(reason, max_length=REASON_MAX_LENGTH)
+    if reason_error:
+        raise invalid("reason", reason_error)
+    if not reason:
+        raise invalid("reason", "改派须填写原因 / reassigning needs a reason")
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if not lead.is_open:
+        raise invalid("owner", "只有未结束的线索可以改派 / only an open lead can be reassigned")
+    if not owner.active:
+        raise invalid("owner", f"招商人员 {owner.name} 已停用 / promoter {owner.name} is inactive")
+    if owner.pk == lead.owner_id:
+        raise invalid("owner", f"线索已由 {owner.name} 负责 / {owner.name} already owns this lead")
+    lead.owner = owner
+    # The new owner's protection starts now, as if they had just worked the lead.
+    lead.last_activity_at = timezone.now()
+    lead_claim_version(lead, None)
+    attribute_to(lead, by)
+    lead._change_reason = f"改派 / reassigned: {reason}"
+    lead.save(update_fields=["owner", "last_activity_at", "updated_at"])
     return lead

@@ -1,21 +1,25 @@
-"""Signing a lead: enterprise, tenancy, leased units and the lead's stage in one transaction."""
+"""Signing a lead (enterprise, tenancy, leased units and the lead's stage in one transaction), then
+verifying it settled or cancelling it."""
 
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from crm.constants import LeadStage, UnitStatus
+from crm.constants import LeadStage, Role, UnitStatus
 from crm.credit_code import credit_code_error
-from crm.models import Building, Enterprise, Lead, Promoter, Reservation, Signing, Unit
+from crm.models import Building, Enterprise, Lead, Promoter, Reservation, Signing, TaxRecord, Tenancy, Unit
+from crm.roles import user_role
 from crm.selectors.reservations import reservations_lapsed, reservations_live
 from crm.services.common import attribute_to, invalid, lock_rows
 from crm.services.dispatch import SIGNING_COMPLETED, dispatch
 from crm.services.leads import ENTRY_INTENTIONS, lead_claim_version, lead_record_stage
 from crm.services.reservations import reservation_mark_released
-from crm.services.tenancies import tenancy_create
+from crm.services.tenancies import tenancy_create, tenancy_end
+from crm.validators import unsafe_text_error
 from policies.services import commitment_record
 
 
@@ -150,5 +154,140 @@ def signing_complete(
     lead_claim_version(lead, None)
     lead_record_stage(lead=lead, to_stage=LeadStage.SIGNED, by=by, at=timezone.now())
     commitment_record(signing=signing, by=by)
+    dispatch(SIGNING_COMPLETED, signing_id=signing.pk)
+    return signing
+
+
+# ------------------------------------------------------------------ verified outcome and cancellation
+
+REASON_MAX_LENGTH = 300  # Signing.settle_override_reason and Signing.cancel_reason
+
+
+def _month_number(day: dt.date) -> int:
+    return day.year * 12 + day.month
+
+
+def settlement_gaps(signing: Signing) -> list[str]:
+    """What the district's records still lack for the signing to count as settled (已入驻).
+
+    The enterprise must be marked registered in the district under the signing's credit code, and a
+    tax record of a month from the tenancy's start on must have arrived (a yearly total counts as
+    December's, as in the appraisal's first-year tax): the tax the district had before the move does
+    not prove this signing.
+    """
+    gaps = []
+    enterprise = Enterprise.objects.get(pk=signing.enterprise_id)
+    if not enterprise.registered_in_district:
+        gaps.append(
+            f"企业 {enterprise.credit_code} 尚未登记为区内注册 / "
+            f"enterprise {enterprise.credit_code} is not registered in the district"
+        )
+    start = _month_number(signing.tenancy.start)
+    months = TaxRecord.objects.filter(enterprise=enterprise).values_list("year", "month")
+    if not any(year * 12 + (month or 12) >= start for year, month in months):
+        since = f"{signing.tenancy.start:%Y-%m}"
+        gaps.append(f"自 {since} 起尚无税收记录 / no tax record since {since}")
+    return gaps
+
+
+def _reason(text: str, field: str) -> str:
+    text = (text or "").strip()
+    error = unsafe_text_error(text, max_length=REASON_MAX_LENGTH)
+    if error:
+        raise invalid(field, error)
+    return text
+
+
+def _lock_open_signing(signing: Signing) -> Signing:
+    signing = Signing.objects.select_for_update().select_related("tenancy").get(pk=signing.pk)
+    if signing.cancelled_at is not None:
+        raise invalid("signing", "该签约已取消 / this signing was cancelled")
+    if signing.settled_at is not None:
+        raise invalid("signing", "该签约已核验入驻 / this signing is already settled")
+    return signing
+
+
+def _is_district_admin(user) -> bool:
+    return getattr(user, "is_authenticated", False) and user_role(user) == Role.DISTRICT_ADMIN
+
+
+@transaction.atomic
+def signing_settle(
+    *, signing: Signing, by=None, override_reason: str = "", at: dt.datetime | None = None
+) -> Signing:
+    """Mark a signing settled: verified by the district's records, or a district admin's override.
+
+    Without a reason the records decide (any user who may work the lead may ask); with one, only a
+    district admin may settle despite the gaps, and the reason is kept on the row. `at` backdates
+    the verification (records of past periods); the pages and the API leave it to now.
+    """
+    reason = _reason(override_reason, "override_reason")
+    if reason and not _is_district_admin(by):
+        raise invalid("override_reason", "仅区楼宇办可以人工核定入驻 / only the district office may override")
+    lead = Lead.objects.select_for_update().get(pk=signing.lead_id)
+    signing = _lock_open_signing(signing)
+    gaps = settlement_gaps(signing)
+    if gaps and not reason:
+        raise invalid("settled", ";".join(gaps))
+    signing.settled_at = at or timezone.now()
+    signing.settled_by = by if getattr(by, "is_authenticated", False) else None
+    signing.settle_override_reason = reason if gaps else ""
+    attribute_to(signing, by)
+    signing.save(update_fields=["settled_at", "settled_by", "settle_override_reason"])
+    if lead.stage == LeadStage.SIGNED:
+        lead_claim_version(lead, None)
+        lead_record_stage(lead=lead, to_stage=LeadStage.SETTLED, by=by, reason=reason, at=signing.settled_at)
+    dispatch(SIGNING_COMPLETED, signing_id=signing.pk)
+    return signing
+
+
+def _release_units(tenancy: Tenancy, by) -> None:
+    """End the tenancy now: one already begun ends yesterday, one not yet begun gives its units back."""
+    today = timezone.localdate()
+    if tenancy.start < today:
+        tenancy_end(tenancy=tenancy, end=today - dt.timedelta(days=1), by=by)
+        return
+    locked = lock_rows(Unit, tenancy.unit_links.values_list("unit_id", flat=True))
+    tenancy.end = tenancy.start
+    attribute_to(tenancy, by)
+    tenancy.save(update_fields=["end"])
+    # The company never moved in: its unit periods go, so the units can be let from the same day.
+    tenancy.unit_links.all().delete()
+    for unit in locked:
+        if (
+            unit.status == UnitStatus.LEASED
+            and not unit.tenancy_links.filter(Q(end__isnull=True) | Q(end__gte=today)).exists()
+        ):
+            unit.status = UnitStatus.VACANT
+            attribute_to(unit, by)
+            unit.save(update_fields=["status"])
+
+
+@transaction.atomic
+def signing_cancel(*, signing: Signing, reason: str, by=None) -> Signing:
+    """A district admin cancels a signing that fell through (not one already settled).
+
+    Its units are released (the tenancy ends), the lead is lost with the reason, and the signing
+    leaves the appraisal and the commitment totals (both read only signings that are not cancelled).
+    """
+    if not _is_district_admin(by):
+        raise invalid("reason", "仅区楼宇办可以取消签约 / only the district office may cancel a signing")
+    reason = _reason(reason, "reason")
+    if not reason:
+        raise invalid("reason", "取消签约须填写原因 / cancelling a signing needs a reason")
+    lead = Lead.objects.select_for_update().get(pk=signing.lead_id)
+    signing = _lock_open_signing(signing)
+    signing.cancelled_at = timezone.now()
+    signing.cancelled_by = by if getattr(by, "is_authenticated", False) else None
+    signing.cancel_reason = reason
+    attribute_to(signing, by)
+    signing.save(update_fields=["cancelled_at", "cancelled_by", "cancel_reason"])
+    _release_units(signing.tenancy, by)
+    others = Signing.objects.filter(lead=lead, cancelled_at__isnull=True).exclude(pk=signing.pk)
+    if lead.stage == LeadStage.SIGNED and not others.exists():
+        lead_claim_version(lead, None)
+        lead_record_stage(
+            lead=lead, to_stage=LeadStage.LOST, by=by, reason=f"签约取消:{reason}", at=signing.cancelled_at
+        )
     dispatch(SIGNING_COMPLETED, signing_id=signing.pk)
     return signing

@@ -4,7 +4,6 @@ timeline and work (activities, stage changes, signing), its ranked buildings and
 import datetime as dt
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -38,10 +37,12 @@ from crm.services.leads import (
     lead_create,
     lead_entry_exception_approve,
     lead_protection_conflict,
+    lead_reassign,
     lead_transition,
+    protection_until,
 )
 from crm.services.privacy import contact_access_record
-from crm.services.signings import signing_complete
+from crm.services.signings import settlement_gaps, signing_cancel, signing_complete, signing_settle
 from crm.validators import unsafe_text_error
 from crm.web.access import (
     CHANGE,
@@ -324,7 +325,7 @@ def lead_add(request):
 @require_POST
 @roles_required(WORKERS)
 def lead_duplicate_check(request):
-    """As a company name or code is typed: another promoter's open lead inside its protection period."""
+    """As a company name or code is typed: the open lead (anyone's) holding it inside its protection."""
     name = (request.POST.get("company_name") or "").strip()
     code = normalise_credit_code(request.POST.get("credit_code") or "")
     if unsafe_text_error(name) or unsafe_text_error(code):
@@ -336,11 +337,7 @@ def lead_duplicate_check(request):
         if owner is None and owner_id:
             owner = scoped(request, Promoter).filter(pk=owner_id).first()
         holder = lead_protection_conflict(credit_code=code, company_name=name, owner=owner)
-    until = None
-    if holder is not None:
-        until = timezone.localtime(holder.last_activity_at).date() + dt.timedelta(
-            days=settings.LEAD_PROTECTION_DAYS
-        )
+    until = protection_until(holder) if holder is not None else None
     return render(request, "web/_duplicate.html", {"holder": holder, "until": until})
 
 
@@ -411,6 +408,8 @@ def _moves(lead: Lead) -> list[tuple[str, str]]:
         position = order.index(stage)
         return stage == LeadStage.LOST, position < here, position
 
+    if lead.stage == LeadStage.SIGNED:
+        return []  # settling and cancelling have their own forms on the signing
     allowed = sorted((s for s in LEAD_TRANSITIONS[lead.stage] if s != LeadStage.SIGNED), key=proposal)
     return [(s, LeadStage(s).label) for s in allowed]
 
@@ -432,12 +431,17 @@ def _detail_context(request, lead: Lead, *, activity_form: ActivityForm | None =
         "contact_phone": mask_personal(lead.contact_phone) if hidden else lead.contact_phone,
         "streets": list(lead.preferred_streets.all()),
         "events": timeline(lead),
-        "signings": list(signings),
+        "signings": _signing_rows(request, lead, list(signings), changeable),
         "holds": list(holds),
         "changeable": changeable,
         "activity_form": activity_form if changeable else None,
         "moves": _moves(lead),
         "can_sign": changeable and lead.stage == LeadStage.NEGOTIATING and not lead.entry_needs_approval,
+        "reassign_to": (
+            list(scoped(request, Promoter).filter(active=True).exclude(pk=lead.owner_id).order_by("name"))
+            if role_of(request) == Role.DISTRICT_ADMIN and lead.is_open and lead.owner_id
+            else []
+        ),
         "approves_entry": role_of(request) == Role.DISTRICT_ADMIN
         and lead.entry_needs_approval
         and lead.is_open,
@@ -676,4 +680,82 @@ def entry_exception_approve(request, pk: int):
             messages.error(request, message)
     else:
         messages.success(request, _("已批准准入例外,可以签约 / the exception is approved: the lead may sign"))
+    return redirect("web:lead", pk=pk)
+
+
+# ------------------------------------------------------------------ verified outcome and cancellation
+
+
+def _signing_rows(request, lead: Lead, signings: list[Signing], changeable: bool) -> list[dict]:
+    """Each signing with what may be done to it here: verify (workers), override and cancel (admin)."""
+    admin = role_of(request) == Role.DISTRICT_ADMIN
+    rows = []
+    for signing in signings:
+        open_ = signing.status == "signed"
+        rows.append(
+            {
+                "signing": signing,
+                "gaps": settlement_gaps(signing) if open_ else [],
+                "can_settle": open_ and changeable,
+                "can_override": open_ and changeable and admin,
+                "can_cancel": open_ and admin,
+            }
+        )
+    return rows
+
+
+def _signing_for_work(request, pk: int, signing_id: int) -> Signing:
+    lead = _lead_for_work(request, pk)
+    return object_in_scope(request, Signing.objects.filter(lead=lead), signing_id, CHANGE)
+
+
+def _report(request, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+@require_POST
+@roles_required(WORKERS)
+def signing_settle_view(request, pk: int, signing_id: int):
+    """Verify a signing settled by the records, or (district admin, with a reason) override them."""
+    signing = _signing_for_work(request, pk, signing_id)
+    try:
+        signing_settle(
+            signing=signing, by=request.user, override_reason=request.POST.get("override_reason", "")
+        )
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("已核验入驻 / the signing is settled"))
+    return redirect("web:lead", pk=pk)
+
+
+@require_POST
+@roles_required(Role.DISTRICT_ADMIN)
+def signing_cancel_view(request, pk: int, signing_id: int):
+    """The district office cancels a signing that fell through, with a reason."""
+    signing = object_in_scope(request, Signing.objects.filter(lead_id=pk), signing_id, CHANGE)
+    try:
+        signing_cancel(signing=signing, by=request.user, reason=request.POST.get("reason", ""))
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("签约已取消,房源已释放 / the signing is cancelled, its units released"))
+    return redirect("web:lead", pk=pk)
+
+
+@require_POST
+@roles_required(Role.DISTRICT_ADMIN)
+def lead_reassign_view(request, pk: int):
+    """The district office gives the lead to another promoter, with the reason."""
+    lead = object_in_scope(request, Lead, pk, CHANGE)
+    owner = scoped(request, Promoter).filter(pk=id_param(request.POST, "owner") or 0, active=True).first()
+    try:
+        if owner is None:
+            raise ValidationError({"owner": [_("请选择在岗的招商人员 / choose an active promoter")]})
+        lead_reassign(lead=lead, owner=owner, reason=request.POST.get("reason", ""), by=request.user)
+    except ValidationError as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("已改派给 %(name)s") % {"name": owner.name})
     return redirect("web:lead", pk=pk)

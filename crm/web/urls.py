@@ -30,6 +30,9 @@ urlpatterns = [
     path("leads/<int:pk>/excluded/", leads.lead_excluded, name="lead_excluded"),
     path("leads/<int:pk>/tour/", leads.site_tour_schedule, name="site_tour_schedule"),
     path("leads/<int:pk>/sign/", leads.lead_sign, name="lead_sign"),
+    path("leads/<int:pk>/signing/<int:signing_id>/settle/", leads.signing_settle_view, name="signing_settle"),
+    path("leads/<int:pk>/signing/<int:signing_id>/cancel/", leads.signing_cancel_view, name="signing_cancel"),
+    path("leads/<int:pk>/reassign/", leads.lead_reassign_view, name="lead_reassign"),
     path("leads/<int:pk>/entry-approval/", leads.entry_exception_approve, name="lead_entry_approve"),
     # buildings and vacancies
     path("buildings/", buildings.building_list, name="buildings"),

@@ -53,6 +53,11 @@ EXPECTED: dict[tuple[str, str], dict[str, tuple[int, int]]] = {
         **{A: 200, AU: 200, SO: (200, 404), P: (200, 404), BM: 403, AG: (200, 404)}
     ),
     ("api:lead-signing", "POST"): row(**{A: 201, AU: 403, SO: 403, P: (201, 404), BM: 403, AG: 403}),
+    # The world's leads have no signing: whoever may work the lead gets to the 404 of signing 0.
+    ("api:lead-signing-settle", "POST"): row(**{A: 404, AU: 403, SO: 403, P: 404, BM: 403, AG: 403}),
+    ("api:lead-signing-cancel", "POST"): row(**{A: 404, AU: 403, SO: 403, P: 403, BM: 403, AG: 403}),
+    # An empty body: the office is told what the reassignment lacks.
+    ("api:lead-reassign", "POST"): row(**{A: 400, AU: 403, SO: 403, P: 403, BM: 403, AG: 403}),
     # The world's leads meet the entry threshold: the office is told there is nothing to approve.
     ("api:lead-entry-approval", "POST"): row(**{A: 400, AU: 403, SO: 403, P: 403, BM: 403, AG: 403}),
     ("api:lead-matches", "GET"): row(
@@ -155,6 +160,9 @@ def _target(w, name: str, role: str, which: str) -> tuple[str, str]:
         "api:lead-activities": lead.pk,
         "api:lead-signing": lead.pk,
         "api:lead-entry-approval": lead.pk,
+        "api:lead-signing-settle": (lead.pk, 0),
+        "api:lead-signing-cancel": (lead.pk, 0),
+        "api:lead-reassign": lead.pk,
         "api:lead-matches": lead.pk,
         "api:industry-detail": "65" if which == "own" else "I",
         "api:policy-detail": (w.extras.policy if which == "own" else w.extras.case_policy).pk,
@@ -164,7 +172,12 @@ def _target(w, name: str, role: str, which: str) -> tuple[str, str]:
         "api:webhook-detail": _webhooks(w)[0 if which == "own" else 1].pk,
         "api:webhook-deliveries": _webhooks(w)[0 if which == "own" else 1].pk,
     }
-    url = reverse(name, args=[objects[name]]) if name in objects else reverse(name)
+    args = objects.get(name)
+    url = (
+        reverse(name, args=list(args) if isinstance(args, tuple) else [args])
+        if name in objects
+        else reverse(name)
+    )
     query = ""
     if name == "api:indicators":
         query = f"year=2023&street={(w.street if which == 'own' else w.other_street).name}"

@@ -105,13 +105,15 @@ def test_a_next_follow_up_more_than_a_year_after_the_activity_is_refused():
     assert logged.next_follow_up_at == done + a_year
 
 
-def test_the_owner_may_register_the_company_again():
+def test_the_owner_may_not_register_the_company_twice():
     owner = PromoterFactory()
-    lead_create(company_name="庚公司", channel=LeadChannel.DEPARTMENT, owner=owner)
+    first = lead_create(company_name="庚公司", channel=LeadChannel.DEPARTMENT, owner=owner)
 
-    again = lead_create(company_name="庚公司", channel=LeadChannel.TEMPORARY, owner=owner)
+    with pytest.raises(ValidationError) as exc:
+        lead_create(company_name="庚公司", channel=LeadChannel.TEMPORARY, owner=owner)
 
-    assert again.owner == owner
+    assert first.ref in " ".join(exc.value.message_dict["company_name"])
+    assert Lead.objects.filter(normalised_name=first.normalised_name).count() == 1
 
 
 def test_a_lost_lead_does_not_block_another_promoter():

@@ -69,14 +69,14 @@ def test_the_duplicate_check_warns_while_the_name_is_typed(district):
     assert until.isoformat() in body
 
 
-def test_the_duplicate_check_is_quiet_for_the_owner_themself(district):
-    # when
+def test_the_duplicate_check_warns_the_owner_themself_too(district):
+    # when the owner types the company they already work
     response = district.client("promoter").post(
         reverse("web:lead_duplicate_check"), {"company_name": "意向软件有限公司"}
     )
 
-    # then
-    assert "撞单" not in response.content.decode()
+    # then: no company is twice in the open pipeline, whoever registers it
+    assert "撞单" in response.content.decode()
 
 
 def test_a_stage_change_moves_the_lead_along_an_allowed_edge(district):

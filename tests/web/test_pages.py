@@ -9,13 +9,14 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.constants import LeadStage
 from crm.models import PromoterTarget
 from crm.models.appraisal import PeriodKind
 from crm.services.appraisal import appraisal_compute
 from crm.services.leads import lead_transition
-from crm.services.signings import signing_complete
+from crm.services.signings import signing_complete, signing_settle
 from crm.services.white_paper import white_paper_generate
 from policies.models import ApprovalStatus
 from policies.services import case_by_case_propose, policy_create
@@ -219,12 +220,18 @@ def test_a_district_admin_approves_a_case_by_case_package(district):
 
 
 def test_the_appraisal_drill_down_shows_the_points_behind_the_score(district):
-    # given: a target of 2 signings in January 2026 and one signing
+    # given: a target of 2 signings in January 2026 and one signing, verified in January (a result)
     lead = district.lead
     lead_transition(lead=lead, to_stage=LeadStage.CONTACTED)
     lead_transition(lead=lead, to_stage=LeadStage.NEGOTIATING)
-    signing_complete(
+    signing = signing_complete(
         lead=lead, building=district.building, units=[district.unit], signed_on=dt.date(2026, 1, 10)
+    )
+    signing_settle(
+        signing=signing,
+        by=district.users["district_admin"],
+        override_reason="测试:首笔税收已核",
+        at=timezone.make_aware(dt.datetime(2026, 1, 20, 10)),
     )
     PromoterTarget.objects.create(
         promoter=district.promoter, period_kind=PeriodKind.MONTH, period_start=dt.date(2026, 1, 1), signings=2

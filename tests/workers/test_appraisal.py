@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from crm.constants import ActivityKind, LeadStage
+from crm.constants import ActivityKind, LeadStage, Role
 from crm.models import Activity, AppraisalSnapshot, AppraisalWeight, Lead, Reminder, StageChange
 from crm.models.appraisal import DEFAULT_WEIGHTS, PeriodKind
 from crm.services.appraisal import (
@@ -18,9 +18,15 @@ from crm.services.appraisal import (
     promoter_metrics,
     promoter_target_set,
 )
-from crm.services.leads import lead_transition
-from crm.services.signings import signing_complete
-from tests.factories import BuildingFactory, LeadFactory, TaxRecordFactory, UnitFactory, make_credit_code
+from crm.services.signings import signing_cancel, signing_complete, signing_settle
+from tests.factories import (
+    BuildingFactory,
+    LeadFactory,
+    TaxRecordFactory,
+    UnitFactory,
+    UserFactory,
+    make_credit_code,
+)
 from tests.workers.conftest import mailed_promoter
 
 pytestmark = pytest.mark.django_db
@@ -70,15 +76,39 @@ def quarter():
         expected_annual_tax=Decimal("300000"),
     )
     LeadFactory(owner=a, created_at=at(dt.date(2024, 3, 31)))  # Q1: not counted
+    # l6 (from Q1) signed in Q2 and then fell through: cancelled, it counts nowhere.
+    l6 = LeadFactory(
+        owner=a,
+        stage=LeadStage.NEGOTIATING,
+        created_at=at(dt.date(2024, 3, 1)),
+        credit_code=make_credit_code(6),
+        expected_annual_tax=Decimal("200000"),
+    )
+    # l7 (from Q1) signed in Q1, 20 days after it was logged, settled in Q2 by the office's override.
+    l7 = LeadFactory(
+        owner=a,
+        stage=LeadStage.NEGOTIATING,
+        created_at=at(dt.date(2024, 3, 1)),
+        credit_code=make_credit_code(7),
+        expected_annual_tax=Decimal("100000"),
+    )
+    admin = UserFactory(role=Role.DISTRICT_ADMIN)
     s4 = _sign(l4, building, dt.date(2024, 5, 10), 200)
-    lead_transition(lead=l4, to_stage=LeadStage.SETTLED)
     s5 = _sign(l5, building, dt.date(2024, 6, 20), 100)
+    s6 = _sign(l6, building, dt.date(2024, 5, 15), 150)
+    s7 = _sign(l7, building, dt.date(2024, 3, 21), 50)
     Lead.objects.filter(pk=l5.pk).update(owner=b)
     # First-year tax of l4's enterprise (tenancy from 10 May 2024: May 2024 – April 2025).
     TaxRecordFactory(enterprise=s4.enterprise, year=2024, month=6, amount_yuan=Decimal("10000"))
     TaxRecordFactory(enterprise=s4.enterprise, year=2025, month=4, amount_yuan=Decimal("5000"))
     TaxRecordFactory(enterprise=s4.enterprise, year=2025, month=5, amount_yuan=Decimal("7000"))  # 13th month
     TaxRecordFactory(enterprise=s5.enterprise, year=2024, month=7, amount_yuan=Decimal("9999"))  # not settled
+    TaxRecordFactory(enterprise=s6.enterprise, year=2024, month=6, amount_yuan=Decimal("8888"))  # cancelled
+    signing_settle(signing=s4, at=at(dt.date(2024, 6, 15)))  # verified: registered, June's tax in
+    signing_settle(
+        signing=s7, by=admin, override_reason="税务登记迁入中,已核对合同", at=at(dt.date(2024, 4, 25))
+    )
+    signing_cancel(signing=s6, by=admin, reason="企业改选外区")
     # Activities by A: four in Q2 (two site tours), one in Q3.
     Activity.objects.create(lead=l1, kind=ActivityKind.CALL, occurred_at=at(dt.date(2024, 4, 12)), promoter=a)
     Activity.objects.create(
@@ -115,22 +145,24 @@ def quarter():
 def test_each_metric_counts_what_the_quarter_holds(quarter):
     metrics = promoter_metrics(Period.of(PeriodKind.QUARTER, Q2))[quarter["a"].pk]
 
-    assert metrics["leads_logged"] == 4  # l1–l4; the Q1 lead does not count
+    assert metrics["leads_logged"] == 4  # l1–l4; the Q1 leads do not count
     assert metrics["valid_leads"] == 3  # l1 contacted, l3 contacted before it was lost, l4 settled
     assert metrics["activities"] == 4  # 12 Apr, 20 Apr, 2 May, 5 Jun; not 1 Jul
     assert metrics["site_tours"] == 2
-    assert metrics["signings"] == 2  # l4 and l5, credited to A who owned them at signing
-    assert metrics["signed_area_m2"] == Decimal("300.00")  # 200 + 100
-    assert metrics["expected_tax_yuan"] == Decimal("800000.00")  # 500,000 + 300,000
-    assert metrics["actual_tax_yuan"] == Decimal(
-        "15000.00"
-    )  # 10,000 (Jun 24) + 5,000 (Apr 25); l5 not settled
-    assert metrics["conversion_rate"] == Decimal("66.67")  # 2 signings / 3 valid leads
-    # days to sign: l4 10 Apr → 10 May = 30; l5 15 Jan → 20 Jun = 16 + 29 + 31 + 30 + 31 + 20 = 157;
-    # median of two = (30 + 157) / 2 = 93.5
-    assert metrics["median_days_to_sign"] == Decimal("93.50")
+    # Results are the signings verified in Q2: l4 (records, 15 Jun) and l7 (override, 25 Apr; signed in
+    # Q1). l5 is signed but unverified (pipeline), l6 cancelled.
+    assert metrics["signings"] == 2
+    assert metrics["signed_area_m2"] == Decimal("250.00")  # 200 + 50
+    assert metrics["expected_tax_yuan"] == Decimal("600000.00")  # 500,000 + 100,000
+    # 10,000 (Jun 24) + 5,000 (Apr 25) of l4; l7 has none, l5's and l6's are not results
+    assert metrics["actual_tax_yuan"] == Decimal("15000.00")
+    assert metrics["conversion_rate"] == Decimal("66.67")  # 2 verified signings / 3 valid leads
+    # days to sign: l4 10 Apr → 10 May = 30; l7 1 Mar → 21 Mar = 20; median of two = 25
+    assert metrics["median_days_to_sign"] == Decimal("25.00")
     assert metrics["followup_timeliness"] == Decimal("50.00")  # 1 of 2 reminders acted on within 2 days
     assert metrics["reminders_due"] == 2
+    # Pipeline: signed in Q2, neither verified nor cancelled: l5 alone.
+    assert (metrics["pipeline_signings"], metrics["pipeline_area_m2"]) == (1, Decimal("100.00"))
 
 
 def test_outcomes_stay_with_the_owner_at_signing(quarter):
@@ -161,14 +193,15 @@ def test_the_score_weighs_each_achievement_against_its_target(quarter):
     snapshots = {s.promoter_id: s for s in appraisal_compute(period_kind=PeriodKind.QUARTER, period_start=Q2)}
 
     # achievements: leads 4/8 = .5, valid 3/6 = .5, activities 4/8 = .5, tours 2/2 = 1, signings 2/4 = .5,
-    # area 300/600 = .5, expected 800k/1m = .8, actual 15k/30k = .5, conversion 66.67/50 = 1.33 → capped 1.2,
-    # median days 60/93.5 = .641711, timeliness 50/100 = .5
-    # score = 5×.5 + 10×.5 + 5×.5 + 5×1 + 20×.5 + 10×.5 + 5×.8 + 20×.5 + 10×1.2 + 5×.641711 + 5×.5
-    #       = 2.5 + 5 + 2.5 + 5 + 10 + 5 + 4 + 10 + 12 + 3.208556 + 2.5 = 61.708556 → 61.71
+    # area 250/600 = .416667, expected 600k/1m = .6, actual 15k/30k = .5, conversion 66.67/50 = 1.33 →
+    # capped 1.2, median days 60/25 = 2.4 → capped 1.2, timeliness 50/100 = .5
+    # score = 5×.5 + 10×.5 + 5×.5 + 5×1 + 20×.5 + 10×.416667 + 5×.6 + 20×.5 + 10×1.2 + 5×1.2 + 5×.5
+    #       = 2.5 + 5 + 2.5 + 5 + 10 + 4.166667 + 3 + 10 + 12 + 6 + 2.5 = 62.666667 → 62.67
     a = snapshots[quarter["a"].pk]
-    assert a.score == Decimal("61.71")
-    assert a.achievements["conversion_rate"] == "1.2000"
-    assert a.achievements["median_days_to_sign"] == "0.6417"
+    assert a.score == Decimal("62.67")
+    assert a.achievements["signed_area_m2"] == "0.4167"
+    assert a.achievements["median_days_to_sign"] == "1.2000"
+    assert (a.signings, a.pipeline_signings, a.pipeline_area_m2) == (2, 1, Decimal("100.00"))
 
 
 def test_ranks_in_team_and_district(quarter):

@@ -33,9 +33,15 @@ from crm.constants import Role
 from crm.models import Activity, Agency, ContactAccess, Lead, Promoter, Signing
 from crm.selectors.scope import CHANGE
 from crm.services.activities import activity_log
-from crm.services.leads import lead_create, lead_entry_exception_approve, lead_transition, lead_update
+from crm.services.leads import (
+    lead_create,
+    lead_entry_exception_approve,
+    lead_reassign,
+    lead_transition,
+    lead_update,
+)
 from crm.services.privacy import contact_access_record
-from crm.services.signings import signing_complete
+from crm.services.signings import signing_cancel, signing_complete, signing_settle
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -218,6 +224,25 @@ class LeadTransitionView(ApiMixin, APIView):
         return _lead_output(request, lead.pk)
 
 
+class LeadReassignView(ApiMixin, APIView):
+    """The district office gives an owned lead to another promoter, with the reason (audited)."""
+
+    permission_classes = [IsAuthenticated, IsDistrictOffice]
+
+    @extend_schema(
+        summary="改派线索 / reassign a lead (district office)",
+        request=s.ReassignInput,
+        responses={200: s.LeadSerializer, 400: BAD_REQUEST},
+    )
+    def post(self, request, pk):
+        lead = lead_in_scope(request, pk, CHANGE)
+        payload = s.ReassignInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        lead_reassign(lead=lead, owner=data["owner"], reason=data["reason"], by=request.user)
+        return _lead_output(request, lead.pk)
+
+
 class LeadEntryApprovalView(ApiMixin, APIView):
     """The district approves signing a lead that will not register, settle or pay tax here."""
 
@@ -309,3 +334,65 @@ class LeadSigningView(ApiMixin, ListCreateAPIView):
         )
         signing = self.get_queryset().get(pk=signing.pk)
         return Response(s.SigningSerializer(signing).data, status=status.HTTP_201_CREATED)
+
+
+def _signing_of(request, pk: int, signing_id: int) -> Signing:
+    lead = lead_in_scope(request, pk, CHANGE)
+    signing = scoped(request, Signing.objects.filter(lead=lead, pk=signing_id), CHANGE).first()
+    if signing is None:
+        raise Http404
+    return signing
+
+
+def _signing_output(request, signing: Signing) -> Response:
+    signing = (
+        Signing.objects.select_related("building", "enterprise", "signed_by__user", "lead__agency")
+        .prefetch_related("units")
+        .get(pk=signing.pk)
+    )
+    return Response(s.SigningSerializer(signing).data)
+
+
+class LeadSigningSettleView(ApiMixin, APIView):
+    """Verify a signing settled: by the district's records, or by a district admin's override."""
+
+    permission_classes = [IsAuthenticated, WorksLeads]
+
+    @extend_schema(
+        summary="核验入驻 / verify a signing settled",
+        description=(
+            "企业须已登记为区内注册,且自起租月起已有税收记录;否则 400。区楼宇办可填写 override_reason"
+            " 人工核定。 / The enterprise must be registered in the district and have a tax record from"
+            " the tenancy's start month on, else 400; a district admin may settle with override_reason."
+        ),
+        request=s.SigningSettleInput,
+        responses={200: s.SigningSerializer, 400: BAD_REQUEST},
+    )
+    def post(self, request, pk, signing_id):
+        signing = _signing_of(request, pk, signing_id)
+        payload = s.SigningSettleInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        signing = signing_settle(
+            signing=signing,
+            by=request.user,
+            override_reason=payload.validated_data.get("override_reason", ""),
+        )
+        return _signing_output(request, signing)
+
+
+class LeadSigningCancelView(ApiMixin, APIView):
+    """Cancel a signing that fell through: units released, lead lost, appraisal and commitments reversed."""
+
+    permission_classes = [IsAuthenticated, IsDistrictOffice]
+
+    @extend_schema(
+        summary="取消签约 / cancel a signing (district office)",
+        request=s.SigningCancelInput,
+        responses={200: s.SigningSerializer, 400: BAD_REQUEST},
+    )
+    def post(self, request, pk, signing_id):
+        signing = _signing_of(request, pk, signing_id)
+        payload = s.SigningCancelInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        signing = signing_cancel(signing=signing, by=request.user, reason=payload.validated_data["reason"])
+        return _signing_output(request, signing)
