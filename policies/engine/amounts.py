@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import numpy as np
 
@@ -87,11 +87,37 @@ def amounts_fen(
     return uncapped, capped
 
 
+_FEN = Decimal("0.01")
+
+
+def yuan_text(value: Decimal | float | int | str | None) -> str:
+    """Yuan as people read them: to the fen with thousands separators, without ".00"; "—" unknown.
+
+    The one yuan formatter of the pages (the `yuan` filter), of texts (warnings) and of this
+    arithmetic, so that a page and its arithmetic agree: 1727450.85000000 -> "1,727,450.85",
+    9000000.00 -> "9,000,000". Machine outputs (JSON, API, exports) carry exact decimal strings.
+    It lives here because the evaluator is pure and type-checked and may import no Django app.
+    """
+    if value is None or value == "":
+        return "—"
+    try:
+        # A float goes through its shortest repr, so 0.1 + 0.2 is 0.3 yuan, not 0.30000000000000004.
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return "—"
+    if not number.is_finite():
+        return "—"
+    fen = number.quantize(_FEN, rounding=ROUND_HALF_UP)
+    if fen == 0:
+        fen = abs(fen)  # never "-0"
+    if fen == fen.to_integral_value():
+        return f"{int(fen):,}"
+    return f"{fen:,f}"
+
+
 def format_yuan(fen: float) -> str:
-    """Whole fen to '76,650' or '76,650.50'."""
-    fen = int(round(fen))
-    yuan, cents = divmod(fen, 100)
-    return f"{yuan:,}" if cents == 0 else f"{yuan:,}.{cents:02d}"
+    """Whole fen to '76,650' or '76,650.50', by the one yuan formatter of pages and texts."""
+    return yuan_text(Decimal(int(round(fen))) / 100)
 
 
 # The arithmetic shows every operand as the computation used it, not rounded for a reader: a rent of
