@@ -82,7 +82,7 @@ class IndicatorsView(ApiMixin, APIView):
         responses={200: s.IndicatorReportSerializer},
     )
     def get(self, request):
-        year = int_param(request, "year", default=tier_year(), low=REPORT_YEAR_MIN, high=YEAR_MAX)
+        year = int_param(request, "year", default=tier_year, low=REPORT_YEAR_MIN, high=YEAR_MAX)
         name = (request.query_params.get("street") or "").strip()
         street = None
         if name:
