@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import CharField, Value
 
 from crm.constants import (
     BILLION_TIER_YUAN,
@@ -26,7 +27,17 @@ from crm.constants import (
     IndicatorKey,
     UnitStatus,
 )
-from crm.models import Building, Enterprise, Industry, PlanTarget, Street, TaxRecord, Tenancy, Unit
+from crm.models import (
+    Building,
+    Enterprise,
+    Industry,
+    PlanTarget,
+    Street,
+    StreetTarget,
+    TaxRecord,
+    Tenancy,
+    Unit,
+)
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -48,6 +59,22 @@ UNITS: dict[str, str] = {
     IndicatorKey.STAR_BUILDINGS: "幢",
     IndicatorKey.FEATURED_BUILDINGS: "幢",
 }
+
+# The indicators that are ratios: a street without its own target for one of them is held to the
+# district's. The others (areas, tax, counts of buildings) are sums over the scope, so a district's
+# target means nothing for one street: without a street target they have no target and no gap.
+RATE_KEYS: frozenset[str] = frozenset(
+    {
+        IndicatorKey.OCCUPANCY_RATE,
+        IndicatorKey.REGISTRATION_RATE,
+        IndicatorKey.INDUSTRY_CONCENTRATION,
+        IndicatorKey.TAX_SOURCE_RATE,
+        IndicatorKey.TAX_PER_M2,
+        IndicatorKey.PARTY_COVERAGE,
+        IndicatorKey.INTERMEDIARY_COVERAGE,
+        IndicatorKey.SMART_PLATFORM_COVERAGE,
+    }
+)
 
 # Machine outputs (JSON, API, snapshots) carry every value exactly. Areas and tax are sums of
 # figures stored to the cent (0.01 m², 1 fen), so in 万㎡ and 亿元 they end at the 6th and 10th
@@ -410,10 +437,39 @@ def plan_targets(*, year: int) -> dict[str, Decimal]:
     return dict(PlanTarget.objects.filter(year=year).values_list("key", "value"))
 
 
+def scope_targets(*, year: int, street: Street | int | None = None) -> dict[str, Decimal]:
+    """The target each indicator of the district (or of one street) is held to in Y (one query).
+
+    The district: the plan's targets. A street: its own StreetTarget rows; a ratio without one is
+    held to the district's ratio (RATE_KEYS); an area, tax or count without one has no target.
+    """
+    street_id = _street_id(street)
+    if street_id is None:
+        return plan_targets(year=year)
+    source = CharField()
+    plan = (
+        PlanTarget.objects.filter(year=year, key__in=RATE_KEYS)
+        .annotate(source=Value("plan", output_field=source))
+        .values_list("source", "key", "value")
+        .order_by()
+    )
+    own = (
+        StreetTarget.objects.filter(year=year, street_id=street_id)
+        .annotate(source=Value("street", output_field=source))
+        .values_list("source", "key", "value")
+        .order_by()
+    )
+    rows = list(plan.union(own, all=True))
+    targets = {key: value for source, key, value in rows if source == "plan"}
+    targets.update({key: value for source, key, value in rows if source == "street"})
+    return targets
+
+
 def district_indicators(*, year: int, street: Street | int | None = None) -> list[IndicatorValue]:
-    """The fourteen indicators beside the plan's targets for Y, in the plan's order (two queries)."""
+    """The fourteen indicators beside the targets of their scope for Y (scope_targets), in the plan's
+    order (two queries)."""
     values = district_values(year=year, street=street)
-    targets = plan_targets(year=year)
+    targets = scope_targets(year=year, street=street)
     result = []
     for key in IndicatorKey:
         value, target = exact(key, values[key]), targets.get(key.value)

@@ -1,15 +1,18 @@
 """Each building's tax tier for a year (亿元楼, 千万元楼 and their "near" tiers) and the tax it lacks."""
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Max
+from django.utils import timezone
 
 from crm.constants import BILLION_TIER_YUAN, TEN_MILLION_TIER_YUAN, TaxTier
 from crm.indicators import building_figures
-from crm.models import Street
+from crm.models import Street, TaxRecord
 
 # The full tier a building reaches next from each tier: 千万 from below it, 亿 from 千万 or near 亿.
 NEXT_FULL_TIER: dict[TaxTier, TaxTier | None] = {
@@ -30,6 +33,21 @@ class BuildingTaxTier:
     tier: TaxTier
     next_tier: TaxTier | None
     shortfall_yuan: Decimal
+
+
+def tax_year_for(on: dt.date) -> int | None:
+    """The last complete year with tax records before `on` (or the latest year recorded)."""
+    before = TaxRecord.objects.filter(year__lt=on.year).aggregate(year=Max("year"))["year"]
+    if before is not None:
+        return before
+    return TaxRecord.objects.aggregate(year=Max("year"))["year"]
+
+
+def tier_year() -> int:
+    """The year tiers and indicators show by default, on pages and in the API alike: the last
+    complete year with tax records (a year without any would tier every building "none")."""
+    today = timezone.localdate()
+    return tax_year_for(today) or today.year - 1
 
 
 def near_tier_ratio() -> Decimal:

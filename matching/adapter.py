@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import Max, Model
+from django.db.models import Model
 from django.utils import timezone
 
 from crm.constants import OPEN_STAGES, TaxTier
@@ -43,7 +43,7 @@ from crm.models import (
     TenancyUnit,
     Unit,
 )
-from crm.tax_tiers import tax_shortfall, tier_thresholds
+from crm.tax_tiers import tax_shortfall, tax_year_for, tier_thresholds
 from matching.core.explain import (
     Exclusion,
     RankedBuilding,
@@ -321,14 +321,6 @@ class TaxFigures:
     tax_per_m2: np.ndarray
     shortfall: np.ndarray
     next_tier: np.ndarray
-
-
-def tax_year_for(on: dt.date) -> int | None:
-    """The last complete year with tax records before `on` (or the latest year recorded)."""
-    before = TaxRecord.objects.filter(year__lt=on.year).aggregate(year=Max("year"))["year"]
-    if before is not None:
-        return before
-    return TaxRecord.objects.aggregate(year=Max("year"))["year"]
 
 
 def load_tax(buildings: BuildingRows, year: int | None) -> TaxFigures:

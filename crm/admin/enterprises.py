@@ -14,7 +14,7 @@ from crm.admin.base import (
     scoped,
 )
 from crm.admin.filters import industry_section_filter
-from crm.models import Enterprise, TaxRecord, Tenancy, Unit
+from crm.models import Enterprise, Lead, TaxRecord, Tenancy, Unit
 from crm.services.tenancies import tenancy_create
 
 
@@ -39,6 +39,21 @@ class TaxRecordInline(ReadOnlyInline, admin.TabularInline):
         return super().get_queryset(request).order_by("-year", "-month")
 
 
+class ReferredLeadInline(ReadOnlyInline, admin.TabularInline):
+    """以商招商: the companies this tenant referred, which the referral reward at signing is for.
+    Scoped like the leads' own admin; set on the lead (quick add, API, leads.csv)."""
+
+    model = Lead
+    fk_name = "referred_by"
+    fields = ("ref", "company_name", "stage", "owner", "created_at")
+    readonly_fields = fields
+    verbose_name = _("推荐的线索")
+    verbose_name_plural = _("推荐的线索(以商招商)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("owner").order_by("-created_at")
+
+
 @admin.register(Enterprise)
 class EnterpriseAdmin(ScopedHistoryAdmin):
     list_display = (
@@ -59,7 +74,7 @@ class EnterpriseAdmin(ScopedHistoryAdmin):
     search_fields = ("name", "credit_code")
     list_select_related = ("industry",)
     autocomplete_fields = ("industry",)
-    inlines = (TenancyInline, TaxRecordInline)
+    inlines = (TenancyInline, TaxRecordInline, ReferredLeadInline)
 
 
 class TenancyForm(ServiceForm, forms.ModelForm):

@@ -6,6 +6,7 @@ not set, rather than ignoring it, so that a client never believes it changed wha
 
 from collections.abc import Mapping
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -28,6 +29,7 @@ from crm.models import (
     Unit,
 )
 from crm.selectors.scope import PERSONAL_FIELDS
+from crm.services.leads import referrer_by_credit_code
 from crm.validators import DateRangeValidator, date_range_error, unsafe_input_errors
 from policies.models import Benefit, Policy
 
@@ -198,6 +200,8 @@ class LeadSerializer(MasksPersonalData, RowSerializer):
     industry = serializers.CharField(source="industry_id", allow_null=True)
     owner = serializers.CharField(source="owner__user__username", allow_null=True)
     agency = serializers.CharField(source="agency__name", allow_null=True)
+    referred_by = serializers.CharField(source="referred_by__credit_code", allow_null=True)
+    referred_by_name = serializers.CharField(source="referred_by__name", allow_null=True)
     preferred_streets = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
@@ -225,6 +229,8 @@ class LeadSerializer(MasksPersonalData, RowSerializer):
             "channel",
             "owner",
             "agency",
+            "referred_by",
+            "referred_by_name",
             "stage",
             "lost_reason",
             "case_by_case",
@@ -276,11 +282,30 @@ class LeadAgencyInput(StrictInput):
 
 
 class LeadStaffInput(LeadAgencyInput):
-    """A promoter's lead: also its channel and the case-by-case flag; the owner is the promoter."""
+    """A promoter's lead: also its channel, the referring tenant and the case-by-case flag; the owner
+    is the promoter."""
 
     channel = serializers.ChoiceField(choices=LeadChannel.choices)
     case_by_case = serializers.BooleanField(required=False)
     lawful_basis = serializers.ChoiceField(choices=LawfulBasis.choices, required=False, allow_blank=True)
+    referred_by = serializers.CharField(
+        max_length=18,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text=(
+            "以商招商:推荐企业(区内租户)的统一社会信用代码,空为无 / tenant_referral: the referring "
+            "tenant's credit code; blank or null for none"
+        ),
+    )
+
+    def validate_referred_by(self, value):
+        if not (value or "").strip():
+            return None
+        try:
+            return referrer_by_credit_code(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict["referred_by"]) from error
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -220,6 +220,7 @@ def lead_create(
     lead.full_clean(exclude=["normalised_name"])
     lapsed = _refuse_if_protected(lead, exclude=None)
     _check_channel(lead)
+    _check_referrer(lead)
     attribute_to(lead, by)
     lead.save()
     lead.preferred_streets.set(list(preferred_streets))
@@ -235,6 +236,42 @@ def _check_channel(lead: Lead) -> None:
             "channel",
             "渠道为中介机构时须有提交的机构 / the agency channel needs the agency that referred the lead",
         )
+
+
+def _check_referrer(lead: Lead) -> None:
+    # 以商招商: a tenant refers a company, and the referral may earn it a reward at signing, so the
+    # referrer is named only on a tenant-referral lead, and a company cannot refer itself.
+    referrer = lead.referred_by
+    if referrer is None:
+        return
+    if lead.channel != LeadChannel.TENANT_REFERRAL:
+        raise invalid(
+            "referred_by",
+            "只有以商招商渠道的线索有推荐企业 / only a tenant-referral lead names a referring tenant",
+        )
+    if lead.credit_code and referrer.credit_code == lead.credit_code:
+        raise invalid("referred_by", "企业不能推荐自己 / a company cannot refer itself")
+    if not referrer.tenancies.exists():
+        raise invalid(
+            "referred_by",
+            f"{referrer.name} 不是区内楼宇的租户 / {referrer.name} is no tenant of the district's buildings",
+        )
+
+
+def referrer_by_credit_code(credit_code: str) -> Enterprise:
+    """The tenant a promoter names as the referrer of a lead, by its credit code (pages, API, import).
+
+    Promoters see no enterprise rows (crm.selectors.scope); naming one by the code they were given
+    reveals nothing the code does not, so this lookup answers only "which tenant has this code".
+    """
+    code = normalise_credit_code(credit_code)
+    referrer = Enterprise.objects.filter(credit_code=code).first() if code else None
+    if referrer is None:
+        raise invalid(
+            "referred_by",
+            f"没有统一社会信用代码为 {credit_code} 的企业 / no enterprise with credit code {credit_code}",
+        )
+    return referrer
 
 
 def _check_lawful_basis(lead: Lead) -> None:
@@ -317,6 +354,8 @@ def lead_update(*, lead: Lead, by=None, expected_version: int | None = None, **c
     _check_area_range(lead)
     if "channel" in changes:
         _check_channel(lead)
+    if changes.keys() & {"channel", "referred_by", "credit_code"}:
+        _check_referrer(lead)
     if changes.keys() & {"contact_name", "contact_phone", "lawful_basis"}:
         _check_lawful_basis(lead)
     lead.full_clean(exclude=["normalised_name"])

@@ -30,6 +30,7 @@ from crm.models import (
     Tenancy,
 )
 from crm.tax_tiers import tax_tier, tier_thresholds
+from policies.engine.amounts import yuan_text
 
 TENANCY_WARNING_DAYS = 90
 TAX_DROP_SHARE = Decimal("0.3")  # a fall of more than 30% year on year
@@ -211,7 +212,8 @@ def tier_warnings(*, year: int, today: dt.date | None = None) -> int:
             f"{row['building__name']} {'进入' if entered else '跌出'}税收层级:{old.label} → {new.label} / "
             f"{'entered' if entered else 'left'} a tax tier: {old.value} → {new.value}"
         )
-        detail = f"{year} 年楼宇税收 {row['tax_yuan']} 元 / building tax of {year}: {row['tax_yuan']} yuan"
+        tax = yuan_text(row["tax_yuan"])
+        detail = f"{year} 年楼宇税收 {tax} 元 / building tax of {year}: {tax} yuan"
         for user_id in {*responders[row["building_id"]], *promoters.get(row["street_id"], [])}:
             warnings.append(
                 EarlyWarning(
@@ -325,7 +327,8 @@ def tax_drop_warnings(*, year: int, today: dt.date | None = None) -> int:
             f"迁出预警:{row['enterprise__name']}({row['building__name']}){year} 年税收同比下降 {fall:.1f}% / "
             f"move-out warning: tax fell {fall:.1f}% year on year"
         )
-        detail = f"{year - 1} 年 {previous} 元 → {year} 年 {current} 元 / {previous} → {current} yuan"
+        before, after = yuan_text(previous), yuan_text(current)
+        detail = f"{year - 1} 年 {before} 元 → {year} 年 {after} 元 / {before} → {after} yuan"
         for user_id in {*responders[row["building_id"]], row["owner_user"]} - {None}:
             warnings.append(
                 EarlyWarning(

@@ -20,7 +20,7 @@ from crm.indicators import indicators_of_building
 from crm.models import Building, Industry, Street, TaxRecord, Tenancy, Unit
 from crm.selectors.units import units_offerable
 from crm.services.stored_results import TENANT_MIX, TODAY, YEAR_FIGURES
-from crm.tax_tiers import BuildingTaxTier, tax_shortfall, tax_tier, tier_thresholds
+from crm.tax_tiers import BuildingTaxTier, tax_shortfall, tax_tier, tier_thresholds, tier_year
 from crm.web.access import object_in_scope, reaches, role_of, roles_required, scoped
 from crm.web.charts import chart
 from crm.web.exports import export_response, wanted_format
@@ -28,19 +28,12 @@ from crm.web.forms import BuildingFilterForm, VacancyFilterForm
 from crm.web.fragments import fragment_of
 from crm.web.stored import as_of, read_one, read_parts, read_stored
 from crm.year_figures import building_from_json
-from matching.adapter import tax_year_for
 from matching.core.types import MatchingInputError
 from policies.adapter import policies_in_force
 
 PAGE_SIZE = 50
 TREND_YEARS = 3
 LEADS_SHOWN = 10
-
-
-def tier_year() -> int:
-    """The year whose tax the tiers show: the last complete year with tax records."""
-    today = timezone.localdate()
-    return tax_year_for(today) or today.year - 1
 
 
 # ------------------------------------------------------------------ list

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.constants import OPEN_STAGES, IndicatorKey, Role, TaxTier
-from crm.indicators import HIGHER_IS_BETTER, UNITS, indicators_of_building
+from crm.indicators import HIGHER_IS_BETTER, RATE_KEYS, UNITS, indicators_of_building
 from crm.models import Building, Lead, PlanTarget, Street, StreetTarget
 from crm.selectors.scope import EVERYTHING, RULES, VIEW
 from crm.services.stored_results import OPEN_LEADS, PLACEMENTS, YEAR_FIGURES
@@ -39,18 +39,6 @@ from crm.year_figures import building_from_json, values_of_totals, year_figures_
 WHAT_IF_ROWS = 6
 WHAT_IF_LEADS = 300  # the open leads offered in the what-if's selects, most promising first
 STREETS_PER_PAGE = 20  # the per-street table's page
-# Indicators whose value is a count or an area of the whole scope: a street is not held to the
-# district's target for them, only to its own street targets.
-RATES = {
-    IndicatorKey.OCCUPANCY_RATE,
-    IndicatorKey.REGISTRATION_RATE,
-    IndicatorKey.INDUSTRY_CONCENTRATION,
-    IndicatorKey.TAX_SOURCE_RATE,
-    IndicatorKey.TAX_PER_M2,
-    IndicatorKey.PARTY_COVERAGE,
-    IndicatorKey.INTERMEDIARY_COVERAGE,
-    IndicatorKey.SMART_PLATFORM_COVERAGE,
-}
 
 
 def _area(request, form: YearForm) -> tuple[int, Street | None]:
@@ -100,7 +88,7 @@ def indicator_rows(
     rows = []
     for key in IndicatorKey:
         targets = street_targets.get(key.value) if street is not None else plan.get(key.value, {})
-        if street is not None and not targets and key.value in RATES:
+        if street is not None and not targets and key.value in RATE_KEYS:
             targets = plan.get(key.value, {})  # a rate can be held to the district's rate
         target_year, target = _target_for(targets or {}, year)
         value = values.get(key.value)
@@ -360,7 +348,7 @@ def forecast(request):
                 "now": now,
                 "year_end": end,
                 "change": end - now if end is not None and now is not None else None,
-                "target": target if street is None or key.value in RATES else None,
+                "target": target if street is None or key.value in RATE_KEYS else None,
                 "target_year": target_year,
             }
         )

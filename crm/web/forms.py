@@ -157,6 +157,14 @@ class LeadForm(SafeForm):
     )
     industry = DivisionChoiceField(label=_("行业(大类)"), queryset=Industry.objects.none(), required=False)
     channel = forms.ChoiceField(label=_("渠道"), choices=LeadChannel.choices)
+    # 以商招商: the tenant that referred the company, named by its credit code (the lead services
+    # check that it is a tenant and that the channel is tenant referral).
+    referred_by = forms.CharField(
+        label=_("推荐企业(统一社会信用代码)"),
+        max_length=18,
+        required=False,
+        help_text=_("以商招商:推荐本企业的区内租户"),
+    )
     owner = forms.ModelChoiceField(label=_("负责人"), queryset=Promoter.objects.none(), required=False)
     contact_name = forms.CharField(label=_("联系人"), max_length=100, required=False)
     contact_phone = forms.CharField(label=_("联系电话"), max_length=40, required=False)

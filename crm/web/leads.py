@@ -40,6 +40,7 @@ from crm.services.leads import (
     lead_reassign,
     lead_transition,
     protection_until,
+    referrer_by_credit_code,
 )
 from crm.services.privacy import contact_access_record
 from crm.services.signings import settlement_gaps, signing_cancel, signing_complete, signing_settle
@@ -290,6 +291,8 @@ def lead_add(request):
         data = form.cleaned_data
         owner = data.get("owner") if promoters is not None else _worker(request)
         try:
+            code = (data["referred_by"] or "").strip()
+            referrer = referrer_by_credit_code(code) if code else None
             lead = lead_create(
                 company_name=data["company_name"],
                 channel=data["channel"],
@@ -313,6 +316,7 @@ def lead_add(request):
                 registers_in_district=data["registers_in_district"],
                 settles_in_district=data["settles_in_district"],
                 pays_tax_in_district=data["pays_tax_in_district"],
+                referred_by=referrer,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import numpy as np
 
-from policies.conditions import format_number
 from policies.engine.terms import DAYS_PER_YEAR, HORIZON_YEARS, BenefitKind, BenefitTerms
 
 _YEARS = np.arange(HORIZON_YEARS)
@@ -87,15 +87,55 @@ def amounts_fen(
     return uncapped, capped
 
 
+_FEN = Decimal("0.01")
+
+
+def yuan_text(value: Decimal | float | int | str | None) -> str:
+    """Yuan as people read them: to the fen with thousands separators, without ".00"; "—" unknown.
+
+    The one yuan formatter of the pages (the `yuan` filter), of texts (warnings) and of this
+    arithmetic, so that a page and its arithmetic agree: 1727450.85000000 -> "1,727,450.85",
+    9000000.00 -> "9,000,000". Machine outputs (JSON, API, exports) carry exact decimal strings.
+    It lives here because the evaluator is pure and type-checked and may import no Django app.
+    """
+    if value is None or value == "":
+        return "—"
+    try:
+        # A float goes through its shortest repr, so 0.1 + 0.2 is 0.3 yuan, not 0.30000000000000004.
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return "—"
+    if not number.is_finite():
+        return "—"
+    fen = number.quantize(_FEN, rounding=ROUND_HALF_UP)
+    if fen == 0:
+        fen = abs(fen)  # never "-0"
+    if fen == fen.to_integral_value():
+        return f"{int(fen):,}"
+    return f"{fen:,f}"
+
+
 def format_yuan(fen: float) -> str:
-    """Whole fen to '76,650' or '76,650.50'."""
-    fen = int(round(fen))
-    yuan, cents = divmod(fen, 100)
-    return f"{yuan:,}" if cents == 0 else f"{yuan:,}.{cents:02d}"
+    """Whole fen to '76,650' or '76,650.50', by the one yuan formatter of pages and texts."""
+    return yuan_text(Decimal(int(round(fen))) / 100)
+
+
+# The arithmetic shows every operand as the computation used it, not rounded for a reader: a rent of
+# 3.675 printed as 3.67 beside the 3.675 result reads as a miscalculation. Eight decimals only drop
+# float noise (0.1 × 3 = 0.30000000000000004); no stored input has more.
+_OPERAND_PLACES = 8
+
+
+def format_operand(value: float) -> str:
+    """An operand of the arithmetic exactly as used: 3.675 -> '3.675', 3000000 -> '3,000,000'."""
+    number = Decimal(repr(round(float(value), _OPERAND_PLACES))).normalize()
+    if number == number.to_integral_value():
+        return f"{int(number):,}"
+    return f"{number:,f}"
 
 
 def _pct(share: float) -> str:
-    return f"{format_number(round(share * 100, 4))}%"
+    return f"{format_operand(share * 100)}%"
 
 
 def worked_sum(
@@ -112,20 +152,20 @@ def worked_sum(
 
     For example '300 m² × 2.8 yuan/m²/day × 365 × 50% × 6/12 = 76,650'.
     """
-    area, kind = format_number(area_m2), benefit.kind
+    area, kind = format_operand(area_m2), benefit.kind
     if kind == BenefitKind.RENT_SUBSIDY:
         formula = (
-            f"{area} m² × {format_number(rent)} yuan/m²/day × {DAYS_PER_YEAR} × "
-            f"{format_number(benefit.percent or 0)}% × {benefit.months}/12"
+            f"{area} m² × {format_operand(rent)} yuan/m²/day × {DAYS_PER_YEAR} × "
+            f"{format_operand(benefit.percent or 0)}% × {benefit.months}/12"
         )
     elif kind == BenefitKind.RENT_FREE:
-        formula = f"{area} m² × {format_number(rent)} yuan/m²/day × {DAYS_PER_YEAR} × {benefit.months}/12"
+        formula = f"{area} m² × {format_operand(rent)} yuan/m²/day × {DAYS_PER_YEAR} × {benefit.months}/12"
     elif kind in _AREA_KINDS:
-        formula = f"{area} m² × {format_number(benefit.yuan_per_m2 or 0)} yuan/m²"
+        formula = f"{area} m² × {format_operand(benefit.yuan_per_m2 or 0)} yuan/m²"
     elif kind == BenefitKind.TAX_REWARD:
         formula = (
-            f"{format_number(expected_annual_tax)} yuan tax × {_pct(tax_retained_share)} retained × "
-            f"{format_number(benefit.percent or 0)}% × {benefit.years} years"
+            f"{format_operand(expected_annual_tax)} yuan tax × {_pct(tax_retained_share)} retained × "
+            f"{format_operand(benefit.percent or 0)}% × {benefit.years} years"
         )
     else:
         formula = "one-off award"

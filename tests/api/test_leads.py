@@ -167,6 +167,68 @@ def test_a_promoter_creates_a_lead_owned_by_them(world):
     assert (response.json()["owner"], response.json()["channel"]) == ("promoter", "tenant_referral")
 
 
+def test_a_promoter_names_the_referring_tenant_by_its_credit_code(world):
+    # when a promoter registers a company that 府山软件 (a tenant of 金融大厦) referred
+    response = api_client(world, "promoter").post(
+        "/api/v1/leads/",
+        {
+            "company_name": "辛有限公司",
+            "channel": "tenant_referral",
+            "referred_by": world.enterprise.credit_code,
+        },
+        format="json",
+    )
+    # then the lead names its referrer, in the answer and in the database
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["referred_by"], body["referred_by_name"]) == (
+        world.enterprise.credit_code,
+        "府山软件有限公司",
+    )
+    assert Lead.objects.get(pk=body["id"]).referred_by == world.enterprise
+
+
+@pytest.mark.parametrize(
+    ("channel", "code", "says"),
+    [
+        ("department", "own", "只有以商招商渠道的线索有推荐企业"),
+        ("tenant_referral", "91330600000000999X", "没有统一社会信用代码为"),
+    ],
+)
+def test_a_referrer_on_another_channel_or_unknown_is_a_400_that_writes_nothing(world, channel, code, says):
+    # given
+    before = Lead.objects.count()
+    referrer = world.enterprise.credit_code if code == "own" else code
+    # when
+    response = api_client(world, "promoter").post(
+        "/api/v1/leads/",
+        {"company_name": "癸有限公司", "channel": channel, "referred_by": referrer},
+        format="json",
+    )
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == ["referred_by"]
+    assert says in response.json()["referred_by"][0]
+    assert Lead.objects.count() == before
+
+
+def test_the_office_sets_the_referrer_on_an_existing_lead(world):
+    # given the promoter's lead, moved to the tenant-referral channel with its referrer in one change
+    lead = world.lead
+    # when
+    response = api_client(world, "district_admin").patch(
+        f"/api/v1/leads/{lead.pk}/",
+        {"channel": "tenant_referral", "referred_by": world.enterprise.credit_code},
+        format="json",
+        HTTP_IF_MATCH=f'"{lead.version}"',
+    )
+    # then
+    assert response.status_code == 200, response.json()
+    assert response.json()["referred_by"] == world.enterprise.credit_code
+    lead.refresh_from_db()
+    assert lead.referred_by == world.enterprise
+
+
 def test_a_promoter_may_not_assign_the_owner(world):
     # when
     response = api_client(world, "promoter").post(

@@ -47,6 +47,17 @@ def test_the_office_sees_the_tax_and_what_the_building_lacks(world):
     }
 
 
+def test_the_building_list_tiers_by_the_last_year_with_tax_records_by_default(world):
+    # when no year is asked for (the only tax records are of 2023, before last year)
+    body = api_client(world, "agency").get("/api/v1/buildings/?street=府山街道").json()
+    # then the tier is 2023's (9,000,000 yuan: near 千万元楼), not "none" for a year without tax
+    assert body["results"][0]["tax_tier"] == {
+        "year": 2023,
+        "tier": "near_ten_million",
+        "next_tier": "ten_million",
+    }
+
+
 def test_buildings_filter_by_street_and_vacant_area(world):
     # when
     body = api_client(world, "agency").get("/api/v1/buildings/?street=府山街道&vacant_area_min=400").json()
@@ -228,6 +239,28 @@ def test_a_street_officer_reads_the_indicators_of_their_street(world):
     values = {row["key"]: row["value"] for row in body["results"]}
     assert len(values) == 14
     assert values["gross_area"] == "1.000000"  # exact to 0.01 m²
+
+
+def test_a_streets_indicators_in_the_api_stand_beside_the_streets_targets(world):
+    # given: 府山街道's own 2023 gross-area target of 2 万㎡ (the district's 2023 target is 250)
+    from crm.services.assessment import street_target_set
+
+    street = world.building.street
+    street_target_set(street=street, year=2023, key="gross_area", value=Decimal(2))
+    # when
+    body = api_client(world, "district_admin").get("/api/v1/indicators/?year=2023&street=府山街道").json()
+    # then 1 − 2 = −1 万㎡; the leasable area has no street target, so no target and no gap
+    rows = {row["key"]: row for row in body["results"]}
+    assert (rows["gross_area"]["target"], rows["gross_area"]["gap"]) == ("2.00", "-1.000000")
+    assert (rows["leasable_area"]["target"], rows["leasable_area"]["gap"]) == (None, None)
+
+
+def test_the_indicators_default_to_the_last_year_with_tax_records(world):
+    # when no year is asked for (today is later than 2024; the only tax records are of 2023)
+    body = api_client(world, "district_admin").get("/api/v1/indicators/").json()
+    # then 2023, not last year: 金融大厦's 9,000,000 + 科创大厦's 500,000 = 0.095 亿元
+    assert body["year"] == 2023
+    assert {row["key"]: row["value"] for row in body["results"]}["building_tax"] == "0.0950000000"
 
 
 def test_the_indicators_of_an_unknown_street_are_a_400(world):

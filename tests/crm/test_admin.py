@@ -12,6 +12,7 @@ from crm.constants import ActivityKind, LeadChannel, LeadStage, UnitStatus
 from crm.models import (
     Building,
     BusinessCircle,
+    Enterprise,
     Industry,
     Lead,
     PlanTarget,
@@ -309,6 +310,25 @@ def test_searching_enterprises_by_credit_code_finds_the_enterprise(client, distr
     content = page.content.decode()
     assert "云帆科技有限公司" in content
     assert "别家有限公司" not in content
+
+
+def test_an_enterprises_page_lists_the_companies_it_referred(client, district):
+    # given 云帆科技 (a tenant of the tower) referred 推荐科技 to 李's pipeline
+    lead_create(
+        company_name="推荐科技有限公司",
+        channel=LeadChannel.TENANT_REFERRAL,
+        owner=district["li"],
+        referred_by=district["tenant"],
+    )
+    _login(client, "district_admin")
+
+    # when the office opens the tenant
+    page = client.get(_url(Enterprise, "change", district["tenant"].pk))
+
+    # then the referral is listed under it
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "推荐的线索" in content and "推荐科技有限公司" in content
 
 
 def test_a_new_lead_colliding_with_another_promoters_protection_shows_the_message_and_writes_nothing(

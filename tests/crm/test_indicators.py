@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 
 from crm.constants import IndicatorKey, UnitStatus
 from crm.indicators import building_indicators, district_indicators, district_values, exact, street_values
-from crm.models import Industry, PlanTarget
+from crm.models import Industry
+from crm.services.assessment import street_target_set
 from tests.factories import (
     BuildingFactory,
     EnterpriseFactory,
@@ -395,7 +396,8 @@ def test_an_empty_district_has_no_ratios():
 
 @pytest.mark.django_db
 def test_district_indicators_take_two_queries(district, django_assert_num_queries):
-    # when / then: 1. the figures statement (buildings, settlements, tax, totals), 2. plan targets
+    # when / then: 1. the figures statement (buildings, settlements, tax, totals), 2. the street's
+    # targets and the plan's rate targets (one UNION)
     with django_assert_num_queries(2):
         district_indicators(year=YEAR, street=district.east)
 
@@ -435,6 +437,27 @@ def test_command_scopes_to_a_street(district):
     payload = json.loads(out.getvalue())
     assert payload["building_tax"]["value"] == "0.1720000000"
     assert payload["tax_source_rate"]["value"] == "60"
+
+
+@pytest.mark.django_db
+def test_a_street_is_held_to_its_own_targets_and_to_the_districts_rates_only(district):
+    # given: 城东街道's own 2021 targets for building tax (0.5 亿元) and the tax-source rate (50%)
+    street_target_set(street=district.east, year=YEAR, key=IndicatorKey.BUILDING_TAX, value=Decimal("0.5"))
+    street_target_set(street=district.east, year=YEAR, key=IndicatorKey.TAX_SOURCE_RATE, value=Decimal(50))
+    out = StringIO()
+
+    # when
+    call_command("indicators", "--year", str(YEAR), "--street", "城东街道", "--format", "json", stdout=out)
+
+    # then: 0.172 − 0.5 = −0.328 against its own target, not 0.172 − 9 against the district's
+    payload = json.loads(out.getvalue())
+    assert payload["building_tax"] == {"value": "0.1720000000", "target": "0.50", "gap": "-0.3280000000"}
+    assert payload["tax_source_rate"] == {"value": "60", "target": "50.00", "gap": "10.00"}
+    # a rate without a street target is held to the district's 82%: 11.875 − 82 = −70.125
+    assert payload["occupancy_rate"] == {"value": "11.875", "target": "82.00", "gap": "-70.125"}
+    # an area without a street target has no target and no gap (the district's 230 万㎡ is not its)
+    assert payload["gross_area"]["target"] is None and payload["gross_area"]["gap"] is None
+    assert payload["billion_buildings"]["target"] is None and payload["billion_buildings"]["gap"] is None
 
 
 @pytest.mark.django_db
@@ -594,8 +617,8 @@ def test_every_street_at_once_agrees_with_the_hand_computation(uneven):
 
 @pytest.mark.django_db
 def test_json_gap_is_exact_beside_a_target(uneven):
-    # given: a target for the tax of 0.15 亿元
-    PlanTarget.objects.update_or_create(year=YEAR, key=K.BUILDING_TAX, defaults={"value": Decimal("0.15")})
+    # given: 北街道's target for the tax of 0.15 亿元
+    street_target_set(street=uneven.north, year=YEAR, key=K.BUILDING_TAX, value=Decimal("0.15"))
     out = StringIO()
 
     # when

@@ -161,7 +161,7 @@ def test_evaluate_matching_stores_the_next_model_with_its_report_and_the_ranking
     # given
     build_synthetic_district()
     # when
-    call_command("evaluate_matching")
+    call_command("evaluate_matching", "--store")
     # then
     model = RankingModel.objects.get()
     assert model.version == 1
@@ -170,7 +170,10 @@ def test_evaluate_matching_stores_the_next_model_with_its_report_and_the_ranking
     # scaled like the defaults: the best possible score is 1
     assert score_scale(weight_vector(model.weights)) == pytest.approx(1.0, abs=1e-5)
     out = capsys.readouterr().out
-    assert "NDCG@10" in out and "v1" in out
+    assert "NDCG@10" in out and "stored model v1" in out
+    # the weights printed are the stored model's, not the last evaluation block's
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in sorted(model.weights.items()))
+    assert f"ranking model v1 weights: {shown}" in out
     assert "filter audit" in out and "over_budget" in out and "coverage" in out
     lead = LeadFactory(industry=industry("72"), area_min_m2=100, area_max_m2=300)
     assert adapter.match_buildings(lead).model_version == 1

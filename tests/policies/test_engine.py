@@ -91,6 +91,33 @@ def test_rent_free_months_are_the_whole_rent_of_those_months():
     assert result.applied[0].benefits[0].arithmetic == "200 m² × 3 yuan/m²/day × 365 × 3/12 = 54,750"
 
 
+def test_the_arithmetic_prints_the_rent_the_amount_was_computed_with():
+    # given 30% of the rent for 12 months on 400 m² at 3.675 yuan/m²/day (three decimals)
+    offer = Offer(area_m2=400, on=ON, rent_per_m2_day=3.675)
+
+    result = evaluate(policy(1, BenefitTerms(BenefitKind.RENT_SUBSIDY, percent=30, months=12)), offer=offer)
+
+    # then 400 × 3.675 = 1,470; × 365 = 536,550; × 30% = 160,965, and the text shows 3.675, not 3.67
+    # (400 × 3.67 × 365 × 30% would be 160,746)
+    assert result.years == Y(160965, 0, 0)
+    assert result.applied[0].benefits[0].arithmetic == (
+        "400 m² × 3.675 yuan/m²/day × 365 × 30% × 12/12 = 160,965"
+    )
+
+
+def test_the_arithmetic_prints_a_retained_share_unrounded():
+    # given the district keeps 37.125% of the tax; 10% of it for one year on 5,000,000 of tax
+    terms = BenefitTerms(BenefitKind.TAX_REWARD, percent=10, years=1)
+
+    result = evaluate(policy(1, terms), share=0.37125)
+
+    # then 5,000,000 × 37.125% = 1,856,250; × 10% = 185,625
+    assert result.years == Y(185625, 0, 0)
+    assert result.applied[0].benefits[0].arithmetic == (
+        "5,000,000 yuan tax × 37.125% retained × 10% × 1 years = 185,625"
+    )
+
+
 def test_settlement_subsidy_is_per_m2_and_capped():
     # given 100 yuan/m² capped at 20,000
     result = evaluate(

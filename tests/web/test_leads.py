@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.constants import ActivityKind, LeadStage, UnitStatus
-from crm.models import Activity, Lead, Signing
+from crm.models import Activity, Enterprise, Lead, Signing
 from crm.services.leads import lead_transition
 from tests.factories import LeadFactory, make_credit_code
 
@@ -39,6 +39,39 @@ def test_quick_add_registers_a_lead_owned_by_the_promoter(district):
     lead = Lead.objects.get(company_name="新来科技有限公司")
     assert response["Location"] == reverse("web:lead", args=[lead.pk])
     assert lead.owner == district.promoter
+
+
+def test_quick_add_records_the_referring_tenant(district):
+    # given 甲软件 leases 601 in 甲大厦 and referred a company (以商招商)
+    tenant = Enterprise.objects.get(name="甲软件有限公司")
+    # when
+    response = district.client("promoter").post(
+        reverse("web:lead_add"),
+        {
+            "company_name": "推荐来科技有限公司",
+            "channel": "tenant_referral",
+            "referred_by": tenant.credit_code,
+        },
+    )
+    # then
+    lead = Lead.objects.get(company_name="推荐来科技有限公司")
+    assert response["Location"] == reverse("web:lead", args=[lead.pk])
+    assert lead.referred_by == tenant
+    assert "甲软件有限公司" in district.client("promoter").get(response["Location"]).content.decode()
+
+
+def test_quick_add_refuses_a_referrer_on_another_channel_beside_the_field(district):
+    # given
+    tenant = Enterprise.objects.get(name="甲软件有限公司")
+    # when
+    response = district.client("promoter").post(
+        reverse("web:lead_add"),
+        {"company_name": "推荐来科技有限公司", "channel": "department", "referred_by": tenant.credit_code},
+    )
+    # then the form comes back with the error on referred_by, and nothing is written
+    assert response.status_code == 200
+    assert "referred_by" in response.context["form"].errors
+    assert not Lead.objects.filter(company_name="推荐来科技有限公司").exists()
 
 
 def test_quick_add_refuses_a_company_in_another_promoters_protection_period(district):

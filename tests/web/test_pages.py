@@ -194,6 +194,10 @@ def test_the_policy_calculator_shows_each_benefit_in_yuan(district):
     evaluation = response.context["evaluation"]
     assert [o.name for o in evaluation.applied] == ["入驻补贴"]
     assert evaluation.total == Decimal("30000.00")
+    # the page writes 30,000 the way the arithmetic does, year by year too (30,000 + 0 + 0)
+    page = response.content.decode()
+    assert "300 m² × 100 yuan/m² = 30,000" in page
+    assert "30,000 + 0 + 0" in page and "30000.00" not in page
 
 
 def test_a_district_admin_approves_a_case_by_case_package(district):

@@ -88,6 +88,8 @@ def test_a_building_entering_a_tier_gives_its_street_officer_and_promoters_a_tas
     assert {t.assignee_id for t in tasks} == {officer.pk, promoter.user_id}
     assert {t.kind for t in tasks} == {EarlyWarning.Kind.TIER_ENTERED}
     assert "越商大厦" in tasks[0].title and "千万元楼" in tasks[0].title
+    # 9,000,000 + 1,500,000 = 10,500,000 yuan, written for a reader (not "10500000.00")
+    assert "2024 年楼宇税收 10,500,000 元" in tasks[0].detail
     assert Notification.objects.filter(kind=Notification.Kind.WARNING).count() == 2
     assert tier_warnings(year=2024, today=DAY2) == 0  # a rerun adds nothing
 
@@ -176,6 +178,7 @@ def test_a_tenant_whose_tax_fell_more_than_30_percent_is_a_move_out_warning(stre
         officer,
     )
     assert "40.0%" in task.title and "下滑科技" in task.title
+    assert "2023 年 100,000 元 → 2024 年 60,000 元" in task.detail
 
 
 def test_a_tenant_that_moved_out_already_is_no_move_out_warning(street, officer):

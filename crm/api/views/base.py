@@ -1,5 +1,7 @@
 """What every API view shares: scope-based permissions, throttles, pagination, a body-size limit."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter
@@ -76,11 +78,12 @@ def int_parameter(name: str, *, low: int, high: int, description: str, default: 
     return OpenApiParameter(name, schema, description=description)
 
 
-def int_param(request, name: str, *, default: int, low: int, high: int) -> int:
-    """An integer query parameter within [low, high], or a 400 naming it."""
+def int_param(request, name: str, *, default: int | Callable[[], int], low: int, high: int) -> int:
+    """An integer query parameter within [low, high], or a 400 naming it. A callable default is
+    called only when the parameter is absent (it may cost a query: the last year with tax)."""
     raw = request.query_params.get(name)
     if raw in (None, ""):
-        return default
+        return default() if callable(default) else default
     try:
         value = int(raw)
     except ValueError:

@@ -5,7 +5,6 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.generics import ListAPIView
@@ -16,14 +15,17 @@ from crm.api.permissions import reaches, scoped
 from crm.api.views.base import ApiMixin, int_param, int_parameter
 from crm.models import Building, TaxRecord, Unit
 from crm.selectors.units import units_offerable
-from crm.tax_tiers import building_tax_tiers
+from crm.tax_tiers import building_tax_tiers, tier_year
 from crm.validators import REPORT_YEAR_MIN, YEAR_MAX
 
 YEAR = int_parameter(
     "year",
     low=REPORT_YEAR_MIN,
     high=YEAR_MAX,
-    description="税收层级的年度,默认上一年 / year of the tax tier, last year by default",
+    description=(
+        "税收层级的年度,默认有税收数据的最近完整年度 / year of the tax tier; default: the last "
+        "complete year with tax records, as on the pages"
+    ),
 )
 
 
@@ -60,9 +62,7 @@ class BuildingViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
         return scoped(self.request, buildings_with_vacancy())
 
     def get_serializer(self, instance=None, *args, **kwargs):
-        year = int_param(
-            self.request, "year", default=timezone.localdate().year - 1, low=REPORT_YEAR_MIN, high=YEAR_MAX
-        )
+        year = int_param(self.request, "year", default=tier_year, low=REPORT_YEAR_MIN, high=YEAR_MAX)
         buildings = [] if instance is None else (instance if kwargs.get("many") else [instance])
         kwargs["context"] = {
             **self.get_serializer_context(),

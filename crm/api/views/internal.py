@@ -2,7 +2,6 @@
 
 from dataclasses import asdict
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
@@ -16,6 +15,7 @@ from crm.api.permissions import scoped, sees_whole_area
 from crm.api.views.base import ApiMixin, int_param, int_parameter
 from crm.indicators import district_indicators
 from crm.models import AppraisalSnapshot, Enterprise, Street, TaxRecord
+from crm.tax_tiers import tier_year
 from crm.validators import REPORT_YEAR_MIN, YEAR_MAX
 
 
@@ -70,7 +70,10 @@ class IndicatorsView(ApiMixin, APIView):
                 "year",
                 low=REPORT_YEAR_MIN,
                 high=YEAR_MAX,
-                description="年度,默认上一年 / year, last year by default",
+                description=(
+                    "年度,默认有税收数据的最近完整年度 / year; default: the last complete year "
+                    "with tax records"
+                ),
             ),
             OpenApiParameter(
                 "street", OpenApiTypes.STR, description="镇街名称,空为全区 / street name, blank: district"
@@ -79,8 +82,7 @@ class IndicatorsView(ApiMixin, APIView):
         responses={200: s.IndicatorReportSerializer},
     )
     def get(self, request):
-        last_year = timezone.localdate().year - 1
-        year = int_param(request, "year", default=last_year, low=REPORT_YEAR_MIN, high=YEAR_MAX)
+        year = int_param(request, "year", default=tier_year, low=REPORT_YEAR_MIN, high=YEAR_MAX)
         name = (request.query_params.get("street") or "").strip()
         street = None
         if name:

@@ -5,6 +5,8 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from policies.engine.amounts import yuan_text
+
 register = template.Library()
 
 
@@ -30,8 +32,9 @@ def num(value, places: int = 2) -> str:
 
 @register.filter
 def yuan(value) -> str:
-    """Whole yuan with thousands separators."""
-    return num(value, 0)
+    """Yuan to the fen with thousands separators: "9,000,000", "1,727,450.85". The one formatter
+    (policies.engine.amounts.yuan_text) that texts and the policy arithmetic use too."""
+    return yuan_text(value)
 
 
 @register.filter

@@ -4,6 +4,8 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from matching.core.types import DEFAULT_WEIGHTS
+from matching.models import RankingModel
 from matching.training import build_dataset, evaluation_report, train_and_store
 
 METRICS = ("ndcg10", "hit5", "hit10", "mrr", "coverage")
@@ -80,20 +82,37 @@ def format_report(report: dict) -> str:
             f"boosted_vs_learned: NDCG@10 {b['ndcg10_gain']:+.4f}  95% CI [{b['ci95'][0]:+.4f}, "
             f"{b['ci95'][1]:+.4f}]: {verdict}"
         )
-    if report.get("blended_weights"):
-        weights = ", ".join(f"{k} {v:.3f}" for k, v in report["blended_weights"].items())
-        lines.append(f"学习权重(已混合 α={report['blend_share']:.2f})learned weights, blended: {weights}")
+    # The last block's blended weights are not printed: they are an evaluation fold's, not what
+    # ranks; the command prints the stored model's (ranking_model_lines).
     return "\n".join(lines)
+
+
+def ranking_model_lines(model: RankingModel | None) -> list[str]:
+    """What ranks now: the stored model's version, blend share and weights, or the defaults."""
+    if model is None:
+        weights = ", ".join(f"{k} {v:.3f}" for k, v in sorted(DEFAULT_WEIGHTS.items()))
+        return [f"排序使用默认权重(未保存模型)ranking with the default weights (no stored model): {weights}"]
+    # By name: JSONB keeps no key order, and a reader compares runs line by line.
+    weights = ", ".join(f"{k} {v:.3f}" for k, v in sorted(model.weights.items()))
+    return [
+        f"排序模型 v{model.version}(α={model.blend_share:.2f},{model.leads} 线索 leads)"
+        f"ranking model v{model.version} weights: {weights}"
+    ]
 
 
 class Command(BaseCommand):
     help = (
-        "按时间切分评估匹配排序(NDCG@10、Hit@5/10、MRR,与默认权重和基线比较),并保存新模型版本及其报告 / "
-        "evaluate the ranking on a time split and store the next model version with its report"
+        "按时间切分评估匹配排序(NDCG@10、Hit@5/10、MRR,与默认权重和基线比较),打印当前排序模型的权重;"
+        "--store 另行训练并保存新模型版本及其报告 / evaluate the ranking on a time split and print the "
+        "stored model's weights; with --store also train and store the next model version"
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--no-store", action="store_true", help="evaluate only; store no model")
+        parser.add_argument(
+            "--store",
+            action="store_true",
+            help="also fit on every outcome and store the next model version with this report",
+        )
         parser.add_argument("--format", choices=["table", "json"], default="table")
         parser.add_argument(
             "--compare-boosted",
@@ -102,20 +121,30 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        if options["no_store"]:
-            report, _ = evaluation_report(build_dataset(), compare_boosted=options["compare_boosted"])
-            model = None
+        stored = None
+        if options["store"]:
+            stored, report = train_and_store(evaluate_first=True, compare_boosted=options["compare_boosted"])
         else:
-            model, report = train_and_store(evaluate_first=True, compare_boosted=options["compare_boosted"])
+            report, _ = evaluation_report(build_dataset(), compare_boosted=options["compare_boosted"])
+        # What ranks after this run: the model just stored, else the newest one stored before.
+        model = stored or RankingModel.objects.order_by("-version").first()
         if options["format"] == "json":
-            self.stdout.write(
-                json.dumps({"model_version": model.version if model else None, **report}, indent=2)
-            )
+            payload = {
+                "stored_version": stored.version if stored else None,
+                "model_version": model.version if model else None,
+                "model_weights": model.weights if model else dict(DEFAULT_WEIGHTS),
+                **report,
+            }
+            self.stdout.write(json.dumps(payload, indent=2))
             return
         self.stdout.write(format_report(report))
-        if model is not None:
+        for line in ranking_model_lines(model):
+            self.stdout.write(line)
+        if stored is not None:
             self.stdout.write(
-                self.style.SUCCESS(f"已保存模型 v{model.version} / stored model v{model.version}")
+                self.style.SUCCESS(f"已保存模型 v{stored.version} / stored model v{stored.version}")
             )
-        elif not options["no_store"]:
+        elif options["store"]:
             self.stdout.write("未保存模型:训练数据不足 / no model stored: too few outcomes")
+        else:
+            self.stdout.write("未保存新模型(保存请加 --store)/ nothing stored (add --store to store a model)")
