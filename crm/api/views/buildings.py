@@ -62,7 +62,9 @@ class BuildingViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
         return scoped(self.request, buildings_with_vacancy())
 
     def get_serializer(self, instance=None, *args, **kwargs):
-        year = int_param(self.request, "year", default=tier_year, low=REPORT_YEAR_MIN, high=YEAR_MAX)
+        # No rows (the schema generator asks with none): no default year to look up in the database.
+        default = tier_year if instance is not None else None
+        year = int_param(self.request, "year", default=default, low=REPORT_YEAR_MIN, high=YEAR_MAX)
         buildings = [] if instance is None else (instance if kwargs.get("many") else [instance])
         kwargs["context"] = {
             **self.get_serializer_context(),
