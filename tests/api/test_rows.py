@@ -20,6 +20,8 @@ class _PlainLead(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.user.username", default=None, allow_null=True)
     agency = serializers.CharField(source="agency.name", default=None, allow_null=True)
     preferred_streets = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    referred_by = serializers.CharField(source="referred_by.credit_code", default=None, allow_null=True)
+    referred_by_name = serializers.CharField(source="referred_by.name", default=None, allow_null=True)
 
     class Meta:
         model = Lead
