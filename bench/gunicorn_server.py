@@ -17,6 +17,21 @@ from pathlib import Path
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def production_env(*, database_url: str, redis_url: str, secret_key: str, **extra: str) -> dict:
+    """The environment of a served process on production settings, over plain HTTP on loopback."""
+    return {
+        **os.environ,
+        "DJANGO_ENV": "prod",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": secret_key,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -50,7 +50,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from bench.gunicorn_server import free_port, session_for, stop, wait_until_idle  # noqa: E402
+from bench.gunicorn_server import free_port, production_env, session_for, stop, wait_until_idle  # noqa: E402
 from bench.report import report  # noqa: E402
 from crm.api.keys import agency_api_key_create  # noqa: E402
 from crm.constants import OPEN_STAGES, Role  # noqa: E402
@@ -87,18 +87,13 @@ def prepare_accounts() -> dict:
 
 
 def start_gunicorn(port: int, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_ENV": "prod",
-        "DATABASE_URL": DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "SECRET_KEY": SECRET_KEY,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "API_USER_RATE": "100000/min",
-        "API_KEY_RATE": "100000/min",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = production_env(
+        database_url=DATABASE_URL,
+        redis_url=REDIS_URL,
+        secret_key=SECRET_KEY,
+        API_USER_RATE="100000/min",
+        API_KEY_RATE="100000/min",
+    )
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(WORKERS), "--timeout", "120"]
     with log.open("wb") as out:

@@ -55,7 +55,7 @@ from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
-from bench.gunicorn_server import free_port, session_for, stop, wait_until_idle  # noqa: E402
+from bench.gunicorn_server import free_port, production_env, session_for, stop, wait_until_idle  # noqa: E402
 from bench.report import report  # noqa: E402
 from crm.constants import OPEN_STAGES, Role  # noqa: E402
 from crm.models import Building, Lead, Promoter, Street, Unit, UserScope  # noqa: E402
@@ -159,16 +159,7 @@ def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
 
 
 def service_env() -> dict:
-    return {
-        **os.environ,
-        "DJANGO_ENV": "prod",
-        "DATABASE_URL": DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "SECRET_KEY": SECRET_KEY,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "LOG_LEVEL": "WARNING",
-    }
+    return production_env(database_url=DATABASE_URL, redis_url=REDIS_URL, secret_key=SECRET_KEY)
 
 
 def nightly() -> float:

@@ -17,7 +17,7 @@ from crm.credit_code import credit_code_error, normalise_credit_code
 from crm.district_io.cells import formula_escape, formula_unescape
 from crm.district_io.errors import RowError
 from crm.district_io.reading import ROW, RawTable
-from crm.validators import MAX_TEXT_LENGTH, date_range_error, unsafe_text_error
+from crm.validators import MAX_TEXT_LENGTH, REPORT_YEAR_MIN, YEAR_MAX, date_range_error, unsafe_text_error
 
 # A blank cell of a column whose field has a default: keep the row's value, or the default when new.
 OMIT = object()
@@ -359,7 +359,7 @@ TAX = FileSpec(
     ("credit_code", "year", "month"),
     (
         _c("credit_code", CreditCode(), True),
-        _c("year", Integer(1990, 2100), True),
+        _c("year", Integer(REPORT_YEAR_MIN, YEAR_MAX), True),
         _c("month", Integer(1, 12), True, blank_ok=True),
         _c("amount_yuan", Number(16, 2), True),
     ),

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.constants import ActivityKind, FeaturedType, LawfulBasis, LeadChannel, LeadStage, TaxTier
 from crm.district_io.archives import archive_problem
 from crm.models import Building, Industry, Promoter, Street, Unit
-from crm.validators import DateRangeValidator, unsafe_text_error
+from crm.validators import REPORT_YEAR_MIN, YEAR_MAX, DateRangeValidator, unsafe_text_error
 from crm.web.params import BadParameter, ids_param
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -347,7 +347,7 @@ class VacancyFilterForm(forms.Form):
 
 
 class YearForm(forms.Form):
-    year = forms.IntegerField(label=_("年度"), min_value=1990, max_value=2100)
+    year = forms.IntegerField(label=_("年度"), min_value=REPORT_YEAR_MIN, max_value=YEAR_MAX)
     street = forms.ModelChoiceField(label=_("镇街"), queryset=Street.objects.none(), required=False)
 
     def __init__(self, *args, streets=None, **kwargs):
