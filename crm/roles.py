@@ -20,8 +20,8 @@ _PRECEDENCE = [
 DOMAIN_APPS = ("crm", "policies", "matching", "workers")
 ALL = "__all__"
 ALL_VIEW = "__all_view__"
-# The auditor reads everything but who may log in where, and the agencies' keys.
-AUDITOR_HIDDEN = frozenset({"view_userscope", "view_agencyapikey"})
+# The auditor reads everything but who may log in where, the agencies' keys and the robots' credentials.
+AUDITOR_HIDDEN = frozenset({"view_userscope", "view_agencyapikey", "view_notificationchannel"})
 
 _READ_POLICIES = ["view_policy", "view_benefit", "view_commitment", "view_commitmentline", "view_entryrule"]
 

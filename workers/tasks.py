@@ -10,6 +10,8 @@ from crm.models import ReminderDigest, Signing
 from crm.models.appraisal import PeriodKind
 from crm.services.appraisal import Period, appraisal_compute, appraisal_compute_current
 from crm.services.assessment import street_assessment_compute
+from crm.services.channels import CLAIM_LEASE as CHANNEL_CLAIM_LEASE
+from crm.services.channels import ChannelRetry, channel_message_send, channel_messages_run
 from crm.services.followups import (
     CLAIM_LEASE,
     followups_run,
@@ -25,7 +27,7 @@ from crm.services.webhooks import WebhookHeld, WebhookRetry, webhook_deliver, we
 from crm.services.white_paper import white_paper_generate, white_paper_request
 from ops.heartbeat import heartbeat_record
 from workers.celery import app
-from workers.enqueue import publish, queued_mark, stored_results_schedule
+from workers.enqueue import publish, publish_in, queued_mark, stored_results_schedule
 
 # A dropped database connection (a restart, pg_terminate_backend) is worth another try.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -54,7 +56,29 @@ def followups_dispatch(stale_after_seconds: int | None = None) -> int:
         # the next dispatch enqueues them again.
         batch = run.digest_ids[start : start + SEND_BATCH]
         publish(send_reminder_digests, batch, lease_seconds=stale_after_seconds)
-    return len(run.digest_ids)
+    # The group robots carry what the scan (and the nightly jobs) notified, one message per robot.
+    robots = channel_messages_run(**options)
+    for start in range(0, len(robots.message_ids), SEND_BATCH):
+        batch = robots.message_ids[start : start + SEND_BATCH]
+        publish(send_channel_messages, batch, lease_seconds=stale_after_seconds)
+    return len(run.digest_ids) + len(robots.message_ids)
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def send_channel_messages(message_ids: list[int], lease_seconds: int | None = None) -> int:
+    """Post these robot messages, skipping any that went out, are not due, or another worker holds.
+
+    A message that must wait (its robot's rate, a timeout, a 5xx, "too frequent") is sent again on
+    its own after its backoff; its state is in the database, so a lost retry only waits for the scan.
+    """
+    lease = dt.timedelta(seconds=lease_seconds) if lease_seconds is not None else CHANNEL_CLAIM_LEASE
+    sent = 0
+    for message_id in message_ids:
+        try:
+            sent += channel_message_send(message_id=message_id, lease=lease) == "sent"
+        except ChannelRetry as retry:
+            publish_in(retry.seconds, send_channel_messages, [message_id], lease_seconds=lease_seconds)
+    return sent
 
 
 @app.task(

@@ -8,6 +8,8 @@ from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django_guid.integrations import CeleryIntegration
 
+from config.notify import PLATFORM_HOSTS, allowed_hosts, site_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -315,3 +317,9 @@ NEAR_TIER_RATIO = env.float("NEAR_TIER_RATIO", default=0.2)
 # Webhooks reach public addresses only (crm/services/webhook_hosts.py: SSRF); dev and test settings
 # allow a receiver on this machine.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
+
+# Group robots (crm/services/channels.py) post only to these hosts, and pass the webhooks' address
+# checks besides; dev and test settings add this machine for a local receiver.
+NOTIFY_ALLOWED_HOSTS = allowed_hosts(env.list("NOTIFY_ALLOWED_HOSTS", default=list(PLATFORM_HOSTS)))
+# The address the robots' messages link to (a lead's, a building's page).
+SITE_URL = site_url(env.str("SITE_URL", default="http://127.0.0.1:8000"))

@@ -4,6 +4,7 @@ import os
 import sys
 
 from config.mail import mail_settings
+from config.notify import PLATFORM_HOSTS, allowed_hosts
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASE_URL, REDIS_URL, env
 
@@ -13,6 +14,10 @@ SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-do-not-
 globals().update(mail_settings(os.environ, default_backend="django.core.mail.backends.console.EmailBackend"))
 # Webhook tests and a developer's receiver listen on 127.0.0.1, which production refuses.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=True)
+# Robot tests and a developer's receiver listen on this machine too.
+NOTIFY_ALLOWED_HOSTS = allowed_hosts(
+    env.list("NOTIFY_ALLOWED_HOSTS", default=[*PLATFORM_HOSTS, "127.0.0.1", "localhost"])
+)
 
 if "runserver" in sys.argv:
     print(

@@ -5,6 +5,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from config.mail import SMTP_BACKEND, mail_settings
+from config.notify import site_url
 from config.settings.base import *  # noqa: F403
 from config.settings.base import TRUSTED_PROXY_COUNT, env
 
@@ -21,6 +22,8 @@ SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 # EMAIL_HOST, EMAIL_PORT, EMAIL_USE_TLS/SSL, the login and the senders, checked (config/mail.py).
 globals().update(mail_settings(os.environ, default_backend=SMTP_BACKEND))
+# Robots' links point at the first public host name unless SITE_URL says otherwise.
+SITE_URL = site_url(env.str("SITE_URL", default=f"https://{ALLOWED_HOSTS[0]}"))
 
 # The request came over HTTPS when the proxy says so, and only when there is a proxy to say it: the
 # proxy (deploy/nginx/nginx.conf) overwrites X-Forwarded-Proto, and gunicorn is reachable only through

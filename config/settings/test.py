@@ -3,6 +3,7 @@
 import os
 
 from config.mail import mail_settings
+from config.notify import PLATFORM_HOSTS, allowed_hosts
 from config.settings.base import *  # noqa: F403
 from config.settings.base import env
 
@@ -15,6 +16,10 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MAIL_CONFIGURED = True
 # Webhook tests and a developer's receiver listen on 127.0.0.1, which production refuses.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=True)
+# Robot tests and a developer's receiver listen on this machine too.
+NOTIFY_ALLOWED_HOSTS = allowed_hosts(
+    env.list("NOTIFY_ALLOWED_HOSTS", default=[*PLATFORM_HOSTS, "127.0.0.1", "localhost"])
+)
 
 # `make test` uses PostgreSQL and Redis when their URLs are set and answer; otherwise it falls
 # back to SQLite / eager Celery, unless REQUIRE_SERVICES=1 asks for a failure instead.

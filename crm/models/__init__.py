@@ -11,6 +11,7 @@ from crm.models.appraisal import (
     WhitePaper,
 )
 from crm.models.buildings import Building, Unit
+from crm.models.channels import ChannelMessage, ChannelMessageItem, NotificationChannel
 from crm.models.enterprises import Enterprise, TaxRecord, Tenancy, TenancyUnit
 from crm.models.followups import EarlyWarning, Notification, Reminder, ReminderDigest, StageLimit
 from crm.models.geography import BusinessCircle, Street
@@ -31,6 +32,8 @@ __all__ = [
     "AppraisalWeight",
     "Building",
     "BusinessCircle",
+    "ChannelMessage",
+    "ChannelMessageItem",
     "ContactAccess",
     "ContactErasure",
     "DataVersion",
@@ -41,6 +44,7 @@ __all__ = [
     "InputGroup",
     "Lead",
     "Notification",
+    "NotificationChannel",
     "PlanTarget",
     "Promoter",
     "PromoterTarget",

@@ -286,6 +286,16 @@ def _agency_webhooks(v: Viewer, action: str) -> Q:
     return _admin_only(v, action)
 
 
+def _channels(v: Viewer, action: str) -> Q:
+    """A person's channel is their own; street robots and everyone's channels are the office's. The
+    auditor does not read them: their URLs and secrets are credentials."""
+    if v.role == Role.DISTRICT_ADMIN:
+        return EVERYTHING
+    if v.user_id is None:
+        return NOTHING
+    return Q(user_id=v.user_id)
+
+
 def _internal_reports(v: Viewer, action: str) -> Q:
     """Indicator snapshots and white papers: every internal role reads them, the office writes."""
     if v.role == Role.DISTRICT_ADMIN:
@@ -333,6 +343,9 @@ RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     m.AgencyAPIKey: _admin_only,
     m.AgencyWebhook: _agency_webhooks,
     m.WebhookDelivery: _through("webhook", _agency_webhooks, m.AgencyWebhook),
+    m.NotificationChannel: _channels,
+    m.ChannelMessage: _through("channel", _channels, m.NotificationChannel),
+    m.ChannelMessageItem: _through("channel", _channels, m.NotificationChannel),
     # Who saw whose contact, and erasures: for the office and the auditor who oversee personal data.
     m.ContactAccess: _admin_only,
     m.ContactErasure: _admin_only,

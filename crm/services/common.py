@@ -27,3 +27,16 @@ def lock_key(namespace: str, key: str) -> None:
     if connection.vendor == "postgresql" and key:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{namespace}:{key}"])
+
+
+def commit_without_waiting_for_disk() -> None:
+    """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL).
+
+    The commit is visible to every other session at once, which is all the claim needs against a
+    dying worker; only a crash of the database server itself within a fraction of a second could
+    undo it (and then a reminder digest or robot message is resent with the same content). It saves a
+    disk flush per claim and per mark: two thirds of the time of sending one digest on this machine.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")

@@ -120,3 +120,17 @@ class CheckedHTTPSHandler(urllib.request.HTTPSHandler):
 
     def https_open(self, req):
         return self.do_open(_CheckedHTTPSConnection, req, context=self._context)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect would resend the body (or drop it) to a URL nobody registered.
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def checked_opener() -> urllib.request.OpenerDirector:
+    """A urllib opener for webhooks and robots: straight to the receiver (no proxy from the
+    environment), no redirects followed, and connections that refuse addresses they may not reach."""
+    return urllib.request.build_opener(
+        _NoRedirects, CheckedHTTPHandler, CheckedHTTPSHandler, urllib.request.ProxyHandler({})
+    )

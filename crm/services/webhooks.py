@@ -16,9 +16,8 @@ from crm.models import Agency, AgencyWebhook, Lead, StageChange, WebhookDelivery
 from crm.services.common import invalid
 from crm.services.dispatch import WEBHOOK_DELIVERIES_CREATED, dispatch
 from crm.services.webhook_hosts import (
-    CheckedHTTPHandler,
-    CheckedHTTPSHandler,
     HostRefused,
+    checked_opener,
     webhook_host_check,
     webhook_url_problem,
 )
@@ -126,17 +125,8 @@ def webhooks_lead_stage_changed(*, lead: Lead, change: StageChange) -> None:
         dispatch(WEBHOOK_DELIVERIES_CREATED, delivery_ids=delivery_ids)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect would resend the body (or drop it) to a URL the agency never registered.
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-# Straight to the receiver (no proxy from the environment), through connections that refuse
-# private addresses (crm.services.webhook_hosts).
-_opener = urllib.request.build_opener(
-    _NoRedirects, CheckedHTTPHandler, CheckedHTTPSHandler, urllib.request.ProxyHandler({})
-)
+# Straight to the receiver (no proxy, no redirects), through connections that refuse private addresses.
+_opener = checked_opener()
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:

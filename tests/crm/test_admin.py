@@ -154,6 +154,7 @@ NOT_ADDED_IN_ADMIN = {
     "streetassessmentsnapshot",
     "indicatorsnapshot",
     "webhookdelivery",  # written by the webhook worker (crm.services.webhooks)
+    "channelmessage",  # written by the robots' outbox (crm.services.channels)
     "contactaccess",  # written by crm.services.privacy whenever a contact is seen
     "contacterasure",
 }
