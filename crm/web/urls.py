@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from crm.web import appraisal, auth, buildings, dashboard, desk, imports, leads, policies
+from crm.web import appraisal, auth, buildings, channels, dashboard, desk, imports, leads, policies
 
 app_name = "web"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth.LogoutPage.as_view(), name="logout"),
     path("password/", auth.PasswordChangePage.as_view(), name="password_change"),
     path("password/done/", auth.PasswordChangeDonePage.as_view(), name="password_change_done"),
+    path("settings/notifications/", channels.notification_settings, name="notification_settings"),
     # promoter's desk
     path("desk/", desk.desk, name="desk"),
     path("notifications/<int:pk>/read/", desk.notification_read, name="notification_read"),
