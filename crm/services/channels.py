@@ -435,6 +435,12 @@ def channel_message_send(*, message_id: int, lease: dt.timedelta = CLAIM_LEASE) 
     if message is None:
         return None
     channel = message.channel
+    if not channel.is_robot or not channel.active:
+        # Switched off (or back to e-mail) after the message was prepared: it is not sent, and says why.
+        ChannelMessage.objects.filter(claimable, pk=message_id).update(
+            state=ChannelMessage.State.FAILED, last_error="渠道已停用 / the channel was switched off"
+        )
+        return ChannelMessage.State.FAILED
     wait = robot_slot_take(channel.url, channel.kind)
     if wait > 0:
         ChannelMessage.objects.filter(pk=message_id, state=ChannelMessage.State.READY).update(

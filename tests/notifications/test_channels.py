@@ -168,6 +168,21 @@ def test_a_street_robot_carries_one_line_for_a_warning_two_officers_got(receiver
     assert "Warning" in received.text
 
 
+def test_a_message_of_a_robot_switched_off_since_is_not_sent(receiver):
+    # given a prepared message whose robot is then switched off
+    user = UserFactory(role="promoter")
+    url = receiver.robot("wecom", "tok13", "")
+    channel_set(user=user, kind="wecom", url=url)
+    notify(user, 13)
+    (message_id,) = channel_messages_run().message_ids
+    channel_set(user=user, kind="wecom", url=url, active=False)
+
+    # when it is sent, then nothing is posted and the message says why
+    assert channel_message_send(message_id=message_id) == ChannelMessage.State.FAILED
+    assert receiver.accepted == []
+    assert "switched off" in ChannelMessage.objects.get(pk=message_id).last_error
+
+
 def test_a_robot_starts_from_when_it_was_set_up(receiver):
     # given a notification made before the robot existed
     user = UserFactory(role="promoter")
