@@ -296,6 +296,13 @@ def _channels(v: Viewer, action: str) -> Q:
     return Q(user_id=v.user_id)
 
 
+def _channel_messages(v: Viewer, action: str) -> Q:
+    """The robots' outbox holds no credential: the auditor reads it all, as the office does."""
+    if v.role == Role.AUDITOR and action == VIEW:
+        return EVERYTHING
+    return _through("channel", _channels, m.NotificationChannel)(v, action)
+
+
 def _internal_reports(v: Viewer, action: str) -> Q:
     """Indicator snapshots and white papers: every internal role reads them, the office writes."""
     if v.role == Role.DISTRICT_ADMIN:
@@ -344,7 +351,7 @@ RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     m.AgencyWebhook: _agency_webhooks,
     m.WebhookDelivery: _through("webhook", _agency_webhooks, m.AgencyWebhook),
     m.NotificationChannel: _channels,
-    m.ChannelMessage: _through("channel", _channels, m.NotificationChannel),
+    m.ChannelMessage: _channel_messages,
     m.ChannelMessageItem: _through("channel", _channels, m.NotificationChannel),
     # Who saw whose contact, and erasures: for the office and the auditor who oversee personal data.
     m.ContactAccess: _admin_only,
