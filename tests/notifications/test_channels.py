@@ -14,7 +14,7 @@ from crm.notifications import platforms
 from crm.services import channels
 from crm.services.channels import ChannelRetry, channel_message_send, channel_messages_run, channel_set
 from crm.services.followups import reminder_digests_prepare
-from tests.factories import LeadFactory, StreetFactory, UserFactory
+from tests.factories import LeadFactory, PromoterFactory, StreetFactory, UserFactory
 from tests.workers.conftest import mailed_promoter, stale_lead
 
 pytestmark = pytest.mark.django_db
@@ -313,6 +313,44 @@ def test_the_test_command_fails_on_a_wrong_secret(receiver, capsys):
     assert "310000" in str(error.value)
     assert '"errcode": 310000' in capsys.readouterr().out
     assert receiver.accepted == []
+
+
+def test_the_test_command_fails_when_nothing_answers():
+    # given no receiver on port 9 of this machine
+    with pytest.raises(CommandError) as error:
+        call_command(
+            "send_test_notification",
+            "--channel",
+            "wecom",
+            "--url",
+            "http://127.0.0.1:9/x?key=k",
+            "--text",
+            "x",
+        )
+    assert "ConnectionRefusedError" in str(error.value)
+
+
+def test_a_street_robot_gets_the_escalation_of_its_team_lead(receiver):
+    # given a street with a DingTalk robot, its team lead and a promoter of the team whose lead was
+    # due 10 days ago (new: 3 days, then 3 more to escalate)
+    street = StreetFactory()
+    channel_set(street=street, kind="dingtalk", url=receiver.robot("dingtalk", "tok14", "s14"), secret="s14")
+    lead_user = UserFactory(role="promoter")
+    PromoterFactory(user=lead_user, team="东组", is_team_lead=True, street=street)
+    promoter = mailed_promoter(14, team="东组")
+    lead = stale_lead(promoter, days_quiet=10, now=timezone.now())
+    from crm.services.followups import followups_escalate, followups_scan
+
+    followups_scan()
+    followups_escalate()
+
+    # when the outbox is sent
+    send_all()
+
+    # then the street's group got the escalation with the link to the lead
+    (received,) = receiver.accepted
+    assert "逾期升级" in received.text
+    assert f"/leads/{lead.pk}/" in received.text
 
 
 def test_the_test_command_mails_with_email(mailoutbox):
