@@ -95,9 +95,7 @@ def test_a_building_shows_its_areas_in_wan_square_metres(district):
 def _matches(district, role: str, language: str = "zh-hans") -> str:
     client = district.client(role)
     client.cookies["django_language"] = language
-    response = client.get(
-        reverse("web:lead_matches", args=[district.lead.pk]), HTTP_HX_REQUEST="true"
-    )
+    response = client.get(reverse("web:lead_matches", args=[district.lead.pk]), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     return response.content.decode()
 
