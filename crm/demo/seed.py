@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 
+from crm.demo.appraisal import demo_appraisal_seed
 from crm.demo.district import DistrictPlanner, PlanError
 from crm.demo.names import CreditCodes, NameMaker
 from crm.demo.pipeline import PipelinePlanner, expected_signings
@@ -92,6 +93,9 @@ def seed_demo(
             for signing in signings.iterator(chunk_size=500):
                 commitment_record(signing=signing)
         counts["policies.Commitment"] = Commitment.objects.count()
+        # Last, over the finished data: targets, then the appraisal and the street assessment the
+        # leaderboard and the assessment page read (otherwise empty until the nightly run).
+        counts.update(demo_appraisal_seed(as_of=as_of))
     return counts
 
 

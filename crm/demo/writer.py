@@ -18,7 +18,7 @@ from django.db.models import F, Model
 from django.utils import timezone
 
 from crm import models
-from crm.constants import Role, StreetKind
+from crm.constants import LeadStage, Role, StreetKind
 from crm.demo.district import CENT, YEARS, DistrictPlan, largest_remainder
 from crm.demo.pipeline import PipelinePlan
 from crm.names import normalise_company_name
@@ -384,6 +384,9 @@ class DemoWriter:
                     rent=decimal(lead.signing.rent),
                     signed_on=lead.signing.signed_on,
                     signed_by_id=promoters[lead.owner].pk if lead.owner is not None else None,
+                    # A settled lead's signing was verified when the lead moved to settled, as
+                    # signing_settle records it: the appraisal counts results from then on.
+                    settled_at=self._aware(_settled_at(lead)),
                 )
                 for i, lead in signed
             ),
@@ -407,3 +410,8 @@ class DemoWriter:
             models.Lead.objects.filter(pk__gte=first[models.Lead._meta.label]).update(
                 updated_at=F("last_activity_at")
             )
+
+
+def _settled_at(lead) -> dt.datetime | None:
+    """When a planned lead moved to settled (its signing's verification), or None."""
+    return next((at for _, to, at, _ in lead.stage_changes if to == LeadStage.SETTLED), None)

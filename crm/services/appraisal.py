@@ -36,11 +36,11 @@ from crm.models import (
     Promoter,
     PromoterTarget,
     Reminder,
-    Signing,
     StageChange,
     TaxRecord,
 )
 from crm.models.appraisal import LOWER_IS_BETTER, Metric, PeriodKind, period_bounds, period_start_error
+from crm.selectors.appraisal import signings_pipeline_in, signings_verified_in
 from crm.services.common import invalid
 from crm.validators import YEAR_MAX, YEAR_MIN
 
@@ -196,9 +196,7 @@ def promoter_metrics(period: Period) -> dict[int, dict[str, Decimal | int | None
     # Results are verified signings, in the period they were verified (settled_at): a signing is a
     # promise until the district's records show the company registered here and paying tax. One
     # cancelled is never settled (a database check), so it counts nowhere.
-    signed = Signing.objects.filter(settled_at__gte=start_at, settled_at__lt=end_at).annotate(
-        credited=Coalesce("signed_by_id", "lead__owner_id")
-    )
+    signed = signings_verified_in(period)
     signings = _by_promoter(
         signed.values("credited")
         .annotate(n=Count("pk"), area=Sum("area_m2"), expected=Sum("lead__expected_annual_tax"))
@@ -207,13 +205,8 @@ def promoter_metrics(period: Period) -> dict[int, dict[str, Decimal | int | None
     )
     # Pipeline: signed in the period and still waiting for verification.
     pipeline = _by_promoter(
-        Signing.objects.filter(
-            signed_on__gte=period.start,
-            signed_on__lte=period.end,
-            settled_at__isnull=True,
-            cancelled_at__isnull=True,
-        )
-        .values(credited=Coalesce("signed_by_id", "lead__owner_id"))
+        signings_pipeline_in(period)
+        .values("credited")
         .annotate(n=Count("pk"), area=Sum("area_m2"))
         .order_by(),
         "credited",

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,13 +18,14 @@ from crm.constants import IndicatorKey, Role
 from crm.indicators import UNITS
 from crm.models import AppraisalSnapshot, Promoter, Signing, Street, StreetAssessmentSnapshot, WhitePaper
 from crm.models.appraisal import Metric, PeriodKind
+from crm.selectors.appraisal import signings_pipeline_in, signings_verified_in
 from crm.services.appraisal import Period, weights_for
 from crm.services.white_paper import white_paper_request
 from crm.web.access import OFFICE, request_viewer, role_of, roles_required, scoped
 from crm.web.exports import export_response, wanted_format
 from crm.web.params import BadParameter, year_param
 from workers.enqueue import enqueue
-from workers.tasks import appraisal_period, generate_white_paper
+from workers.tasks import appraisal_period, generate_white_paper, street_assessment_nightly
 
 LEADERBOARD_ROLES = (*OFFICE, Role.PROMOTER)
 PAPER_ROLES = (Role.DISTRICT_ADMIN, Role.AUDITOR)
@@ -132,19 +132,29 @@ def appraisal_detail(request, pk: int):
                 "points": points,
             }
         )
-    signings = (
-        scoped(request, Signing)
-        .filter(signed_on__gte=snapshot.period_start, signed_on__lte=snapshot.period_end)
-        .filter(Q(signed_by=snapshot.promoter) | Q(signed_by__isnull=True, lead__owner=snapshot.promoter))
+    # The signings the figures count, by the appraisal's own definition (crm.selectors.appraisal):
+    # the verified ones of the period (its results) and those still waiting (its pipeline).
+    period = Period.of(snapshot.period_kind, snapshot.period_start)
+    visible = scoped(request, Signing)
+    verified = (
+        signings_verified_in(period, visible)
+        .filter(credited=snapshot.promoter_id)
         .select_related("lead", "building")
-        .order_by("signed_on")
+        .order_by("settled_at", "pk")
+    )
+    pipeline = (
+        signings_pipeline_in(period, visible)
+        .filter(credited=snapshot.promoter_id)
+        .select_related("lead", "building")
+        .order_by("signed_on", "pk")
     )
     context = {
         "snapshot": snapshot,
-        "period": Period.of(snapshot.period_kind, snapshot.period_start),
+        "period": period,
         "rows": rows,
         "weighed_total": weighed_total,
-        "signings": list(signings),
+        "signings": list(verified),
+        "pipeline": list(pipeline),
     }
     return render(request, "web/appraisal_detail.html", context)
 
@@ -200,7 +210,27 @@ def assessment_list(request):
         )
         return export_response(name=f"street-assessment-{year}", fmt=fmt, header=header, rows=data)
     years = list(StreetAssessmentSnapshot.objects.values_list("year", flat=True).distinct().order_by("-year"))
-    return render(request, "web/assessment_list.html", {"year": year, "rows": rows, "years": years})
+    context = {
+        "year": year,
+        "rows": rows,
+        "years": years,
+        "computed": rows[0].computed_at if rows else None,
+        "can_compute": role_of(request) == Role.DISTRICT_ADMIN,
+    }
+    return render(request, "web/assessment_list.html", context)
+
+
+@require_POST
+@roles_required(Role.DISTRICT_ADMIN)
+def assessment_recompute(request):
+    """Queue the street assessment of a year, as the leaderboard queues an appraisal."""
+    year = year_param(request.POST, "year")  # a malformed one: the 400 of crm.web.params
+    if year is None:
+        messages.error(request, _("请填写年度 / give a year"))
+        return redirect("web:assessment")
+    enqueue(street_assessment_nightly, year)
+    messages.success(request, _("已提交重新计算 %(p)s / recomputation queued") % {"p": year})
+    return redirect(f"{reverse('web:assessment')}?year={year}")
 
 
 @roles_required(OFFICE)

@@ -147,9 +147,10 @@ def street_matrix(request, *, year: int, page_number) -> tuple:
     rows = [
         {
             "street": street,
-            "values": [values_of_totals(totals.get(str(street.pk)))[k] for k in IndicatorKey]
+            # Each figure with its unit, so that counts of buildings read whole ("10", not "10.00").
+            "values": [(values_of_totals(totals.get(str(street.pk)))[k], UNITS[k]) for k in IndicatorKey]
             if not stored.missing
-            else [None] * len(IndicatorKey),
+            else [(None, UNITS[k]) for k in IndicatorKey],
         }
         for street in page
     ]

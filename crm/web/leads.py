@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, Window
+from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.api.exceptions import in_language
 from crm.api.masking import mask_personal
 from crm.api.match_rows import building_exclusions_seen, building_matches_seen
 from crm.constants import LEAD_TRANSITIONS, ActivityKind, LeadStage, Role
@@ -55,6 +56,7 @@ from crm.web.access import (
     scoped,
     works_leads,
 )
+from crm.web.desk import leads_with_plan
 from crm.web.exports import export_response, wanted_format
 from crm.web.forms import (
     ActivityForm,
@@ -82,6 +84,8 @@ BOARD_STAGES = (
     LeadStage.SETTLED,
     LeadStage.LOST,
 )
+# The terminal stages: their columns start folded, so that every column fits a 1366 px screen.
+BOARD_FOLDED = (LeadStage.SETTLED, LeadStage.LOST)
 MATCHES_SHOWN = 10
 LEAD_READERS = (Role.PROMOTER, Role.DISTRICT_ADMIN, Role.STREET_OFFICER, Role.AUDITOR, Role.AGENCY)
 WORKERS = (Role.PROMOTER, Role.DISTRICT_ADMIN)
@@ -214,11 +218,21 @@ def _export_leads(leads, fmt: str, hidden: bool):
 # ------------------------------------------------------------------ board
 
 
+def _board_card(lead: Lead, now: dt.datetime) -> Lead:
+    """A lead as its card shows it: the stages it may move to (in the funnel's order; signing has its
+    own form) and whether its planned follow-up is overdue."""
+    lead.moves = [stage for stage in BOARD_STAGES if stage in LEAD_TRANSITIONS[lead.stage]]
+    lead.overdue = lead.planned_at is not None and lead.planned_at < now
+    return lead
+
+
 def board_columns(request) -> list[dict]:
-    """The board: each stage with its most recently worked leads (one windowed query) and counts (one)."""
+    """The board: each stage with its most recently worked leads and their planned follow-up (one
+    windowed query), and each stage's count and expected yearly tax (one)."""
     leads = scoped(request, Lead, CHANGE).filter(stage__in=BOARD_STAGES)
     ranked = (
-        leads.annotate(
+        leads_with_plan(leads)
+        .annotate(
             position=Window(
                 RowNumber(), partition_by=[F("stage")], order_by=[F("last_activity_at").desc(), F("pk")]
             )
@@ -227,21 +241,29 @@ def board_columns(request) -> list[dict]:
         .select_related("owner")
         .order_by("stage", "position")
     )
-    counts = {row["stage"]: row["n"] for row in leads.values("stage").annotate(n=Count("pk")).order_by()}
+    totals = {
+        row["stage"]: row
+        for row in leads.values("stage").annotate(n=Count("pk"), tax=Sum("expected_annual_tax")).order_by()
+    }
+    now = timezone.now()
     cards: dict[str, list] = {stage: [] for stage in BOARD_STAGES}
     for lead in ranked:
-        lead.moves = sorted(LEAD_TRANSITIONS[lead.stage])
-        cards[lead.stage].append(lead)
-    return [
-        {
-            "stage": stage.value,
-            "label": stage.label,
-            "leads": cards[stage],
-            "count": counts.get(stage.value, 0),
-            "more": counts.get(stage.value, 0) - len(cards[stage]),
-        }
-        for stage in BOARD_STAGES
-    ]
+        cards[lead.stage].append(_board_card(lead, now))
+    columns = []
+    for stage in BOARD_STAGES:
+        count = totals.get(stage.value, {}).get("n", 0)
+        columns.append(
+            {
+                "stage": stage.value,
+                "label": stage.label,
+                "leads": cards[stage],
+                "count": count,
+                "tax": totals.get(stage.value, {}).get("tax") or Decimal(0),
+                "more": count - len(cards[stage]),
+                "terminal": stage in BOARD_FOLDED,
+            }
+        )
+    return columns
 
 
 def _stage_labels() -> dict[str, str]:
@@ -260,23 +282,43 @@ def lead_board(request):
 @require_POST
 @roles_required(WORKERS)
 def board_move(request, pk: int):
-    """A card dropped on (or moved by button to) another stage; answers with the board redrawn."""
+    """A card dropped on (or moved by its stage control to) another stage.
+
+    Moved: the board redrawn (the card in its new column, counts and totals updated), swapped in place
+    by htmx. Refused (an edge the funnel does not allow, lost without a reason): only that card again,
+    its control still on the stage asked for and each error under its field, in the reader's language.
+    """
     lead = _lead_for_work(request, pk)
     to_stage = request.POST.get("to_stage", "")
-    error = None
-    if to_stage == LeadStage.SIGNED:
-        error = _("签约请填写签约登记 / record the signing on its form")
-    else:
-        try:
-            reason = request.POST.get("reason", "")
-            lead_transition(lead=lead, to_stage=to_stage, by=request.user, reason=reason)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-    context = {"columns": board_columns(request), "stage_labels": _stage_labels(), "error": error}
+    reason = request.POST.get("reason", "")
+    errors: dict[str, list[str]] = {}
+    try:  # the service refuses a move to signed too: a signing is recorded on its own form
+        lead_transition(lead=lead, to_stage=to_stage, by=request.user, reason=reason)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"stage": exc.messages}
+    errors = {field: [in_language(m) for m in messages_] for field, messages_ in errors.items()}
+    if errors:
+        if not request.htmx:
+            messages.error(request, " ".join(m for ms in errors.values() for m in ms))
+            return redirect("web:board")
+        card = _board_card(
+            leads_with_plan(Lead.objects.filter(pk=lead.pk)).select_related("owner").get(), timezone.now()
+        )
+        context = {
+            "lead": card,
+            "stage_labels": _stage_labels(),
+            "errors": errors,
+            "asked": to_stage,
+            "reason": reason,
+        }
+        response = render(request, "web/_board_card.html", context)
+        response["HX-Retarget"] = f"#card-{lead.pk}"
+        response["HX-Reswap"] = "outerHTML"
+        return response
     if request.htmx:
-        return render(request, "web/_board.html", context)
-    if error:
-        messages.error(request, error)
+        return render(
+            request, "web/_board.html", {"columns": board_columns(request), "stage_labels": _stage_labels()}
+        )
     return redirect("web:board")
 
 

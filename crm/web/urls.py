@@ -52,6 +52,7 @@ urlpatterns = [
     path("appraisal/recompute/", appraisal.appraisal_recompute, name="appraisal_recompute"),
     path("appraisal/<int:pk>/", appraisal.appraisal_detail, name="appraisal"),
     path("assessment/", appraisal.assessment_list, name="assessment"),
+    path("assessment/recompute/", appraisal.assessment_recompute, name="assessment_recompute"),
     path("assessment/<int:pk>/", appraisal.assessment_detail, name="assessment_detail"),
     path("white-papers/", appraisal.white_paper_list, name="white_papers"),
     path("white-papers/<int:year>/", appraisal.white_paper_view, name="white_paper"),

@@ -124,7 +124,18 @@ def _offer_view(snap: Snapshot, offer: int, rent_relief_3y: float) -> OfferView:
     )
 
 
-def _industry_text(snap: Snapshot, lead_division: int, lead_section: int, row: int, value: float) -> str:
+# A reason's text in Chinese and in English. The two are composed apart and joined only at the end
+# (bilingual), so that every clause of a reason, its "held back by" and its gap included, falls in the
+# half of its own language: the pages and the API show one half, in the reader's language.
+Texts = tuple[str, str]
+
+
+def bilingual(text: Texts) -> str:
+    """The one "中文 / English" form the services' messages use (crm.api.exceptions.in_language)."""
+    return f"{text[0]} / {text[1]}"
+
+
+def _industry_text(snap: Snapshot, lead_division: int, lead_section: int, row: int, value: float) -> Texts:
     b, ind = snap.buildings, snap.industries
     kind, main = int(b.main_kind[row]), int(b.main_index[row])
     tenants = float(snap.tenant_share[row] @ snap.related[:, lead_division])
@@ -135,8 +146,8 @@ def _industry_text(snap: Snapshot, lead_division: int, lead_section: int, row: i
     if kind == MAIN_DIVISION and main == lead_division:
         code = ind.divisions[main]
         return (
-            f"与楼宇主导产业同属 {code} {ind.name(code)};{tail_zh} / "
-            f"same division as the building's main industry ({code}); {tail_en}"
+            f"与楼宇主导产业同属 {code} {ind.name(code)};{tail_zh}",
+            f"same division as the building's main industry ({code}); {tail_en}",
         )
     same_section = (kind == MAIN_DIVISION and int(ind.division_section[main]) == lead_section) or (
         kind == MAIN_SECTION and main == lead_section
@@ -144,10 +155,10 @@ def _industry_text(snap: Snapshot, lead_division: int, lead_section: int, row: i
     if same_section:
         letter = ind.sections[lead_section]
         return (
-            f"与楼宇主导产业同属 {letter} 门类;{tail_zh} / "
-            f"same section ({letter}) as the building's main industry; {tail_en}"
+            f"与楼宇主导产业同属 {letter} 门类;{tail_zh}",
+            f"same section ({letter}) as the building's main industry; {tail_en}",
         )
-    return f"{tail_zh}(产业契合 {value:.2f})/ {tail_en} (industry fit {value:.2f})"
+    return f"{tail_zh}(产业契合 {value:.2f})", f"{tail_en} (industry fit {value:.2f})"
 
 
 def _component_text(
@@ -167,7 +178,7 @@ def _component_text(
     preferred: bool,
     incentive_3y: float,
     over_budget: float | None,
-) -> str:
+) -> Texts:
     b = snap.buildings
     if component == "industry":
         return _industry_text(snap, lead_division, lead_section, row, value)
@@ -176,20 +187,20 @@ def _component_text(
         if not area_min <= offer.area_m2 <= area_max:
             return (
                 f"可提供 {offer.area_m2:g}㎡({offer.floor} 层 {units}),"
-                f"略超出需求 {area_min:g}–{area_max:g}㎡ / "
+                f"略超出需求 {area_min:g}–{area_max:g}㎡",
                 f"offers {offer.area_m2:g} m² (floor {offer.floor}: {', '.join(offer.units)}), "
-                f"a little outside the {area_min:g}–{area_max:g} m² asked"
+                f"a little outside the {area_min:g}–{area_max:g} m² asked",
             )
         return (
-            f"可提供 {offer.area_m2:g}㎡({offer.floor} 层 {units}),需求 {area_min:g}–{area_max:g}㎡ / "
+            f"可提供 {offer.area_m2:g}㎡({offer.floor} 层 {units}),需求 {area_min:g}–{area_max:g}㎡",
             f"offers {offer.area_m2:g} m² (floor {offer.floor}: {', '.join(offer.units)}) "
-            f"for {area_min:g}–{area_max:g} m² asked"
+            f"for {area_min:g}–{area_max:g} m² asked",
         )
     if component == "price":
         if offer.rent is None:
-            return "租金未知 / rent unknown"
+            return "租金未知", "rent unknown"
         if np.isnan(budget):
-            return f"租金 {offer.rent:.2f} 元/㎡·天,未填预算 / rent {offer.rent:.2f} yuan/m²/day, no budget"
+            return f"租金 {offer.rent:.2f} 元/㎡·天,未填预算", f"rent {offer.rent:.2f} yuan/m²/day, no budget"
         effective = offer.rent if offer.effective_rent is None else offer.effective_rent
         after_zh, after_en = (
             (f"(扣除租金补贴后 {effective:.2f})", f" ({effective:.2f} after rent relief)")
@@ -198,20 +209,20 @@ def _component_text(
         )
         if over_budget is not None:
             return (
-                f"超预算 {over_budget:.0%}:租金 {offer.rent:.2f} 元/㎡·天{after_zh},预算 {budget:.2f} / "
+                f"超预算 {over_budget:.0%}:租金 {offer.rent:.2f} 元/㎡·天{after_zh},预算 {budget:.2f}",
                 f"{over_budget:.0%} over budget: rent {offer.rent:.2f} yuan/m²/day{after_en} "
-                f"against a budget of {budget:.2f}"
+                f"against a budget of {budget:.2f}",
             )
         return (
-            f"租金 {offer.rent:.2f} 元/㎡·天{after_zh},预算 {budget:.2f} / "
-            f"rent {offer.rent:.2f} yuan/m²/day{after_en} against a budget of {budget:.2f}"
+            f"租金 {offer.rent:.2f} 元/㎡·天{after_zh},预算 {budget:.2f}",
+            f"rent {offer.rent:.2f} yuan/m²/day{after_en} against a budget of {budget:.2f}",
         )
     if component == "incentive":
         if incentive_3y <= 0:
-            return "无适用政策 / no incentive applies"
+            return "无适用政策", "no incentive applies"
         return (
-            f"三年政策兑现约 {incentive_3y:,.0f} 元(约为三年租金的 {value:.0%})/ "
-            f"incentives of {incentive_3y:,.0f} yuan over three years (about {value:.0%} of the rent)"
+            f"三年政策兑现约 {incentive_3y:,.0f} 元(约为三年租金的 {value:.0%})",
+            f"incentives of {incentive_3y:,.0f} yuan over three years (about {value:.0%} of the rent)",
         )
     if component == "quality":
         stars, services = int(b.star[row]), int(b.services[row])
@@ -219,45 +230,45 @@ def _component_text(
         extra_zh = f",特色楼宇 {featured}" if featured else ""
         extra_en = f", featured ({featured})" if featured else ""
         return (
-            f"{stars} 星楼宇,配套服务 {services} 项{extra_zh} / "
-            f"{stars}-star building with {services} services{extra_en}"
+            f"{stars} 星楼宇,配套服务 {services} 项{extra_zh}",
+            f"{stars}-star building with {services} services{extra_en}",
         )
     if component == "district":
         per_m2 = expected_tax / offer.area_m2 if offer.area_m2 > 0 else 0.0
-        text = (
-            f"预计每平方米税收 {per_m2:,.0f} 元(楼宇现为 {snap.tax_per_m2[row]:,.0f} 元)/ "
-            f"expected tax {per_m2:,.0f} yuan per m² (the building: {snap.tax_per_m2[row]:,.0f})"
-        )
+        zh = f"预计每平方米税收 {per_m2:,.0f} 元(楼宇现为 {snap.tax_per_m2[row]:,.0f} 元)"
+        en = f"expected tax {per_m2:,.0f} yuan per m² (the building: {snap.tax_per_m2[row]:,.0f})"
         shortfall, tier = float(snap.shortfall[row]), str(snap.next_tier[row])
         if shortfall > 0 and expected_tax > 0:
             share = min(1.0, expected_tax / shortfall)
-            text += f";可补足距{tier}缺口的 {share:.0%} / closes {share:.0%} of the gap to {tier}"
-        return text
+            zh += f";可补足距{tier}缺口的 {share:.0%}"
+            en += f"; closes {share:.0%} of the gap to {tier}"
+        return zh, en
     if component == "preference":
         street = str(b.street[row])
         if not has_preference:
-            return "未指定意向镇街 / no preferred street given"
+            return "未指定意向镇街", "no preferred street given"
         if preferred:
-            return f"位于意向镇街 {street} / in a preferred street ({street})"
-        return f"不在意向镇街({street})/ not in a preferred street ({street})"
+            return f"位于意向镇街 {street}", f"in a preferred street ({street})"
+        return f"不在意向镇街({street})", f"not in a preferred street ({street})"
     raise ValueError(component)
 
 
-def _held_back(component: int, effect: float, texts: dict[str, str]) -> Reason:
+def _held_back(component: int, effect: float, texts: dict[str, Texts]) -> Reason:
     label_zh, label_en = COMPONENT_LABELS[COMPONENTS[component]]
+    zh, en = texts[COMPONENTS[component]]
     return Reason(
         COMPONENTS[component],
         round(float(effect), 4),
-        f"不足之处({label_zh}):{texts[COMPONENTS[component]]} / held back by {label_en}",
+        bilingual((f"不足之处({label_zh}):{zh}", f"held back by {label_en}: {en}")),
     )
 
 
-def _reasons(effects: np.ndarray, texts: dict[str, str], *, over_budget: bool = False) -> list[Reason]:
+def _reasons(effects: np.ndarray, texts: dict[str, Texts], *, over_budget: bool = False) -> list[Reason]:
     """The components that lift a result most above the list's average, then the one holding it back
     most; a result above the lead's budget always says so (a promoter must not learn it at the tour)."""
     order = np.argsort(-effects, kind="stable")
     reasons = [
-        Reason(COMPONENTS[i], round(float(effects[i]), 4), texts[COMPONENTS[i]])
+        Reason(COMPONENTS[i], round(float(effects[i]), 4), bilingual(texts[COMPONENTS[i]]))
         for i in order[:REASONS_SHOWN]
         if effects[i] > REASON_MIN_EFFECT
     ]

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import io
+import re
 from collections import defaultdict
 from decimal import Decimal
 
@@ -20,18 +21,25 @@ from crm.credit_code import credit_code_error
 from crm.indicators import district_values
 from crm.models import (
     Activity,
+    AppraisalSnapshot,
     Building,
     Enterprise,
     Industry,
     Lead,
+    Promoter,
     Signing,
     StageChange,
+    Street,
+    StreetAssessmentSnapshot,
     TaxRecord,
     Tenancy,
     TenancyUnit,
     Unit,
 )
+from crm.models.appraisal import PeriodKind
+from crm.services.appraisal import Period
 from matching.models import IndustryModel, RankingModel
+from tests.factories import UserFactory
 
 SEED = "7"
 AS_OF = dt.date(2026, 6, 30)
@@ -363,3 +371,38 @@ def test_a_firm_pays_about_what_it_paid_in_the_last_plan_year(demo):
     # then: two years of 0–8 % growth, from 1.00 to 1.08² = 1.1664 times (the cents rounded)
     ratios = [later[e] / last_plan[e] for e in both]
     assert min(ratios) >= Decimal("0.999") and max(ratios) <= Decimal("1.1665")
+
+
+def test_the_fresh_demo_shows_appraisal_and_assessment(demo):
+    # then: every promoter is appraised for the as-of month (each with targets, so scored), and
+    # every street is assessed for the as-of year against the plan's eight rates
+    month = Period.containing(PeriodKind.MONTH, AS_OF)
+    snapshots = AppraisalSnapshot.objects.filter(period_kind=month.kind, period_start=month.start)
+    assert snapshots.count() == Promoter.objects.filter(active=True).count() > 0
+    assert not snapshots.filter(score__isnull=True).exists()
+    streets = StreetAssessmentSnapshot.objects.filter(year=AS_OF.year)
+    assert streets.count() == Street.objects.count() > 0
+    assert set(streets.values_list("targets_set", flat=True)) == {8}
+
+
+def test_the_demos_leaderboard_and_each_promoters_detail_read_the_same_signings(demo):
+    # given the district admin on the leaderboard of the as-of year
+    client = Client()
+    client.force_login(UserFactory(role="district_admin"))
+    board = client.get(reverse("web:leaderboard"), {"period": str(AS_OF.year)}).content.decode()
+    rows = [row for row in board.split("<tr>") if 'data-metric="signings"' in row]
+    assert rows
+    credited = 0
+    for row in rows:
+        cells = dict(re.findall(r'data-metric="(\w+)">([^<]*)</td>', row))
+        pk = re.search(r'href="/appraisal/(\d+)/"', row)[1]
+        # when the promoter's detail is opened
+        detail = client.get(reverse("web:appraisal", args=[pk])).content.decode()
+        # then it lists as many verified signings, of as much area, as the row counts
+        listed = detail.partition('id="appraisal-signings"')[2].split("</ul>")[0]
+        areas = [Decimal(a) for a in re.findall(r'<li data-area="([\d.]+)">', listed)]
+        assert str(len(areas)) == cells["signings"], pk
+        assert f"{sum(areas, Decimal(0)):,.0f}" == cells["signed_area_m2"], pk
+        credited += len(areas)
+    # and the demo's year has verified signings to compare at all
+    assert credited > 0

@@ -273,6 +273,7 @@ def _routes(district) -> dict[str, tuple[str, list, list[str]]]:
         "appraisal": ("get", [1], []),
         "assessment": ("get", [], ["year", "export"]),
         "assessment_detail": ("get", [1], []),
+        "assessment_recompute": ("post", [], ["year"]),
         "white_papers": ("post", [], ["year"]),
         "white_paper": ("get", [2023], []),
         "white_paper_pdf": ("get", [2023], []),

@@ -156,10 +156,11 @@ def test_the_board_refuses_a_jump_the_stages_do_not_allow(district):
         HTTP_HX_REQUEST="true",
     )
 
-    # then
+    # then: only the card comes back, swapped in its own place, with the refusal under the control
     district.lead.refresh_from_db()
     assert district.lead.stage == LeadStage.NEW
-    assert response.context["error"]
+    assert response["HX-Retarget"] == f"#card-{district.lead.pk}"
+    assert response.context["errors"]["stage"]
 
 
 def test_a_site_tour_is_logged_with_its_building_and_unit(district):

@@ -60,24 +60,50 @@
     });
   }
 
+  // A drop is a move asked of the server, which answers with the board redrawn or, refusing it, with
+  // the card and its error under the field: no alert, no prompt. Lost needs a reason: the drop opens
+  // the card's own reason field instead of asking in a dialog.
   function moveCard(board, card, stage) {
     var allowed = (card.dataset.moves || "").split(" ");
     if (card.dataset.stage === stage) return;
-    if (allowed.indexOf(stage) < 0) {
-      window.alert(board.dataset.refused);
-      return;
-    }
-    if (stage === "signed") {  // a signing records units and terms: its own form
+    if (stage === "signed" && allowed.indexOf(stage) >= 0) {  // a signing records units and terms: its own form
       window.location.href = card.dataset.signUrl;
       return;
     }
-    var values = { to_stage: stage };
-    if (stage === "lost") {
-      var reason = window.prompt(board.dataset.lostPrompt);
-      if (!reason || !reason.trim()) return;
-      values.reason = reason.trim();
+    var form = card.querySelector("form.stage-move");
+    var select = form ? form.querySelector("[data-stage-select]") : null;
+    if (stage === "lost" && select && allowed.indexOf(stage) >= 0) {
+      select.value = "lost";
+      showReason(select);
+      return;
     }
-    htmx.ajax("POST", card.dataset.moveUrl, { target: "#board", swap: "outerHTML", values: values });
+    htmx.ajax("POST", card.dataset.moveUrl,
+      { source: card, target: "#board", swap: "outerHTML", values: { to_stage: stage } });
+  }
+
+  function showReason(select) {
+    var reason = select.form.querySelector("[data-lost-reason]");
+    if (!reason) return;
+    reason.hidden = select.value !== "lost";
+    if (!reason.hidden) reason.querySelector("input").focus();
+  }
+
+  // The card's stage control: choosing 已流失 shows its reason field.
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest ? event.target.closest("[data-stage-select]") : null;
+    if (select) showReason(select);
+  });
+
+  // The folded terminal columns stay as the user left them when htmx redraws the board.
+  var unfolded = {};
+  document.addEventListener("toggle", function (event) {
+    var fold = event.target;
+    if (fold.matches && fold.matches("details[data-fold]")) unfolded[fold.dataset.fold] = fold.open;
+  }, true);
+  function restoreFolds(root) {
+    (root.querySelectorAll ? root.querySelectorAll("details[data-fold]") : []).forEach(function (fold) {
+      if (unfolded[fold.dataset.fold]) fold.open = true;
+    });
   }
 
   // ---- quick add: a suggested industry's button fills the industry field (no inline handlers: CSP)
@@ -93,6 +119,7 @@
   function ready(root) {
     drawCharts(root);
     setUpBoard(root);
+    restoreFolds(root);
   }
 
   document.addEventListener("DOMContentLoaded", function () { ready(document); });

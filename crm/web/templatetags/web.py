@@ -1,6 +1,10 @@
-"""Small formatting helpers of the pages: money, percentages, bar widths, dictionary lookups."""
+"""The pages' one formatting module: numbers, counts, areas, money, progress, dates, dictionary lookups.
 
-from decimal import Decimal, InvalidOperation
+Pages round; machine outputs (JSON, API, exports) keep exact values and never come through here.
+"""
+
+import datetime as dt
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +32,73 @@ def num(value, places: int = 2) -> str:
     text = f"{number:,.{int(places)}f}"
     # Never "-0.00": a rounded zero has no sign.
     return text[1:] if text.startswith("-") and Decimal(text.replace(",", "")) == 0 else text
+
+
+@register.filter
+def count(value) -> str:
+    """A count as people read it: whole, with thousands separators ("10", not "10.00"); "—" unknown."""
+    number = _decimal(value)
+    if number is None:
+        return "—"
+    whole = number.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"{abs(whole) if whole == 0 else whole:,f}"  # never "-0"
+
+
+# Units whose figures are counts (the plan's 幢), shown whole wherever an indicator is shown.
+COUNT_UNITS = frozenset({"幢"})
+
+
+@register.filter
+def measure(value, unit: str = "") -> str:
+    """An indicator's figure in its unit's way: counts whole ("10 幢"), everything else to 0.01."""
+    return count(value) if unit in COUNT_UNITS else num(value)
+
+
+@register.filter
+def area_wan(value) -> str:
+    """Square metres in 万㎡ (10,000 m²), as the plan speaks of buildings and districts: two decimals."""
+    number = _decimal(value)
+    return "—" if number is None else num(number / 10_000, 2)
+
+
+@register.filter
+def progress(value, places: int = 0) -> str:
+    """A percentage of a target reached, for a progress bar's label: to `places` decimals, but a figure
+    below 100 never reads "100%" (99.5 shows as 99.5%, 99.97 as 99.97%, anything closer as 99.99%), so a
+    page never claims a target met that was missed. The white paper keeps the same rule at one decimal
+    (crm.services.white_paper.share_of_target)."""
+    number = _decimal(value)
+    if number is None:
+        return "—"
+    places = int(places)
+    shown = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if number < 100 <= shown:
+        for finer in (places + 1, places + 2):
+            shown = number.quantize(Decimal(1).scaleb(-finer), rounding=ROUND_HALF_UP)
+            if shown < 100:
+                break
+        else:
+            shown = number.quantize(Decimal(1).scaleb(-(places + 2)), rounding=ROUND_FLOOR)
+    return f"{shown:,f}%"
+
+
+@register.filter
+def available(value, today=None) -> str:
+    """When a space can be moved into: "可入驻 2027-03-01", or "即可入驻 / available now" when it has no
+    date or the date has passed (a date long past means nothing to a promoter). `value` is a date or
+    an ISO date string."""
+    from django.utils import timezone
+    from django.utils.translation import gettext
+
+    if value in (None, ""):
+        return gettext("即可入驻")
+    try:
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if day <= (today or timezone.localdate()):
+        return gettext("即可入驻")
+    return gettext("可入驻 %(day)s") % {"day": day.isoformat()}
 
 
 @register.filter
@@ -63,13 +134,29 @@ def percent(value, places: int = 0) -> str:
 
 @register.filter
 def get(mapping, key):
-    """mapping[key], or None."""
+    """mapping[key] for a dictionary or list, the attribute `key` of any other object; None if missing.
+
+    A model row is read by attribute: the leaderboard reads each headline metric of a snapshot by its
+    field name (reading it by subscript gave "—" for every figure)."""
     if mapping is None:
         return None
+    if hasattr(mapping, "get"):
+        return mapping.get(key)
     try:
-        return mapping.get(key) if hasattr(mapping, "get") else mapping[key]
+        return mapping[key]
     except (KeyError, IndexError, TypeError):
+        return getattr(mapping, str(key), None)
+
+
+@register.simple_tag(takes_context=True)
+def viewer_role(context) -> str | None:
+    """The signed-in user's role (crm.web.access.role_of), for a part of a page only one role reads."""
+    from crm.web.access import role_of
+
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
         return None
+    return role_of(request)
 
 
 # The navigation: (url name, label, roles that see it; None: every role).
