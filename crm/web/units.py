@@ -120,6 +120,8 @@ def unit_detail(request, pk: int):
             initial={"status": unit.status, "available_from": unit.available_from}, unit=unit
         )
     hold = scoped(request, reservations_live()).filter(unit=unit).select_related("lead", "promoter").first()
+    if hold is not None:
+        with_leads_seen(request, [hold])
     offerable = unit_offerable(unit)
     context = {
         "unit": unit,
@@ -127,6 +129,8 @@ def unit_detail(request, pk: int):
         "hold": hold,
         "form": form,
         "can_hold": works_leads(request) and offerable,
+        "can_release": hold is not None
+        and scoped(request, Reservation.objects.filter(pk=hold.pk), CHANGE).exists(),
     }
     return render(request, "web/unit_detail.html", context, status=status)
 
@@ -216,12 +220,23 @@ def hold_release(request, pk: int):
     return redirect(_back(request, reverse("web:lead", args=[hold.lead_id])))
 
 
+def with_leads_seen(request, holds: list[Reservation]) -> list[Reservation]:
+    """Mark each hold whose lead the user may see: a building manager sees who holds a unit of their
+    building until when, but not the company the lead is (one query)."""
+    lead_ids = {h.lead_id for h in holds}
+    seen = set(scoped(request, Lead).filter(pk__in=lead_ids).values_list("pk", flat=True)) if holds else set()
+    for hold in holds:
+        hold.lead_seen = hold.lead_id in seen
+    return holds
+
+
 def building_holds(request, building: Building) -> list[Reservation]:
-    """The live holds on a building's units that the user may see (their own leads', or all for the
-    office), for the building page's "who holds what"."""
-    return list(
+    """The live holds on a building's units that the user may see (their own leads'; all for the
+    office; their building's or street's for a manager or street officer), for "who holds what"."""
+    holds = list(
         scoped(request, reservations_live())
         .filter(unit__building=building)
         .select_related("unit", "lead", "promoter")
         .order_by("unit__floor", "unit__number")
     )
+    return with_leads_seen(request, holds)

@@ -209,6 +209,40 @@ def test_the_building_page_shows_who_holds_what_to_the_holder_and_the_office(dis
     assert "意向软件有限公司" not in other.content.decode()
 
 
+def test_the_building_manager_sees_who_holds_their_unit_but_not_the_company(district):
+    # given 张招商's hold on 501 of the manager's 甲大厦, for 意向软件有限公司
+    hold = _held(district, days=5)
+    expiry = f"{TODAY + dt.timedelta(days=5):%Y-%m-%d}"
+    client = district.client("building_manager")
+
+    # when
+    building = client.get(reverse("web:building", args=[district.building.pk]))
+    unit = client.get(reverse("web:unit", args=[district.unit.pk]))
+
+    # then: the promoter and the expiry, no lead (managers read no leads) and no release
+    assert building.context["holds"] == [hold]
+    for response in (building, unit):
+        body = response.content.decode()
+        assert "张招商" in body and expiry in body
+        assert "意向软件有限公司" not in body
+        assert reverse("web:hold_release", args=[hold.pk]) not in body
+
+
+def test_the_street_officer_sees_the_holds_in_their_street_only(district):
+    # given holds on 甲大厦 501 (street A) and 乙中心 101 (street B)
+    hold = _held(district)
+    unit_reserve(lead=district.lead, unit=district.other_unit, expires_on=TODAY + dt.timedelta(days=3))
+    client = district.client("street_officer")
+
+    # when
+    mine = client.get(reverse("web:building", args=[district.building.pk]))
+    theirs = client.get(reverse("web:unit", args=[district.other_unit.pk]))
+
+    # then: 乙中心's unit and its hold are outside the officer's street altogether
+    assert mine.context["holds"] == [hold]
+    assert theirs.status_code == 404
+
+
 def test_the_unit_page_names_the_unit_by_building_and_number(district):
     # when
     response = district.client("promoter").get(reverse("web:unit", args=[district.unit.pk]))
