@@ -125,6 +125,22 @@ def LEAD(v: Viewer, action: str) -> Q:  # noqa: N802 - a rule table entry
     return NOTHING
 
 
+def _reservations(v: Viewer, action: str) -> Q:
+    """Holds: through their lead (a promoter's own, the office's all); and, to read, the holds on the
+    units a building manager or a street officer looks after, so that they know who holds a unit
+    until when before they let it. Pages show the lead of such a hold only to who sees the lead."""
+    leads = _lead_rule("lead__")(v, action)
+    if action != VIEW or leads is EVERYTHING:
+        return leads
+    if v.role == Role.BUILDING_MANAGER and v.building_id:
+        units = Q(unit__building_id=v.building_id)
+    elif v.role == Role.STREET_OFFICER and v.street_id:
+        units = Q(unit__building__street_id=v.street_id)
+    else:
+        return leads
+    return units if leads is NOTHING else leads | units
+
+
 def _places(street_path: str, building_path: str, *, public: bool, managers_change: bool):
     """A rule for building-side rows: the street's, the managed building's, public to promoters/agencies."""
 
@@ -328,7 +344,7 @@ RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     m.Lead: LEAD,
     m.Activity: _lead_rule("lead__"),
     m.StageChange: _lead_rule("lead__"),
-    m.Reservation: _lead_rule("lead__"),
+    m.Reservation: _reservations,
     m.Signing: _lead_rule("lead__"),
     pm.Policy: _policies,
     pm.Benefit: _through("policy", _policies, pm.Policy),

@@ -76,6 +76,20 @@ def unit_reserve(
 
 
 @transaction.atomic
+def units_reserve(
+    *, lead: Lead, units: list[Unit], expires_on: dt.date, promoter: Promoter | None = None, by=None
+) -> list[Reservation]:
+    """Hold several units of an offer for one lead until one expiry: all of them, or none."""
+    if not units:
+        raise invalid("units", "请选择要预留的房源 / choose the units to hold")
+    # In primary-key order, as every writer locks units, so two offers never wait on each other.
+    return [
+        unit_reserve(lead=lead, unit=unit, expires_on=expires_on, promoter=promoter, by=by)
+        for unit in sorted(units, key=lambda u: u.pk)
+    ]
+
+
+@transaction.atomic
 def reservation_release(*, reservation: Reservation, by=None) -> None:
     """Give a held unit back to the market."""
     (unit,) = lock_rows(Unit, [reservation.unit_id])

@@ -21,12 +21,13 @@ from crm.models import Building, Industry, Street, TaxRecord, Tenancy, Unit
 from crm.selectors.units import units_offerable
 from crm.services.stored_results import TENANT_MIX, TODAY, YEAR_FIGURES
 from crm.tax_tiers import BuildingTaxTier, tax_shortfall, tax_tier, tier_thresholds, tier_year
-from crm.web.access import object_in_scope, reaches, role_of, roles_required, scoped
+from crm.web.access import object_in_scope, reaches, role_of, roles_required, scoped, works_leads
 from crm.web.charts import chart
 from crm.web.exports import export_response, wanted_format
 from crm.web.forms import BuildingFilterForm, VacancyFilterForm
 from crm.web.fragments import fragment_of
 from crm.web.stored import as_of, read_one, read_parts, read_stored
+from crm.web.units import building_holds
 from crm.year_figures import building_from_json
 from matching.core.types import MatchingInputError
 from policies.adapter import policies_in_force
@@ -276,6 +277,9 @@ def building_detail(request, pk: int):
         "trend": [(y, trend[y]) for y in years],
         "policies": list(policies),
         "reads_matches": role_of(request) in BUILDING_MATCH_READERS,
+        # Who holds what, as far as the user sees the holds (their own leads', the office all).
+        "holds": building_holds(request, building),
+        "holds_units": works_leads(request),
         "as_of": as_of([*stored.values(), mix_stored]),
     }
     return render(request, "web/building_detail.html", context)

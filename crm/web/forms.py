@@ -112,6 +112,21 @@ class DivisionChoiceField(forms.ModelChoiceField):
         return f"{obj.code} {obj.name}"
 
 
+def unit_label(unit: Unit) -> str:
+    """A unit inside a form of one building: floor, number and area ("5F 501 · 200㎡")."""
+    return f"{unit.floor}F {unit.number} · {unit.area_m2.normalize():f}㎡"
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Unit) -> str:
+        return unit_label(obj)
+
+
+class UnitsChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Unit) -> str:
+        return unit_label(obj)
+
+
 def divisions():
     return Industry.objects.filter(level="division").order_by("code")
 
@@ -241,7 +256,7 @@ class ActivityForm(SafeForm):
         help_text=_("实地看房必选"),
         widget=LongSelect,
     )
-    unit = forms.ModelChoiceField(label=_("看房单元"), queryset=Unit.objects.none(), required=False)
+    unit = UnitChoiceField(label=_("看房单元"), queryset=Unit.objects.none(), required=False)
     notes = forms.CharField(label=_("记录"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     next_follow_up_at = BoundedDateTimeField(label=_("下次跟进"), required=False, widget=DateTimeInput())
 
@@ -284,7 +299,7 @@ class SignForm(SafeForm):
     building = forms.ModelChoiceField(
         label=_("签约楼宇"), queryset=Building.objects.none(), widget=LongSelect
     )
-    units = forms.ModelMultipleChoiceField(
+    units = UnitsChoiceField(
         label=_("签约房源"), queryset=Unit.objects.none(), widget=forms.CheckboxSelectMultiple
     )
     rent = forms.DecimalField(label=_("租金(元/㎡·天)"), required=False, max_digits=8, decimal_places=2)

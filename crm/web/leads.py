@@ -2,7 +2,7 @@
 timeline and work (activities, stage changes, signing), its ranked buildings and booking a site tour."""
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -69,7 +69,7 @@ from crm.web.forms import (
     now_local,
 )
 from crm.web.fragments import fragment_of
-from crm.web.params import id_param
+from crm.web.params import BadParameter, id_param, ids_param
 from matching.core.types import COMPONENT_LABELS, COMPONENTS, MatchingInputError
 from matching.industry_suggest import suggest_industry
 
@@ -434,7 +434,12 @@ def _building_choices(request, *, bound: bool):
 def _activity_form(request, lead: Lead, data=None, initial=None) -> ActivityForm:
     buildings = _building_choices(request, bound=data is not None)
     building_id = _posted_id((data or {}).get("building") or (initial or {}).get("building"))
-    units = Unit.objects.filter(building_id=building_id).order_by("floor", "number") if building_id else None
+    # A site tour shows units that can be offered: vacant, or held for this lead (never leased ones).
+    units = (
+        units_offerable(lead=lead).filter(building_id=building_id).order_by("floor", "number")
+        if building_id
+        else None
+    )
     return ActivityForm(
         data,
         buildings=buildings,
@@ -541,11 +546,10 @@ def unit_options(request, pk: int):
     building = scoped(request, Building).filter(pk=id_param(request.GET, "building") or 0).first()
     units = []
     if building is not None:
-        offerable = set(units_offerable(lead=lead).filter(building=building).values_list("pk", flat=True))
-        units = [
-            (unit, unit.pk in offerable)
-            for unit in scoped(request, Unit).filter(building=building).order_by("floor", "number")
-        ]
+        # Only units that can be offered: vacant, or held for this very lead.
+        units = list(
+            scoped(request, units_offerable(lead=lead)).filter(building=building).order_by("floor", "number")
+        )
     return render(request, "web/_unit_options.html", {"units": units})
 
 
@@ -593,7 +597,8 @@ def lead_matches(request, pk: int):
         # What the API's /leads/{id}/matches/ answers this caller, shown rather than re-derived.
         found = building_matches_seen(request, lead, limit=MATCHES_SHOWN)
     except MatchingInputError as exc:
-        return render(request, "web/_matches.html", {"lead": lead, "problem": exc.message})
+        context = {"lead": lead, "problem": exc.message, "changeable": _changeable(request, lead)}
+        return render(request, "web/_matches.html", context)
     results = []
     for result in found["results"]:
         unit_ids = result["offer"]["unit_ids"]
@@ -676,6 +681,15 @@ def _sign_form(request, lead: Lead, data=None) -> SignForm:
             .order_by("floor", "number")
         )
     initial = {"signed_on": timezone.localdate(), "building": building_id}
+    if data is None:
+        # From a match card: the units it offered and their asking rent, which the promoter adjusts.
+        initial["units"] = ids_param(request.GET, "units")
+        initial["rent"] = _rent_param(request.GET)
+        if units is not None and not initial["units"]:
+            # Else the lead's own live holds in that building: what it was negotiating for.
+            initial["units"] = list(
+                reservations_live().filter(lead=lead, unit__in=units).values_list("unit_id", flat=True)
+            )
     return SignForm(
         data,
         buildings=buildings,
@@ -683,6 +697,20 @@ def _sign_form(request, lead: Lead, data=None) -> SignForm:
         initial=initial,
         units_url=reverse("web:lead_sign", args=[lead.pk]),
     )
+
+
+def _rent_param(data) -> Decimal | None:
+    """The rent a match card offers (a float as the matching API writes it), to the fen."""
+    text = str(data.get("rent") or "").strip()
+    if not text:
+        return None
+    try:
+        rent = Decimal(text)
+    except InvalidOperation:
+        raise BadParameter("rent", "应为租金数字,如 2.5 / must be a rent, like 2.5") from None
+    if not rent.is_finite() or not 0 <= rent < 1_000_000:
+        raise BadParameter("rent", "应为 0–999999 的租金 / must be a rent from 0 to 999999")
+    return rent.quantize(Decimal("0.01"))
 
 
 @roles_required(WORKERS)

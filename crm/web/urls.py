@@ -2,7 +2,19 @@
 
 from django.urls import path
 
-from crm.web import appraisal, auth, buildings, channels, dashboard, desk, imports, leads, policies
+from crm.web import (
+    appraisal,
+    auth,
+    buildings,
+    channels,
+    dashboard,
+    desk,
+    imports,
+    lead_edit,
+    leads,
+    policies,
+    units,
+)
 
 app_name = "web"
 
@@ -23,6 +35,7 @@ urlpatterns = [
     path("leads/new/check/", leads.lead_duplicate_check, name="lead_duplicate_check"),
     path("leads/new/industry/", leads.industry_suggestions, name="industry_suggestions"),
     path("leads/<int:pk>/", leads.lead_detail, name="lead"),
+    path("leads/<int:pk>/edit/", lead_edit.lead_edit, name="lead_edit"),
     path("leads/<int:pk>/activity/", leads.activity_add, name="activity_add"),
     path("leads/<int:pk>/units/", leads.unit_options, name="unit_options"),
     path("leads/<int:pk>/stage/", leads.stage_change, name="stage_change"),
@@ -40,6 +53,10 @@ urlpatterns = [
     path("buildings/<int:pk>/", buildings.building_detail, name="building"),
     path("buildings/<int:pk>/leads/", buildings.building_leads, name="building_leads"),
     path("vacancies/", buildings.vacancy_list, name="vacancies"),
+    # units and holds
+    path("units/<int:pk>/", units.unit_detail, name="unit"),
+    path("holds/new/", units.hold_add, name="hold_add"),
+    path("holds/<int:pk>/release/", units.hold_release, name="hold_release"),
     # the plan
     path("plan/", dashboard.dashboard, name="dashboard"),
     path("plan/streets/", dashboard.dashboard_streets, name="dashboard_streets"),

@@ -125,6 +125,85 @@ def test_the_signing_form_refuses_every_bad_field(negotiating):
     assert not any(problems), report(problems)
 
 
+def test_the_lead_edit_form_refuses_every_bad_field(district):
+    # given the form as the page fills it for the fixture's lead
+    client = district.client("promoter")
+    url = reverse("web:lead_edit", args=[district.lead.pk])
+    base = {
+        "version": "1",
+        "company_name": district.lead.company_name,
+        "channel": "department",
+        "contact_name": "王五",
+        "contact_phone": "13812345678",
+        "lawful_basis": "consent",
+    }
+    sharp_decimals = {name: PAGE_DECIMALS[name] for name in ("nan", "ten to the thirty", "minus one")}
+    catalogue = {
+        "version": PAGE_INTEGERS,
+        "company_name": PAGE_TEXT,
+        "business_scope": PAGE_TEXT,
+        "industry": {name: PAGE_IDS[name] for name in ("unknown", "text", "nul")},
+        "channel": {"unknown": "bogus", "nul": "department\x00"},
+        "lawful_basis": {"unknown": "bogus"},
+        "area_min_m2": {**PAGE_DECIMALS, "zero": "0"},
+        "budget_rent": sharp_decimals,
+        "expected_annual_tax": sharp_decimals,
+        "employees": PAGE_INTEGERS,
+        "desired_move_in": PAGE_DATES,
+        "preferred_streets": {name: PAGE_IDS[name] for name in ("unknown", "text", "nul")},
+    }
+
+    # when
+    problems = page_refusals(client, url, base, catalogue)
+
+    # then
+    assert not any(problems), report(problems)
+
+
+def test_the_hold_form_refuses_every_bad_field(negotiating):
+    # given
+    district = negotiating
+    client = district.client("promoter")
+    url = reverse("web:hold_add")
+    base = {
+        "lead": district.lead.pk,
+        "building": district.building.pk,
+        "units": [district.unit.pk],
+        "expires_on": "2099-01-01",
+    }
+    catalogue = {
+        "lead": PAGE_IDS,
+        "units": {
+            **PAGE_IDS,
+            "leased": district.leased_unit.pk,
+            "another building's": district.other_unit.pk,
+        },
+        "expires_on": {**PAGE_DATES, "in the past": "2020-01-01"},
+    }
+
+    # when
+    problems = page_refusals(client, url, base, catalogue)
+
+    # then
+    assert not any(problems), report(problems)
+
+
+def test_the_unit_status_form_refuses_every_bad_field(district):
+    # given
+    client = district.client("building_manager")
+    url = reverse("web:unit", args=[district.unit.pk])
+    catalogue = {
+        "status": {"unknown": "bogus", "leased": "leased", "nul": "vacant\x00"},
+        "available_from": PAGE_DATES,
+    }
+
+    # when
+    problems = page_refusals(client, url, {"status": "vacant"}, catalogue)
+
+    # then
+    assert not any(problems), report(problems)
+
+
 def test_the_tour_booking_refuses_every_bad_field(district):
     # given
     client = district.client("promoter")
@@ -250,6 +329,14 @@ def _routes(district) -> dict[str, tuple[str, list, list[str]]]:
         "lead_excluded": ("get", [lead], []),
         "site_tour_schedule": ("post", [lead], ["building", "units", "at"]),
         "lead_sign": ("post", [lead], ["building", "units", "rent", "signed_on", "end"]),
+        "lead_edit": (
+            "post",
+            [lead],
+            ["version", "company_name", "industry", "channel", "area_min_m2", "employees", "desired_move_in"],
+        ),
+        "unit": ("post", [district.unit.pk], ["status", "available_from", "next"]),
+        "hold_add": ("post", [], ["lead", "building", "units", "expires_on", "next"]),
+        "hold_release": ("post", [1], ["next"]),
         "buildings": (
             "get",
             [],

@@ -198,7 +198,7 @@ def test_a_site_tour_without_a_building_is_refused_with_the_reason(district):
     assert not Activity.objects.exists()
 
 
-def test_the_unit_select_lists_the_chosen_buildings_units(district):
+def test_the_unit_select_lists_only_the_units_that_can_be_offered(district):
     # when
     response = district.client("promoter").get(
         reverse("web:unit_options", args=[district.lead.pk]),
@@ -206,10 +206,11 @@ def test_the_unit_select_lists_the_chosen_buildings_units(district):
         HTTP_HX_REQUEST="true",
     )
 
-    # then: 501, 502 and 601, offerable ones marked
+    # then: the vacant 501 and 502 by floor, number and area; the leased 601 is not offered
     body = response.content.decode()
-    assert body.count("<option value=") == 4  # the blank choice and three units
-    assert "501" in body and "601" in body
+    assert body.count("<option value=") == 3  # the blank choice and two units
+    assert "5F 501 · 200㎡" in body and "5F 502 · 300㎡" in body
+    assert "601" not in body
 
 
 def test_booking_a_site_tour_from_a_match_sets_the_next_follow_up(district):
