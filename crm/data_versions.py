@@ -47,6 +47,32 @@ WATCHED: dict[str, tuple[str, ...]] = {
     "policies.DistrictPolicySettings": (MATCHING,),
 }
 
+# The parts of the matching adapter's per-process arrays (matching.adapter.PARTS is built from this)
+# and the tables each is loaded from. Each part has a counter of its own, "matching_<part>", advanced
+# by the same triggers as the groups: a process reloads only the parts whose counter moved, and a
+# write no signal or history row sees (QuerySet.update(), raw SQL, another process) still moves it.
+MATCHING_PARTS: dict[str, tuple[str, ...]] = {
+    "buildings": ("crm.Building", "crm.Street", "crm.BusinessCircle", "crm.Industry", "matching.EntryRule"),
+    "units": ("crm.Unit", "crm.Reservation"),
+    "tenants": ("crm.Tenancy", "crm.TenancyUnit", "crm.Enterprise"),
+    "tax": ("crm.TaxRecord",),
+    "policies": ("policies.Policy", "policies.Benefit", "policies.DistrictPolicySettings"),
+    "model": ("matching.RankingModel",),
+    "leads": ("crm.Lead", "crm.Lead_preferred_streets"),
+}
+
+
+def part_counter(part: str) -> str:
+    """The DataVersion name of one part of the matching arrays."""
+    return f"{MATCHING}_{part}"  # a simple identifier: the triggers name a setting after it
+
+
+def counters_of(label: str) -> tuple[str, ...]:
+    """Every counter a write to model `label` advances: its groups, then its matching part's."""
+    parts = tuple(part_counter(part) for part, labels in MATCHING_PARTS.items() if label in labels)
+    return WATCHED.get(label, ()) + parts
+
+
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION crm_data_version_advance() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -120,7 +146,7 @@ def uninstall_sql(tables: dict[str, tuple[str, ...]], *, vendor: str) -> list[st
 
 def install_triggers(apps, schema_editor) -> None:
     """Migration step: (re)install the triggers for every table in WATCHED."""
-    tables = {apps.get_model(label)._meta.db_table: groups for label, groups in WATCHED.items()}
+    tables = {apps.get_model(label)._meta.db_table: counters_of(label) for label in WATCHED}
     version_table = apps.get_model("crm", "DataVersion")._meta.db_table
     vendor = schema_editor.connection.vendor
     for statement in install_sql(tables, vendor=vendor, version_table=version_table):
@@ -136,7 +162,7 @@ def uninstall_triggers(apps, schema_editor) -> None:
 def current_versions() -> dict[str, int]:
     """Each group's committed version (one query); a group never written yet is at 0."""
     versions = dict.fromkeys(InputGroup.values, 0)
-    versions.update(DataVersion.objects.values_list("name", "value"))
+    versions.update(DataVersion.objects.filter(name__in=InputGroup.values).values_list("name", "value"))
     return versions
 
 

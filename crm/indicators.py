@@ -468,8 +468,16 @@ def scope_targets(*, year: int, street: Street | int | None = None) -> dict[str,
 def district_indicators(*, year: int, street: Street | int | None = None) -> list[IndicatorValue]:
     """The fourteen indicators beside the targets of their scope for Y (scope_targets), in the plan's
     order (two queries)."""
-    values = district_values(year=year, street=street)
-    targets = scope_targets(year=year, street=street)
+    return indicators_beside_targets(
+        district_values(year=year, street=street), scope_targets(year=year, street=street)
+    )
+
+
+def indicators_beside_targets(
+    values: Mapping[str, Decimal | None], targets: Mapping[str, Decimal]
+) -> list[IndicatorValue]:
+    """The fourteen indicators of `values` (district_values' dict, computed now or read from the
+    stored figures) beside `targets`, exact to their unit's precision, in the plan's order."""
     result = []
     for key in IndicatorKey:
         value, target = exact(key, values[key]), targets.get(key.value)

@@ -9,6 +9,7 @@ Everything here but `year_figures_compute` is pure: JSON in, Decimals out.
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from functools import cached_property
 
 from crm.indicators import (
     BuildingFigures,
@@ -105,11 +106,17 @@ def values_of_totals(values: Mapping[str, str] | None) -> dict[str, Decimal | No
 
 @dataclass(frozen=True)
 class YearFigures:
-    """A stored payload of year_figures_compute, read back."""
+    """A stored payload of year_figures_compute, read back. Building rows are parsed when asked
+    for, and only those of the scope asked: a street officer's page reads its street's few dozen of
+    a city's 2,000 (parsing them all took longer than the rest of the forecast)."""
 
     district: dict[str, Decimal]
     streets: Mapping[str, Mapping[str, str]]
-    buildings: dict[int, PlacedFigures]
+    rows: Mapping[str, list]  # building id -> the stored row (building_from_json)
+
+    @cached_property
+    def buildings(self) -> dict[int, PlacedFigures]:
+        return {int(pk): building_from_json(int(pk), row) for pk, row in self.rows.items()}
 
     def totals(self, street_id: int | None) -> dict[str, Decimal]:
         """district_totals of the district, or of one street."""
@@ -121,12 +128,15 @@ class YearFigures:
         """The buildings in service on D, of one street if asked."""
         if street_id is None:
             return self.buildings
-        return {pk: b for pk, b in self.buildings.items() if b.street_id == street_id}
+        # A row ends with the building's street id, then its main industry.
+        return {
+            int(pk): building_from_json(int(pk), row) for pk, row in self.rows.items() if row[-2] == street_id
+        }
 
 
 def year_figures_from_json(payload: Mapping) -> YearFigures:
     return YearFigures(
         district=totals_from_json(payload["district"]),
         streets=payload["streets"],
-        buildings={int(pk): building_from_json(int(pk), row) for pk, row in payload["buildings"].items()},
+        rows=payload["buildings"],
     )

@@ -1,14 +1,16 @@
 """Between the database and the ranking core: load the district into arrays, keep them fresh, rank.
 
 The arrays live in a per-process cache. Every ranking first reads a version stamp, one SQL
-statement of indexed MAX() lookups: the largest primary key and history id of every table a
-ranking depends on (simple-history writes a history row on every save and delete the services
-make, and bulk inserts raise the largest key). A part whose stamp moved is reloaded before ranking,
-so a signing, a unit status change, a hold, a tenancy or a policy edit shows in the very next
-ranking. A per-process count of the writes this process made (post_save, post_delete and
-m2m_changed, connected in matching.apps) joins the stamp, so that a write rolled back on SQLite,
-which may hand the same ids out again, still invalidates. Writes that bypass all of these (a raw
-``QuerySet.update()`` on units) must call `cache_clear()`.
+statement of indexed lookups: each part's data-version counter (crm.data_versions: database
+triggers advance "matching_<part>" in every transaction that writes one of the part's tables,
+whoever writes, `QuerySet.update()`, raw SQL and other processes included), the largest primary key
+and history id of every table a ranking depends on (simple-history writes a history row on every
+save and delete the services make, and bulk inserts raise the largest key: these also see writes
+of this process's own open transaction, which the counters see only at commit) and a per-process
+count of the writes this process made (post_save, post_delete and m2m_changed, connected in
+matching.apps), so that a write rolled back after a ranking read it still invalidates. A part whose
+stamp moved is reloaded before ranking, so a ranking never uses inputs older than the committed
+data version it read; each result names that version (`data_version`).
 """
 
 from __future__ import annotations
@@ -23,22 +25,21 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
 from crm.constants import OPEN_STAGES, TaxTier
+from crm.data_versions import MATCHING, MATCHING_PARTS, part_counter
 from crm.indicators import building_figures
 from crm.models import (
     Building,
-    BusinessCircle,
-    Enterprise,
+    DataVersion,
     Industry,
     Lead,
     Reservation,
-    Street,
-    TaxRecord,
     Tenancy,
     TenancyUnit,
     Unit,
@@ -91,19 +92,14 @@ from matching.models import RankingModel
 from policies.adapter import policy_terms, tax_retained_share
 from policies.conditions import parse_condition
 from policies.engine import PolicyBook
-from policies.models import Benefit, DistrictPolicySettings, Policy
+from policies.models import Policy
 
 # ---------------------------------------------------------------------------- version stamp
 
-# Which tables each cached part is read from; a part reloads when any of their stamps moves.
+# Which tables each cached part is read from (crm.data_versions.MATCHING_PARTS, which the triggers
+# also read); a part reloads when any of their stamps moves.
 PARTS: dict[str, tuple[type[Model], ...]] = {
-    "buildings": (Building, Street, BusinessCircle, EntryRuleRow),
-    "units": (Unit, Reservation),
-    "tenants": (Tenancy, TenancyUnit, Enterprise),
-    "tax": (TaxRecord,),
-    "policies": (Policy, Benefit, DistrictPolicySettings),
-    "model": (RankingModel,),
-    "leads": (Lead, Lead.preferred_streets.through),
+    part: tuple(django_apps.get_model(label) for label in labels) for part, labels in MATCHING_PARTS.items()
 }
 
 
@@ -119,7 +115,19 @@ def _stamp_columns() -> list[tuple[str, str, str]]:
     return columns
 
 
+def _stamp_sql() -> tuple[str, list[str]]:
+    """The stamp's one statement: every MAX(), then each part's data-version counter, then the
+    matching group's version (crm.data_versions), with the counters' names as parameters."""
+    quote = connection.ops.quote_name
+    maxima = [f"(SELECT MAX({quote(c)}) FROM {quote(t)})" for _, t, c in _STAMP_COLUMNS]
+    table = quote(DataVersion._meta.db_table)
+    counter = f"(SELECT value FROM {table} WHERE name = %s)"
+    names = [part_counter(part) for part in PARTS] + [MATCHING]
+    return "SELECT " + ", ".join(maxima + [counter] * len(names)), names
+
+
 _STAMP_COLUMNS = _stamp_columns()
+DATA_VERSION = "data_version"  # the stamp's entry of the matching group's version, not a part
 _PART_OF: dict[type[Model], str] = {model: part for part, models in PARTS.items() for model in models}
 # Writes this process has made, per part: a rolled-back write on SQLite can leave the largest ids
 # as they were, but it still moved this counter (bumped by matching.apps on save, delete, m2m change).
@@ -134,16 +142,22 @@ def note_write(sender: type[Model], **kwargs: Any) -> None:
 
 
 def version_stamp() -> dict[str, tuple]:
-    """Each part's stamp, read in one statement of index-only MAX() lookups, with this process's writes."""
-    quote = connection.ops.quote_name
-    select = ", ".join(f"(SELECT MAX({quote(c)}) FROM {quote(t)})" for _, t, c in _STAMP_COLUMNS)
+    """Each part's stamp, read in one statement of index-only lookups: the MAX() ids, the part's
+    data-version counter, and this process's writes. Key "data_version": the matching group's
+    committed version the stamp was read at (0 before any write)."""
+    sql, params = _stamp_sql()
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {select}")
+        cursor.execute(sql, params)
         row = cursor.fetchone()
+    maxima, counters = row[: len(_STAMP_COLUMNS)], row[len(_STAMP_COLUMNS) :]
     stamp: dict[str, list] = {part: [] for part in PARTS}
-    for (part, _, _), value in zip(_STAMP_COLUMNS, row, strict=True):
+    for (part, _, _), value in zip(_STAMP_COLUMNS, maxima, strict=True):
         stamp[part].append(value)
-    return {part: (*values, _writes_seen[part]) for part, values in stamp.items()}
+    for part, value in zip(PARTS, counters[:-1], strict=True):
+        stamp[part].append(value or 0)
+    result: dict[str, tuple] = {part: (*values, _writes_seen[part]) for part, values in stamp.items()}
+    result[DATA_VERSION] = (counters[-1] or 0,)
+    return result
 
 
 # ---------------------------------------------------------------------------- loaders
@@ -601,6 +615,7 @@ class BuildingMatches:
     candidates: int
     excluded_counts: dict[str, int]
     excluded: list[Exclusion] | None = None
+    data_version: int = 0  # the matching inputs' committed version the arrays were current with
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -621,6 +636,7 @@ class LeadMatches:
     excluded_counts: dict[str, int]
     leads_without_data: dict[str, int]
     diversity_penalty: float
+    data_version: int = 0  # the matching inputs' committed version the arrays were current with
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -648,6 +664,7 @@ def match_buildings(
         query = query_for_lead(lead, s.industries)
         snap, incentives = s.snapshot, s.incentives
         version, weights, named, cutoff = s.model
+        data_version = s.stamp[DATA_VERSION][0]
     tol = tolerance_setting() if tolerance is None else tolerance
     scores = rank_buildings(
         snap, query, weights=weights, incentives=incentives, tolerance=tol, budget_cutoff=cutoff
@@ -661,6 +678,7 @@ def match_buildings(
         candidates=int(scores.order.size),
         excluded_counts=scores.excluded_counts(),
         excluded=exclusions(snap, scores) if include_excluded else None,
+        data_version=data_version,
     )
 
 
@@ -686,6 +704,7 @@ def match_leads(
         s = _refresh(day, leads=True)
         snap, incentives, leads = s.snapshot, s.incentives, s.leads
         version, weights, named, cutoff = s.model
+        data_version = s.stamp[DATA_VERSION][0]
         row = s.buildings.row_of[building.pk]
         unit_row = None if unit is None else s.units.row_of[unit.pk]
         exposure = None
@@ -730,6 +749,7 @@ def match_leads(
         excluded_counts=scores.excluded_counts(),
         leads_without_data=dict(leads.table.invalid),
         diversity_penalty=DIVERSITY_PENALTY if exposure is not None else 0.0,
+        data_version=data_version,
     )
 
 

@@ -5,6 +5,8 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -60,3 +62,28 @@ class ProcessGroup:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def other_process(*statements: str, commit: bool = True) -> None:
+    """Run `statements` in one transaction of a second process (psycopg, raw SQL, no Django signal),
+    then commit or roll back: what another web process, a worker or a psql session writes."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    conninfo = (
+        f"host={settings['HOST'] or '127.0.0.1'} port={settings['PORT'] or 5432} "
+        f"dbname={settings['NAME']} user={settings['USER']}"
+    )
+    if settings["PASSWORD"]:
+        conninfo += f" password={settings['PASSWORD']}"
+    code = textwrap.dedent(
+        """
+        import sys, psycopg
+        conninfo, commit, *statements = sys.argv[1:]
+        with psycopg.connect(conninfo) as db:
+            for statement in statements:
+                db.execute(statement)
+            db.commit() if commit == "1" else db.rollback()
+        """
+    )
+    subprocess.run([sys.executable, "-c", code, conninfo, "1" if commit else "0", *statements], check=True)

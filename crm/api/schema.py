@@ -3,7 +3,7 @@
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 
-# {"detail": "..."}: 401, 403, 404, 412, 413, 429.
+# {"detail": "..."}: 401, 403, 404, 412, 413, 429, 503.
 DETAIL = {
     "type": "object",
     "properties": {"detail": {"type": "string"}},
@@ -23,6 +23,9 @@ CONFLICT = OpenApiResponse(
     FIELD_ERRORS, description="冲突:报备在先、版本已过期 / conflict: registered earlier, or a stale version"
 )
 STALE = OpenApiResponse(DETAIL, description="If-Match 已过期 / the If-Match ETag is stale")
+COMPUTING = OpenApiResponse(
+    DETAIL, description="正在计算,请按 Retry-After 秒后重试 / being computed: retry after Retry-After seconds"
+)
 
 _ALWAYS = {
     "400": BAD_REQUEST,

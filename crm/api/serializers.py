@@ -529,9 +529,19 @@ class IndicatorSerializer(serializers.Serializer):
     direction = serializers.CharField()
 
 
+class IndicatorsAsOfSerializer(serializers.Serializer):
+    computed_at = serializers.DateTimeField(
+        help_text="数据截至:工作进程计算这些数值的时间 / when a worker computed these figures"
+    )
+    stale = serializers.BooleanField(
+        help_text=("数据在计算后已有变更,正在重新计算 / the data changed since; a recomputation is queued")
+    )
+
+
 class IndicatorReportSerializer(serializers.Serializer):
     year = serializers.IntegerField()
     street = serializers.CharField(allow_null=True)
+    as_of = IndicatorsAsOfSerializer()
     results = IndicatorSerializer(many=True)
 
 

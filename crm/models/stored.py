@@ -17,7 +17,9 @@ class DataVersion(models.Model):
 
     The counter is advanced by database triggers (migration crm 0010), inside the writing
     transaction, so no write path (services, import, admin, raw SQL, deletes) can skip it and a
-    rolled-back write leaves it as it was.
+    rolled-back write leaves it as it was. Besides the groups, each part of the matching arrays has
+    a row "matching_<part>" (crm.data_versions.MATCHING_PARTS, migration crm 0015) that the
+    adapter's per-process cache is keyed on.
     """
 
     name = models.CharField(_("输入"), max_length=20, choices=InputGroup.choices, primary_key=True)

@@ -91,14 +91,16 @@ EVERYTHING = Q()
 
 
 def _street_leads(v: Viewer) -> Q:
-    # A street's leads: owned by its promoters, wanting to come to it, or signed into it.
-    # The to-many joins sit in a subquery so that the outer rows stay unique.
-    matching = m.Lead.objects.filter(
-        Q(owner__street_id=v.street_id)
-        | Q(preferred_streets__id=v.street_id)
-        | Q(signings__building__street_id=v.street_id)
+    # A street's leads: owned by its promoters, wanting to come to it, or signed into it: the union
+    # of three id lists, each read by its index, so the outer rows stay unique and are fetched by
+    # primary key. One subquery joining all three and filtering on their OR read every lead of the
+    # city with its streets and signings (130 ms at city scale, on every page of the officer).
+    owned = m.Lead.objects.filter(owner__street_id=v.street_id).order_by().values("pk")
+    wanted = (
+        m.Lead.preferred_streets.through.objects.filter(street_id=v.street_id).order_by().values("lead_id")
     )
-    return Q(pk__in=matching.values("pk"))
+    signed = m.Signing.objects.filter(building__street_id=v.street_id).order_by().values("lead_id")
+    return Q(pk__in=owned.union(wanted, signed))
 
 
 def _lead_rule(prefix: str) -> Callable[[Viewer, str], Q]:

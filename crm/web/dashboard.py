@@ -3,6 +3,7 @@ direction and trend, the same per street, the pipeline's year-end forecast, a wh
 signings, and a map of the buildings coloured by occupancy or tax tier."""
 
 from collections import defaultdict
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
@@ -306,6 +307,25 @@ def dashboard_what_if_form(request):
     return render(request, "web/_what_if_form.html", context)
 
 
+class StoredBest(Mapping):
+    """The stored best building of each open lead ({"lead id": building id}) as pipeline_additions
+    reads it (lead id -> [(building id, score)]), converted per lead looked up: an officer's street
+    has a few hundred of a city's 11,600 open leads, and converting them all took a third of a
+    second of the page."""
+
+    def __init__(self, stored: Mapping[str, int]):
+        self._stored = stored
+
+    def __getitem__(self, lead_id: int) -> list[tuple[int, float]]:
+        return [(self._stored[str(lead_id)], 1.0)]
+
+    def __iter__(self):
+        return (int(lead_id) for lead_id in self._stored)
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+
 @roles_required(OFFICE)
 @fragment_of("web:dashboard", anchor="forecast")
 def forecast(request):
@@ -328,7 +348,7 @@ def forecast(request):
     if RULES[Lead](request_viewer(request), VIEW) is EVERYTHING:
         summed = summed_from_json(placements.payload["summed"])
     else:
-        best = {int(lead): [(building, 1.0)] for lead, building in placements.payload["best"].items()}
+        best = StoredBest(placements.payload["best"])
     result = pipeline_forecast(
         leads=scoped(request, Lead),
         best_buildings=best,

@@ -5,7 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from crm.models import Lead
+from crm.data_versions import current_versions
+from crm.models import DataVersion, Lead, StoredResult
+from crm.services.stored_results import stored_results_recompute
 from matching import adapter
 from policies.services import policy_create
 from tests.api.conftest import api_client, industry
@@ -261,6 +263,45 @@ def test_the_indicators_default_to_the_last_year_with_tax_records(world):
     # then 2023, not last year: 金融大厦's 9,000,000 + 科创大厦's 500,000 = 0.095 亿元
     assert body["year"] == 2023
     assert {row["key"]: row["value"] for row in body["results"]}["building_tax"] == "0.0950000000"
+
+
+def _building_tax(body: dict) -> str:
+    return {row["key"]: row["value"] for row in body["results"]}["building_tax"]
+
+
+def test_the_indicators_are_the_stored_figures_with_when_they_were_computed(world):
+    # given the year's figures stored by a worker: 9,000,000 + 500,000 yuan = 0.095 亿元
+    stored_results_recompute(group="indicators")
+    computed_at = StoredResult.objects.get(kind="year_figures", key="2023").computed_at
+    client = api_client(world, "district_admin")
+    # when 金融大厦's tax becomes 10,000,000 yuan and its commit advances the data version, before
+    # any worker has recomputed the figures
+    world.tax.amount_yuan = Decimal("10000000")
+    world.tax.save()
+    DataVersion.objects.update_or_create(
+        name="indicators", defaults={"value": current_versions()["indicators"] + 1}
+    )
+    before = client.get("/api/v1/indicators/?year=2023").json()
+    stored_results_recompute(group="indicators")
+    after = client.get("/api/v1/indicators/?year=2023").json()
+    # then the API says its figures are older than the data, exact as stored, until they are
+    # recomputed: 10,000,000 + 500,000 = 0.105 亿元
+    assert dt.datetime.fromisoformat(before["as_of"]["computed_at"]) == computed_at
+    assert before["as_of"]["stale"] is True
+    assert _building_tax(before) == "0.0950000000"
+    assert after["as_of"]["stale"] is False
+    assert _building_tax(after) == "0.1050000000"
+
+
+def test_indicators_of_a_year_never_computed_are_queued_and_answered_503(world, settings):
+    # given workers compute stored results (no computing on a request) and nobody asked for 2022
+    settings.STORED_RESULTS_COMPUTE_MISSING = False
+    # when
+    response = api_client(world, "district_admin").get("/api/v1/indicators/?year=2022")
+    # then the year is wanted by the next recomputation, and the client told when to come back
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert StoredResult.objects.filter(kind="year_figures", key="2022", payload__isnull=True).exists()
 
 
 def test_the_indicators_of_an_unknown_street_are_a_400(world):

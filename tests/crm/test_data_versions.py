@@ -4,41 +4,24 @@ The writes come from a second process (psycopg in a subprocess, raw SQL, no Djan
 is tested is the triggers, and what this process reads is what another process committed.
 """
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
 from django.db import connection
 
-from crm.data_versions import INDICATORS, MATCHING, WATCHED, current_versions, trigger_tables
-from crm.models import StoredResult
+from crm.data_versions import (
+    INDICATORS,
+    MATCHING,
+    MATCHING_PARTS,
+    WATCHED,
+    current_versions,
+    part_counter,
+    trigger_tables,
+)
+from crm.models import DataVersion, StoredResult
 from crm.selectors.stored_results import stored_results
 from crm.services.stored_results import YEAR_FIGURES, stored_result_save
+from tests.processes import other_process
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
-
-
-def _other_process(*statements: str, commit: bool = True) -> None:
-    """Run `statements` in one transaction of a second process, then commit or roll back."""
-    settings = connection.settings_dict
-    conninfo = (
-        f"host={settings['HOST'] or '127.0.0.1'} port={settings['PORT'] or 5432} "
-        f"dbname={settings['NAME']} user={settings['USER']}"
-    )
-    if settings["PASSWORD"]:
-        conninfo += f" password={settings['PASSWORD']}"
-    code = textwrap.dedent(
-        """
-        import sys, psycopg
-        conninfo, commit, *statements = sys.argv[1:]
-        with psycopg.connect(conninfo) as db:
-            for statement in statements:
-                db.execute(statement)
-            db.commit() if commit == "1" else db.rollback()
-        """
-    )
-    subprocess.run([sys.executable, "-c", code, conninfo, "1" if commit else "0", *statements], check=True)
 
 
 NAMES = ("版本测试一街道", "版本测试二街道", "版本测试三街道")
@@ -52,23 +35,23 @@ def test_a_write_committed_in_another_process_advances_each_of_its_versions_once
 
     try:
         # when: three rows in one transaction, by raw SQL
-        _other_process(*INSERT)
+        other_process(*INSERT)
 
         # then: streets feed both groups; one transaction is one step, however many rows it writes
         after = current_versions()
         assert after[INDICATORS] == before[INDICATORS] + 1
         assert after[MATCHING] == before[MATCHING] + 1
     finally:
-        _other_process(DELETE)
+        other_process(DELETE)
 
 
 def test_a_delete_advances_the_version():
     # given
-    _other_process(*INSERT)
+    other_process(*INSERT)
     before = current_versions()
 
     # when
-    _other_process(DELETE)
+    other_process(DELETE)
 
     # then
     assert current_versions()[INDICATORS] == before[INDICATORS] + 1
@@ -79,7 +62,7 @@ def test_a_rolled_back_write_leaves_the_version_as_it_was():
     before = current_versions()
 
     # when
-    _other_process(*INSERT, commit=False)
+    other_process(*INSERT, commit=False)
 
     # then: neither the rows nor the step exist
     assert current_versions() == before
@@ -91,7 +74,7 @@ def test_a_statement_that_changes_no_row_is_no_write():
     before = current_versions()
 
     # when
-    _other_process("UPDATE crm_street SET name = name WHERE id = -1")
+    other_process("UPDATE crm_street SET name = name WHERE id = -1")
 
     # then
     assert current_versions() == before
@@ -102,7 +85,7 @@ def test_a_write_to_matching_inputs_alone_moves_the_matching_version_only():
     before = current_versions()
 
     # when: a business circle, which the matching arrays read and the indicators do not
-    _other_process("INSERT INTO crm_businesscircle (name) VALUES ('版本测试商圈')")
+    other_process("INSERT INTO crm_businesscircle (name) VALUES ('版本测试商圈')")
 
     try:
         # then
@@ -110,7 +93,7 @@ def test_a_write_to_matching_inputs_alone_moves_the_matching_version_only():
         assert after[MATCHING] == before[MATCHING] + 1
         assert after[INDICATORS] == before[INDICATORS]
     finally:
-        _other_process("DELETE FROM crm_businesscircle WHERE name = '版本测试商圈'")
+        other_process("DELETE FROM crm_businesscircle WHERE name = '版本测试商圈'")
 
 
 def test_a_result_stored_before_another_processs_write_reads_as_stale():
@@ -121,12 +104,12 @@ def test_a_result_stored_before_another_processs_write_reads_as_stale():
 
     try:
         # when: another process commits a street
-        _other_process(INSERT[0])
+        other_process(INSERT[0])
 
         # then: the reader says the result is older than its inputs
         assert stored_results(YEAR_FIGURES, ["2025"])["2025"].stale is True
     finally:
-        _other_process(DELETE)
+        other_process(DELETE)
 
 
 def test_an_older_computation_never_overwrites_a_newer_result():
@@ -149,3 +132,33 @@ def test_every_table_a_stored_result_is_computed_from_carries_the_trigger():
 
     # then
     assert tables <= trigger_tables()
+
+
+def test_a_write_advances_its_matching_part_counter_and_no_other_part():
+    # given
+    counters = [part_counter(part) for part in MATCHING_PARTS]
+
+    def parts() -> dict[str, int]:
+        found = dict(DataVersion.objects.filter(name__in=counters).values_list("name", "value"))
+        return {name: found.get(name, 0) for name in counters}
+
+    before = parts()
+
+    # when: a business circle, one of the tables of the buildings' part
+    other_process("INSERT INTO crm_businesscircle (name) VALUES ('版本测试商圈')")
+
+    try:
+        # then: that part moved one step; the units, leads, … did not; the groups read as groups only
+        after = parts()
+        assert after["matching_buildings"] == before["matching_buildings"] + 1
+        assert {k: v for k, v in after.items() if k != "matching_buildings"} == {
+            k: v for k, v in before.items() if k != "matching_buildings"
+        }
+        assert set(current_versions()) == {INDICATORS, MATCHING}
+    finally:
+        other_process("DELETE FROM crm_businesscircle WHERE name = '版本测试商圈'")
+
+
+def test_every_table_of_the_matching_arrays_carries_a_trigger():
+    # then: each part's tables are among the watched ones, so their triggers advance the part's counter
+    assert {label for labels in MATCHING_PARTS.values() for label in labels} <= set(WATCHED)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from crm.constants import LeadStage, UnitStatus
+from crm.data_versions import MATCHING, current_versions
 from crm.models import Lead
 from crm.services.reservations import unit_reserve
 from crm.services.signings import signing_complete
@@ -31,6 +32,7 @@ from tests.factories import (
     industry,
     make_credit_code,
 )
+from tests.processes import other_process
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
@@ -233,6 +235,37 @@ def test_leads_for_one_unit_must_take_that_unit(district):
     matches = adapter.match_leads(district["business"], unit=big)
     # then
     assert [matches.labels[r.lead_id][0] for r in matches.results] == ["L-BIG"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_write_committed_by_another_process_shows_in_the_next_ranking(district):
+    # given a warm cache that ranks both buildings
+    assert ranked(adapter.match_buildings(district["lead"])) == ["商务楼", "普通楼"]
+    plain = district["units"]["plain"]
+    # when another process takes the plain building's unit off the market by a bare UPDATE: no
+    # signal in this process, no history row, no new id; only the database's triggers see it
+    other_process(f"UPDATE crm_unit SET status = 'unavailable' WHERE id = {plain.pk}")
+    # then the next ranking has reloaded the units and says which committed version it ranked
+    matches = adapter.match_buildings(district["lead"])
+    assert ranked(matches) == ["商务楼"]
+    assert matches.data_version == current_versions()[MATCHING]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_committed_write_reloads_only_the_part_it_wrote(district):
+    # given a warm cache
+    adapter.match_buildings(district["lead"])
+    loads_before = dict(adapter.cache_info()["loads_seconds"])
+    # when another process changes a policy-free table of one part: a unit's asking rent
+    other_process(f"UPDATE crm_unit SET asking_rent = 2.40 WHERE id = {district['units']['plain'].pk}")
+    adapter.match_buildings(district["lead"])
+    # then the units were loaded again, and the buildings, tenancies and policies were not
+    loads_after = adapter.cache_info()["loads_seconds"]
+    assert loads_after["units"] != loads_before["units"]
+    for part in ("buildings", "tenancies", "policies"):
+        assert loads_after[part] == loads_before[part]
 
 
 def test_a_warm_ranking_reads_the_version_stamp_and_the_preferred_streets_only(

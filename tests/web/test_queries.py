@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm.constants import LeadStage
+from crm.models import Building
 from crm.models.appraisal import PeriodKind
 from crm.services.appraisal import appraisal_compute
 from crm.services.stored_results import stored_results_recompute
@@ -165,6 +166,24 @@ def test_the_desk_does_not_query_per_lead(district, django_assert_max_num_querie
     # the warnings, and the appraisal service's eight (six metrics, targets, weights), whatever the leads
     with django_assert_max_num_queries(few):
         client.get(reverse("web:desk"))
+
+
+def test_the_lead_page_queries_the_same_however_many_buildings_it_offers(
+    district, django_assert_max_num_queries
+):
+    # given: the lead page, whose activity form offers every building of the district
+    client = district.client("promoter")
+    url = reverse("web:lead", args=[district.lead.pk])
+    few = _count(client, url)
+
+    # when 15 more buildings come in
+    _more_buildings(district)
+
+    # then the building select is one query of (id, name, code) rows, however long
+    with django_assert_max_num_queries(few):
+        response = client.get(url)
+    page = response.content.decode()
+    assert all(f'<option value="{pk}"' in page for pk in Building.objects.values_list("pk", flat=True))
 
 
 def _grown_alike(district, client, urls: list[str]) -> tuple[list[int], list[int]]:

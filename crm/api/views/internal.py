@@ -12,11 +12,18 @@ from rest_framework.views import APIView
 from crm.api import serializers as s
 from crm.api.filters import AppraisalFilter, EnterpriseFilter, TaxRecordFilter
 from crm.api.permissions import scoped, sees_whole_area
+from crm.api.schema import COMPUTING
 from crm.api.views.base import ApiMixin, int_param, int_parameter
-from crm.indicators import district_indicators
+from crm.indicators import indicators_beside_targets, scope_targets
 from crm.models import AppraisalSnapshot, Enterprise, Street, TaxRecord
+from crm.services.stored_results import YEAR_FIGURES
 from crm.tax_tiers import tier_year
 from crm.validators import REPORT_YEAR_MIN, YEAR_MAX
+from crm.web.stored import read_one
+from crm.year_figures import values_of_totals
+
+# A year nobody had asked for is computed by the next worker pass (seconds): when to ask again.
+COMPUTING_RETRY_AFTER_S = 10
 
 
 @extend_schema(summary="企业 / enterprises (internal roles)")
@@ -79,7 +86,7 @@ class IndicatorsView(ApiMixin, APIView):
                 "street", OpenApiTypes.STR, description="镇街名称,空为全区 / street name, blank: district"
             ),
         ],
-        responses={200: s.IndicatorReportSerializer},
+        responses={200: s.IndicatorReportSerializer, 503: COMPUTING},
     )
     def get(self, request):
         year = int_param(request, "year", default=tier_year, low=REPORT_YEAR_MIN, high=YEAR_MAX)
@@ -93,6 +100,24 @@ class IndicatorsView(ApiMixin, APIView):
             raise PermissionDenied(
                 "指标仅对覆盖该范围的角色开放 / the indicators of an area are for its own staff"
             )
-        results = [asdict(value) for value in district_indicators(year=year, street=street)]
-        report = {"year": year, "street": street.name if street else None, "results": results}
+        # The figures a worker stored for the year (crm.services.stored_results), never computed on
+        # the request: one read of the district's or the street's part of them.
+        part = "district" if street is None else f"streets__{street.pk}"
+        stored = read_one(YEAR_FIGURES, str(year), part=part)
+        if stored.missing:
+            # Nothing stored for this year yet and no computing here (workers run it): it is queued.
+            return Response(
+                {"detail": "正在计算,请稍后重试 / being computed, retry shortly"},
+                status=503,
+                headers={"Retry-After": str(COMPUTING_RETRY_AFTER_S)},
+            )
+        values = values_of_totals(stored.payload)
+        targets = scope_targets(year=year, street=street)
+        results = [asdict(value) for value in indicators_beside_targets(values, targets)]
+        report = {
+            "year": year,
+            "street": street.name if street else None,
+            "as_of": {"computed_at": stored.computed_at, "stale": stored.stale},
+            "results": results,
+        }
         return Response(s.IndicatorReportSerializer(report).data)
