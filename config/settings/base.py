@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "crm",
     "policies",
     "matching",
+    "retention",
     "workers",
     "ops",
 ]

@@ -81,6 +81,7 @@ class TestRows:
     """The pooled test rows: each ranker's score, the labels, tax, test day and enterprise."""
 
     scores: dict[str, np.ndarray]
+    x: np.ndarray  # the features, for judging another model on the same rows
     expected: dict[str, np.ndarray]  # score × tax: the list's order
     left: np.ndarray
     relocated: np.ndarray
@@ -96,7 +97,7 @@ def test_rows(
     index = {int(d[0]): i for i, d in enumerate(snaps.day)}
     tested = sorted(index)[-test_days:]
     parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("model", "lease", "fell", "left", "reloc", "tax", "day", "ent")
+        k: [] for k in ("model", "lease", "fell", "left", "reloc", "tax", "day", "ent", "x")
     }
     last_model = None
     for day in tested:
@@ -125,6 +126,7 @@ def test_rows(
         parts["tax"].append(rows.tax_last_year)
         parts["day"].append(snaps.day[i])
         parts["ent"].append(snaps.enterprise[i])
+        parts["x"].append(rows.x)
     if not parts["day"]:
         raise NotEnoughOutcomes("no test day has a model trained on earlier outcomes")
     cat = {k: np.concatenate(v) for k, v in parts.items()}
@@ -133,6 +135,7 @@ def test_rows(
     return (
         TestRows(
             scores,
+            np.vstack(parts["x"]),
             {k: s * tax for k, s in scores.items()},
             cat["left"],
             cat["reloc"],
