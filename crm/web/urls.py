@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from crm.web import appraisal, auth, buildings, dashboard, desk, imports, leads, policies
+from crm.web import appraisal, auth, buildings, dashboard, desk, imports, leads, policies, retention
 
 app_name = "web"
 
@@ -38,7 +38,11 @@ urlpatterns = [
     path("buildings/", buildings.building_list, name="buildings"),
     path("buildings/<int:pk>/", buildings.building_detail, name="building"),
     path("buildings/<int:pk>/leads/", buildings.building_leads, name="building_leads"),
+    path("buildings/<int:pk>/retention/", retention.building_retention, name="building_retention"),
     path("vacancies/", buildings.vacancy_list, name="vacancies"),
+    # retention (稳商)
+    path("retention/", retention.retention_page, name="retention"),
+    path("retention/<int:pk>/visit/", retention.retention_visit, name="retention_visit"),
     # the plan
     path("plan/", dashboard.dashboard, name="dashboard"),
     path("plan/streets/", dashboard.dashboard_streets, name="dashboard_streets"),
