@@ -11,13 +11,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retention.core.history import GAP_DAYS, HORIZON_DAYS, LEAVE, NO_END, History, active_on, outcomes
+from retention.core.history import (
+    GAP_DAYS,
+    HORIZON_DAYS,
+    LEAVE,
+    NO_END,
+    History,
+    Tenancies,
+    active_on,
+    outcomes,
+)
 
 FEATURES = (
     "months_to_end",  # months to the lease end, 60 for an open-ended lease
     "ends_within_12",  # the lease ends within 12 months
     "open_ended",  # no end date recorded
-    "tenancy_age",  # log(1 + years since the tenancy began)
+    "tenancy_age",  # log(1 + years the enterprise has stayed in the building, renewals included)
     "tax_trend",  # log of the last four quarters' tax over the four before (0 without monthly records)
     "has_trend",  # monthly or quarterly records exist for the last 24 months
     "tax_per_m2_vs_median",  # log of the tenancy's tax per m² over its building's median
@@ -99,6 +108,24 @@ def _industry_churn(history: History, day: int) -> np.ndarray:
     return (left + CHURN_PRIOR * overall) / (seen + CHURN_PRIOR)
 
 
+def stay_starts(tenancies: Tenancies) -> np.ndarray:
+    """Per tenancy, the start of the enterprise's unbroken stay in its building: a lease renewed
+    (the next tenancy there within GAP_DAYS of the end) continues the stay."""
+    order = np.lexsort((tenancies.start, tenancies.building, tenancies.enterprise))
+    stay = tenancies.start.copy()
+    previous = -1
+    for i in order:
+        if (
+            previous >= 0
+            and tenancies.enterprise[i] == tenancies.enterprise[previous]
+            and tenancies.building[i] == tenancies.building[previous]
+            and tenancies.start[i] <= tenancies.end[previous] + GAP_DAYS
+        ):
+            stay[i] = stay[previous]
+        previous = int(i)
+    return stay
+
+
 def _occupied(history: History, day: int) -> np.ndarray:
     t = history.tenancies
     rows = active_on(t, day)
@@ -173,7 +200,7 @@ def feature_rows(
             months_to_end,
             ends_within.astype(float),
             open_ended.astype(float),
-            np.log1p(np.maximum(day - t.start[rows], 0) / 365.25),
+            np.log1p(np.maximum(day - stay_starts(t)[rows], 0) / 365.25),
             trend,
             has_trend[enterprise].astype(float),
             np.log((per_m2 + 1.0) / (median[building] + 1.0)),
