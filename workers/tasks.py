@@ -116,7 +116,7 @@ def street_assessment_nightly(year: int | None = None) -> int:
 def indicators_and_warnings_nightly() -> int:
     """Indicator snapshots, tier movements, tenancies ending and tax falls (迁出预警)."""
     run = warnings_nightly()
-    return run.tier_warnings + run.tenancy_warnings + run.tax_warnings
+    return run.tier_warnings + run.tenancy_warnings + run.tax_warnings + run.risk_warnings
 
 
 @app.task(autoretry_for=DATABASE_ERRORS, **RETRY)

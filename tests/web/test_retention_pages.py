@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Tenancy
+from crm.models import EarlyWarning, Tenancy
 from crm.selectors.scope import CHANGE, visible_to
 from crm.services.stored_results import RETENTION, TODAY, stored_result_save
+from crm.services.warnings import move_out_risk_warnings
 from retention.models import RetentionScore, RetentionVisit
 from tests.factories import EnterpriseFactory, TaxRecordFactory, TenancyFactory
 
@@ -199,3 +200,36 @@ def test_a_tenant_below_the_risk_threshold_is_not_listed_on_its_building(distric
     )
     # then
     assert response.context["tenants"] == []
+
+
+def test_a_high_risk_high_tax_tenant_is_escalated_to_its_street_officer(district, scored):
+    # given 甲大厦's tenant (2,000,000 yuan a year) now scored 0.7 likely to leave
+    RetentionScore.objects.filter(pk=scored["own"].pk).update(probability=0.7)
+    # when
+    created = move_out_risk_warnings()
+    # then 甲街道's officer gets it; 乙中心's (0.6, 12,000,000) goes to the office: 乙街道 has no
+    # officer and 乙中心 no manager
+    assignees = dict(EarlyWarning.objects.values_list("enterprise__name", "assignee__username"))
+    assert created == 2
+    assert assignees == {"甲软件有限公司": "officer", "乙金融有限公司": "office"}
+    assert EarlyWarning.objects.filter(kind=EarlyWarning.Kind.MOVE_OUT_RISK).count() == 2
+
+
+def test_the_move_out_warning_is_not_repeated_within_the_quarter(district, scored):
+    # given
+    move_out_risk_warnings()
+    # when
+    again = move_out_risk_warnings()
+    # then
+    assert again == 0
+
+
+def test_a_likely_leaver_paying_little_tax_is_not_escalated(district, scored):
+    # given 甲大厦's tenant 0.9 likely to leave but paying 999,999.99 yuan (below 1,000,000)
+    RetentionScore.objects.filter(pk=scored["own"].pk).update(
+        probability=0.9, tax_last_year_yuan=Decimal("999999.99")
+    )
+    # when
+    move_out_risk_warnings()
+    # then
+    assert not EarlyWarning.objects.filter(enterprise=scored["own"].enterprise).exists()
