@@ -363,3 +363,16 @@ def test_a_firm_pays_about_what_it_paid_in_the_last_plan_year(demo):
     # then: two years of 0–8 % growth, from 1.00 to 1.08² = 1.1664 times (the cents rounded)
     ratios = [later[e] / last_plan[e] for e in both]
     assert min(ratios) >= Decimal("0.999") and max(ratios) <= Decimal("1.1665")
+
+
+def test_on_the_demo_the_move_out_model_is_ahead_of_both_heuristics(demo):
+    # given the demo's departures (newcomers 2.5 times as likely to leave, long stayers 0.4 times)
+    from retention.core.evaluation import LEASE, TAX_FELL
+    from retention.training import retention_evaluate
+
+    # when
+    report = retention_evaluate(today=AS_OF, rounds=100).report
+
+    # then the model's AUC gain over each heuristic has its whole interval above zero
+    for heuristic in (LEASE, TAX_FELL):
+        assert report["auc_gain"][heuristic]["interval"][0] > 0
