@@ -3,11 +3,11 @@
     DJANGO_ENV=test .venv/bin/python bench/run_all.py
 
 First the city database (`BENCH_DATABASE_URL`, default `bench`) is seeded, but only when it is
-missing or holds fewer leads than a city: seeding takes minutes. Then matching, policies, API,
-pages, appraisal, reminders and the load test run, each in its own process so that one cannot disturb
-another's settings or database. Every script prints `BENCH-RESULT {json}` lines (bench/report.py);
-they are collected into the generated table of docs/benchmarks.md, between its markers, beside the
-date and the machine. The prose around the table is written by hand and kept as it is.
+missing or holds fewer leads than a city: seeding takes minutes. Then matching, retention scoring,
+policies, API, pages, appraisal, reminders and the load test run, each in its own process so that
+one cannot disturb another's settings or database. Every script prints `BENCH-RESULT {json}` lines
+(bench/report.py); they are collected into the generated table of docs/benchmarks.md, between its
+markers, beside the date and the machine. The prose around the table is written by hand and kept as it is.
 Exits non-zero when a benchmark fails or a figure misses its goal.
 """
 
@@ -36,6 +36,7 @@ CITY_LEADS = 20_000
 BENCHMARKS = [
     ("matching_rank.py", {"DATABASE_URL": CITY_URL}),
     ("matching_reverse.py", {"DATABASE_URL": CITY_URL}),
+    ("retention_score.py", {"DATABASE_URL": CITY_URL}),
     ("policies_eval.py", {}),
     ("api_bench.py", {}),
     ("pages_bench.py", {"BENCH_DATABASE_URL": CITY_URL}),

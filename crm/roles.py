@@ -17,12 +17,14 @@ _PRECEDENCE = [
 ]
 
 # The apps whose tables the roles work on; the office's two roles cover all of their models.
-DOMAIN_APPS = ("crm", "policies", "matching", "workers")
+DOMAIN_APPS = ("crm", "policies", "matching", "retention", "workers")
 ALL = "__all__"
 ALL_VIEW = "__all_view__"
 # The auditor reads everything but who may log in where, the agencies' keys and the robots' credentials.
 AUDITOR_HIDDEN = frozenset({"view_userscope", "view_agencyapikey", "view_notificationchannel"})
 
+# Move-out risks of their tenants, and the retention visits they log (scoped to street or building).
+_RETENTION = ["view_retentionscore", "view_retentionvisit", "add_retentionvisit"]
 _READ_POLICIES = ["view_policy", "view_benefit", "view_commitment", "view_commitmentline", "view_entryrule"]
 
 # The model permissions behind the admin and pages; the scope selector narrows them to rows.
@@ -52,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "change_building",
         "change_unit",
         "add_unit",
+        *_RETENTION,
         *_READ_POLICIES,
     ],
     Role.PROMOTER: [
@@ -83,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *(f"view_{m}" for m in ("building", "unit", "industry", "enterprise", "tenancy")),
         "change_unit",
         "add_unit",
+        *_RETENTION,
     ],
     Role.AGENCY: [],
 }

@@ -80,6 +80,12 @@ DEFAULT_SCHEDULE: tuple[Entry, ...] = (
         description="签约、看房或企业数据有变化时重新训练排序权重与行业识别模型;新模型更差则保留旧版本",
     ),
     Entry(
+        name="迁出风险模型重新训练 / retrain the move-out model",
+        task="workers.tasks.retention_retrain_nightly",
+        crontab={"minute": "45", "hour": "3"},
+        description="按季度快照重新训练企业迁出风险模型;新模型评估更差则保留旧版本;新模型即重新评分全部在租企业",
+    ),
+    Entry(
         name="联系人信息保存期限 / contact retention",
         task="workers.tasks.contacts_retention_nightly",
         crontab={"minute": "45", "hour": "0"},

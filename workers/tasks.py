@@ -140,7 +140,7 @@ def street_assessment_nightly(year: int | None = None) -> int:
 def indicators_and_warnings_nightly() -> int:
     """Indicator snapshots, tier movements, tenancies ending and tax falls (迁出预警)."""
     run = warnings_nightly()
-    return run.tier_warnings + run.tenancy_warnings + run.tax_warnings
+    return run.tier_warnings + run.tenancy_warnings + run.tax_warnings + run.risk_warnings
 
 
 @app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
@@ -175,6 +175,26 @@ def models_retrain_nightly() -> dict[str, str]:
     from matching.retraining import industry_retrain_if_changed, ranking_retrain_if_changed
 
     return {"ranking": ranking_retrain_if_changed(), "industry": industry_retrain_if_changed()}
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def retention_retrain_nightly() -> str:
+    """Retrain the move-out model, keeping the one in use if the new one evaluates worse; a new
+    model rescores every active tenancy at once."""
+    from retention.training import TRAINED, retention_retrain_if_better
+
+    outcome = retention_retrain_if_better()
+    if outcome == TRAINED:
+        publish(retention_score_all)
+    return outcome
+
+
+@app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
+def retention_score_all() -> dict[str, float]:
+    """Score every active tenancy's move-out risk with the model in use and store the scores."""
+    from crm.services.stored_results import retention_recompute
+
+    return retention_recompute()
 
 
 @app.task(

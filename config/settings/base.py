@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "crm",
     "policies",
     "matching",
+    "retention",
     "workers",
     "ops",
 ]

@@ -34,7 +34,22 @@ BILLION = 100_000_000 * CENT  # 亿元楼, in cents
 BILLION_LOW, BILLION_HIGH = int(1.03 * BILLION), int(1.40 * BILLION)
 KEY_LOW, KEY_HIGH = int(1.05 * TEN_MILLION), int(0.95 * BILLION)
 NON_KEY_HIGH = int(0.95 * TEN_MILLION)
-LEAVE_RATE = 0.06  # share of tenants that move out in a year
+LEAVE_RATE = 0.06  # share of tenants that move out in a year, before the stay's multiplier:
+# newcomers leave more often, long stayers seldom (docs/retention.md, "The demo's departures").
+NEW_STAY_YEARS, NEW_STAY_FACTOR = 2, 2.5
+LONG_STAY_YEARS, LONG_STAY_FACTOR = 6, 0.4
+
+
+def leave_factor(start: dt.date, on: dt.date) -> float:
+    """How much likelier than LEAVE_RATE a tenant here since `start` is to leave in the year after `on`."""
+    years = (on - start).days / 365.25
+    if years < NEW_STAY_YEARS:
+        return NEW_STAY_FACTOR
+    if years >= LONG_STAY_YEARS:
+        return LONG_STAY_FACTOR
+    return 1.0
+
+
 RELET_GAP_DAYS = 30  # a unit stands empty at least this long between two tenants
 TOLERANCE = 0.03  # the brief: each year-1 indicator within ±3 % of its target
 
@@ -476,7 +491,7 @@ class DistrictPlanner:
         for tenancy in plan.tenancies:
             if not tenancy.active(previous) or tenancy.end is not None:
                 continue
-            if rng.random() < LEAVE_RATE:
+            if rng.random() < LEAVE_RATE * leave_factor(tenancy.start, previous):
                 # Some leases run out on the last day of the year: such a tenant still counts then.
                 if rng.random() < 0.12:
                     tenancy.end = previous
@@ -510,7 +525,9 @@ class DistrictPlanner:
         for tenancy in plan.tenancies:
             if tenancy.end is not None or not tenancy.active(last_year_end):
                 continue
-            if latest_exit > last_year_end and rng.random() < 0.08:
+            if latest_exit > last_year_end and rng.random() < 0.08 * leave_factor(
+                tenancy.start, last_year_end
+            ):
                 tenancy.end = random_date(rng, last_year_end + dt.timedelta(days=1), latest_exit)
             elif rng.random() < 0.3:
                 tenancy.end = random_date(

@@ -20,6 +20,7 @@ from django.utils import timezone
 from crm import models
 from crm.constants import LeadStage, Role, StreetKind
 from crm.demo.district import CENT, YEARS, DistrictPlan, largest_remainder
+from crm.demo.leases import lease_terms
 from crm.demo.pipeline import PipelinePlan
 from crm.names import normalise_company_name
 
@@ -145,28 +146,39 @@ class DemoWriter:
         )
 
     def _tenancies(self, plan: DistrictPlan, buildings: list, units: list, enterprises: list) -> list:
-        tenancies = self._insert(
+        """Each planned stay as its lease terms (crm.demo.leases); returns each stay's first lease."""
+        terms = [lease_terms(i, t.start, t.end, as_of=plan.as_of) for i, t in enumerate(plan.tenancies)]
+        rows = self._insert(
             models.Tenancy,
             (
                 models.Tenancy(
                     enterprise_id=enterprises[t.enterprise].pk,
                     building_id=buildings[t.building].pk,
                     area_m2=Decimal(t.area),
-                    start=t.start,
-                    end=t.end,
+                    start=start,
+                    end=end,
                 )
-                for t in plan.tenancies
+                for t, leases in zip(plan.tenancies, terms, strict=True)
+                for start, end in leases
             ),
         )
         self._insert(
             models.TenancyUnit,
             (
-                models.TenancyUnit(tenancy_id=tenancies[i].pk, unit_id=units[u].pk, start=t.start, end=t.end)
-                for i, t in enumerate(plan.tenancies)
+                models.TenancyUnit(tenancy_id=row.pk, unit_id=units[u].pk, start=row.start, end=row.end)
+                for row, t in zip(
+                    rows,
+                    (t for t, leases in zip(plan.tenancies, terms, strict=True) for _ in leases),
+                    strict=True,
+                )
                 for u in t.units
             ),
         )
-        return tenancies
+        firsts, position = [], 0
+        for leases in terms:
+            firsts.append(rows[position])
+            position += len(leases)
+        return firsts
 
     def _tax(self, plan: DistrictPlan, enterprises: list) -> None:
         """A yearly total per firm and year, or monthly amounts (months it was here) adding up to it.

@@ -217,6 +217,7 @@ class EarlyWarning(models.Model):
         TIER_LEFT = "tier_left", _("楼宇跌出税收层级")
         TENANCY_ENDING = "tenancy_ending", _("租约90天内到期")
         TAX_DROP = "tax_drop", _("企业税收同比下降超30%")
+        MOVE_OUT_RISK = "move_out_risk", _("高税收企业迁出风险高")
 
     class State(models.TextChoices):
         OPEN = "open", _("待处理")
@@ -258,7 +259,9 @@ class EarlyWarning(models.Model):
             ),
             dates_within_years("early_warning_dates_within_years", dates=("due_on",)),
             models.CheckConstraint(
-                condition=Q(kind__in=["tier_entered", "tier_left", "tenancy_ending", "tax_drop"]),
+                condition=Q(
+                    kind__in=["tier_entered", "tier_left", "tenancy_ending", "tax_drop", "move_out_risk"]
+                ),
                 name="early_warning_kind_known",
             ),
         ]

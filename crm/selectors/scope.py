@@ -16,6 +16,7 @@ from crm.roles import user_role
 from crm.selectors.compiled import SLOT_ID, Compiled
 from matching import models as mm
 from policies import models as pm
+from retention import models as rm
 
 VIEW = "view"
 CHANGE = "change"
@@ -377,6 +378,12 @@ RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     mm.EntryRule: _places("building__street_id", "building_id", public=True, managers_change=False),
     mm.RankingModel: _admin_only,
     mm.IndustryModel: _admin_only,
+    # Retention (稳商): a tenancy's move-out risk and the visits to keep it are its building's — the
+    # district's, the street officer's own street, the building manager's own building — and never
+    # a promoter's or an agency's (they carry tenant tax). Officers and managers log the visits.
+    rm.RetentionScore: _places("building__street_id", "building_id", public=False, managers_change=False),
+    rm.RetentionVisit: _places("building__street_id", "building_id", public=False, managers_change=True),
+    rm.RetentionModel: _admin_only,
 }
 
 

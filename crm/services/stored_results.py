@@ -7,6 +7,9 @@ Kinds (kind, key -> payload):
   building's indicator figures (dashboard, its street table and map, what-if, forecast, building
   list tiers, building page trend and tier).
 * ``tenant_mix``, ``today`` -> every building's tenants active today by industry section.
+* ``retention``, ``today`` -> the summary of scoring every active tenancy's move-out risk
+  (retention.scoring; the scores themselves are rows of retention.RetentionScore): the model
+  version and per building the probability-weighted area and tax expected to move out.
 * ``placements``, ``open_leads`` -> every open lead's best building (matching.adapter's
   match_all_open_leads) and the stages' conversion rates (the forecast).
 
@@ -29,10 +32,17 @@ from crm.models import PlanTarget, StoredResult, TaxRecord, Tenancy
 logger = logging.getLogger(__name__)
 
 YEAR_FIGURES, TENANT_MIX, PLACEMENTS = "year_figures", "tenant_mix", "placements"
+RETENTION = "retention"
 TODAY, OPEN_LEADS = "today", "open_leads"
-GROUP_OF_KIND = {YEAR_FIGURES: INDICATORS, TENANT_MIX: INDICATORS, PLACEMENTS: MATCHING}
-# Kinds whose result is of one day (today's tenants, today's ranking): stale once the day is over.
-DAILY_KINDS = {TENANT_MIX, PLACEMENTS}
+GROUP_OF_KIND = {
+    YEAR_FIGURES: INDICATORS,
+    TENANT_MIX: INDICATORS,
+    RETENTION: INDICATORS,
+    PLACEMENTS: MATCHING,
+}
+# Kinds whose result is of one day (today's tenants, today's ranking, today's risks): stale once the
+# day is over.
+DAILY_KINDS = {TENANT_MIX, PLACEMENTS, RETENTION}
 TREND_YEARS = 3  # the building page's tax trend
 # A page may ask for any year between these (YearForm's bounds); a wanted row outside is ignored.
 FIRST_YEAR, YEARS_AHEAD = 2000, 5
@@ -130,7 +140,20 @@ def indicators_recompute(*, years: list[int] | None = None, mix: bool = True) ->
     seconds = time.perf_counter() - started
     stored_result_save(kind=TENANT_MIX, key=TODAY, version=version, payload=payload, seconds=seconds)
     timings[f"{TENANT_MIX}:{TODAY}"] = seconds
+    timings.update(retention_recompute(version=version, on=today))
     return timings
+
+
+def retention_recompute(*, version: int | None = None, on: dt.date | None = None) -> dict[str, float]:
+    """Score every active tenancy with the model in use (after new indicator inputs, a new model)."""
+    from retention.scoring import retention_scores_compute
+
+    version = current_versions()[INDICATORS] if version is None else version
+    started = time.perf_counter()
+    payload = retention_scores_compute(on=on or timezone.localdate())
+    seconds = time.perf_counter() - started
+    stored_result_save(kind=RETENTION, key=TODAY, version=version, payload=payload, seconds=seconds)
+    return {f"{RETENTION}:{TODAY}": seconds}
 
 
 def _year_figures(year: int) -> dict:
@@ -217,5 +240,7 @@ def stored_result_compute(*, kind: str, key: str) -> None:
         indicators_recompute(years=[int(key)], mix=False)
     elif kind == TENANT_MIX:
         indicators_recompute(years=[])
+    elif kind == RETENTION:
+        retention_recompute()
     elif kind == PLACEMENTS:
         placements_recompute()

@@ -1,4 +1,5 @@
-"""Nightly indicator snapshots and the warnings drawn from them: tiers, leases ending, tax falls (迁出预警).
+"""Nightly indicator snapshots and the warnings drawn from them: tiers, leases ending, tax falls, and
+high-tax tenants the move-out model finds likely to leave (迁出预警).
 
 Each warning is a task for the building's street officers (or, where the street has none, the
 building's managers, else the district office) and the promoter who owns it; a rerun of the same
@@ -34,6 +35,10 @@ from policies.engine.amounts import yuan_text
 
 TENANCY_WARNING_DAYS = 90
 TAX_DROP_SHARE = Decimal("0.3")  # a fall of more than 30% year on year
+# A tenant escalated by its move-out risk: at least this likely to leave within 12 months, and
+# paying at least this much tax a year (docs/retention.md).
+RISK_WARNING_PROBABILITY = 0.5
+RISK_WARNING_TAX_YUAN = Decimal("1000000")
 TIER_ORDER = [
     TaxTier.NONE,
     TaxTier.NEAR_TEN_MILLION,
@@ -51,6 +56,7 @@ class WarningRun:
     tier_warnings: int
     tenancy_warnings: int
     tax_warnings: int
+    risk_warnings: int = 0
 
 
 def _json(values: dict) -> dict[str, str | None]:
@@ -346,6 +352,64 @@ def tax_drop_warnings(*, year: int, today: dt.date | None = None) -> int:
     return _create(warnings, now)
 
 
+@transaction.atomic
+def move_out_risk_warnings(*, today: dt.date | None = None) -> int:
+    """A task for each high-tax tenant the move-out model scores likely to leave, for the street
+    officers (else the building's managers, else the office) and the promoter who brought it; once a
+    quarter per tenancy while it stays at risk."""
+    from retention.models import RetentionScore
+
+    today = today or timezone.localdate()
+    now = timezone.now()
+    quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    risky = list(
+        RetentionScore.objects.filter(
+            probability__gte=RISK_WARNING_PROBABILITY, tax_last_year_yuan__gte=RISK_WARNING_TAX_YUAN
+        )
+        .annotate(owner_user=_owning_promoter_user())
+        .values(
+            "tenancy_id",
+            "building_id",
+            "building__name",
+            "building__street_id",
+            "enterprise_id",
+            "enterprise__name",
+            "probability",
+            "tax_last_year_yuan",
+            "expected_tax_at_risk_yuan",
+            "owner_user",
+        )
+    )
+    responders = warning_recipients({row["building_id"]: row["building__street_id"] for row in risky})
+    warnings = []
+    for row in risky:
+        share = f"{row['probability'] * 100:.0f}%"
+        title = (
+            f"迁出风险:{row['enterprise__name']}({row['building__name']})12个月内迁出概率 {share} / "
+            f"move-out risk: {share} within 12 months"
+        )
+        tax, at_risk = yuan_text(row["tax_last_year_yuan"]), yuan_text(row["expected_tax_at_risk_yuan"])
+        detail = (
+            f"近一年税收 {tax} 元,预期流失 {at_risk} 元;请安排稳商走访 / "
+            f"last year's tax {tax} yuan, expected at risk {at_risk} yuan: plan a retention visit"
+        )
+        for user_id in {*responders[row["building_id"]], row["owner_user"]} - {None}:
+            warnings.append(
+                EarlyWarning(
+                    kind=EarlyWarning.Kind.MOVE_OUT_RISK,
+                    assignee_id=user_id,
+                    building_id=row["building_id"],
+                    enterprise_id=row["enterprise_id"],
+                    title=title,
+                    detail=detail,
+                    due_on=today + dt.timedelta(days=30),
+                    dedupe_key=f"move_out_risk:{row['tenancy_id']}:{quarter}",
+                    created_at=now,
+                )
+            )
+    return _create(warnings, now)
+
+
 def warnings_nightly(*, today: dt.date | None = None) -> WarningRun:
     """The night's run: snapshots of this year and last (whose records may still be amended), tier
     movements since the previous snapshots, tenancies ending, and last year's tax falls."""
@@ -359,4 +423,5 @@ def warnings_nightly(*, today: dt.date | None = None) -> WarningRun:
         tier_warnings=tiers,
         tenancy_warnings=tenancy_ending_warnings(today=today),
         tax_warnings=tax_drop_warnings(year=today.year - 1, today=today),
+        risk_warnings=move_out_risk_warnings(today=today),
     )

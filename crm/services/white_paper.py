@@ -263,6 +263,23 @@ def _commitments(year: int) -> dict | None:
     return {"rows": rows, "total": _fmt(total / 10_000, 1)}
 
 
+def _stability(year: int) -> dict | None:
+    """Tax-source stability (税源稳定性): who of the tenants of 1 January left the district in the year."""
+    from retention.stability import tax_source_stability
+
+    figures = tax_source_stability(year=year, today=timezone.localdate())
+    if figures is None:
+        return None
+    kept_tax = figures["tax_kept_share"]
+    return {
+        **figures,
+        "kept_share": _fmt(figures["kept_share"] * 100, 1),
+        "tax": _fmt(figures["tax"] / 10_000, 1),
+        "tax_left": _fmt(figures["tax_left"] / 10_000, 1),
+        "tax_kept_share": _fmt(kept_tax * 100, 1) if kept_tax is not None else "—",
+    }
+
+
 def white_paper_context(*, year: int) -> dict:
     """Everything the white paper shows for `year`."""
     district = _indicator_rows(year)
@@ -296,6 +313,7 @@ def white_paper_context(*, year: int) -> dict:
         "industries": _industries(year),
         "appraisal": _appraisal(year),
         "commitments": _commitments(year),
+        "stability": _stability(year),
         "chart_width": CHART_WIDTH,
         "generated_at": timezone.now(),
     }

@@ -18,7 +18,7 @@ from crm.constants import OPEN_STAGES, IndicatorKey, Role, TaxTier
 from crm.indicators import HIGHER_IS_BETTER, RATE_KEYS, UNITS, indicators_of_building
 from crm.models import Building, Lead, PlanTarget, Street, StreetTarget
 from crm.selectors.scope import EVERYTHING, RULES, VIEW
-from crm.services.stored_results import OPEN_LEADS, PLACEMENTS, YEAR_FIGURES
+from crm.services.stored_results import OPEN_LEADS, PLACEMENTS, RETENTION, TODAY, YEAR_FIGURES
 from crm.tax_tiers import tax_tier, tier_thresholds
 from crm.web.access import OFFICE, request_viewer, roles_required, scoped, sees_whole_area
 from crm.web.buildings import PALETTE, tier_year
@@ -27,9 +27,11 @@ from crm.web.forecast import (
     FUNNEL,
     StageRate,
     addition_for,
+    departure_removals,
     indicators_with,
     pipeline_forecast,
     summed_from_json,
+    year_share,
 )
 from crm.web.forms import YearForm
 from crm.web.fragments import fragment_of
@@ -349,6 +351,8 @@ def forecast(request):
         summed = summed_from_json(placements.payload["summed"])
     else:
         best = StoredBest(placements.payload["best"])
+    # Expected move-outs (retention scores, per building), counted apart from the pipeline's gains.
+    retention = read_one(RETENTION, TODAY, part="buildings")
     result = pipeline_forecast(
         leads=scoped(request, Lead),
         best_buildings=best,
@@ -357,23 +361,32 @@ def forecast(request):
         figures=year_figures_from_json(figures.payload),
         rates=rates,
         summed=summed,
+        departures=departure_removals(retention.payload or {}, share=year_share(today=today)),
     )
     _years, plan = milestones()
     rows = []
     for key in IndicatorKey:
         target_year, target = _target_for(plan.get(key.value, {}), result.year)
         now, end = result.now[key.value], result.year_end[key.value]
+        gain, loss = result.pipeline_only[key.value], result.departures_only[key.value]
         rows.append(
             {
                 "label": key.label,
                 "now": now,
                 "year_end": end,
                 "change": end - now if end is not None and now is not None else None,
+                "pipeline": gain - now if gain is not None and now is not None else None,
+                "departures": loss - now if loss is not None and now is not None else None,
                 "target": target if street is None or key.value in RATE_KEYS else None,
                 "target_year": target_year,
             }
         )
-    context = {"forecast": result, "rows": rows, "street": street, "as_of": as_of([placements, figures])}
+    context = {
+        "forecast": result,
+        "rows": rows,
+        "street": street,
+        "as_of": as_of([placements, figures, retention]),
+    }
     return render(request, "web/_forecast.html", context)
 
 

@@ -12,7 +12,7 @@ adds no tax (nor a tax source) if it will not pay tax here.
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Q
@@ -198,12 +198,35 @@ def addition_for(lead: Lead, building_id: int, *, weight: Decimal, tax_share: De
 class Forecast:
     year: int
     now: dict[str, Decimal | None]
-    year_end: dict[str, Decimal | None]
+    year_end: dict[str, Decimal | None]  # the pipeline's gains and the expected move-outs together
     rates: dict[str, StageRate]
     leads_counted: int
     leads_unplaced: int
     expected_signings: Decimal
     tax_share: Decimal
+    pipeline_only: dict[str, Decimal | None] | None = None  # the gains alone
+    departures_only: dict[str, Decimal | None] | None = None  # the move-outs alone
+    departing_area_m2: Decimal = Decimal(0)
+    departing_tax_yuan: Decimal = Decimal(0)
+
+
+def departure_removals(buildings: Mapping[str, Mapping[str, str]], *, share: Decimal) -> list[Addition]:
+    """The expected move-outs by 31 December from the stored retention scores (per building, the
+    12-month probability-weighted area and tax): with a constant hazard over the 12 months, the part
+    of it falling in the rest of the year is `share`. A tenant gone on 31 December counts neither in
+    the occupied area nor in the building's tax of the year (the indicators' definition), so both
+    are removed whole. Settled and registered counts are left alone: the issue asks for occupancy,
+    tax, tax per m² and the tiers."""
+    return [
+        Addition(
+            building_id=int(building),
+            weight=Decimal(0),
+            area_m2=-Decimal(row["expected_area_m2"]) * share,
+            tax_yuan=-Decimal(row["expected_tax_yuan"]) * share,
+            weighted=True,
+        )
+        for building, row in buildings.items()
+    ]
 
 
 def pipeline_forecast(
@@ -215,6 +238,7 @@ def pipeline_forecast(
     figures: YearFigures | None = None,
     rates: dict[str, StageRate] | None = None,
     summed: "SummedAdditions | None" = None,
+    departures: Sequence[Addition] = (),
 ) -> Forecast:
     """Year-end indicators of today's year if each open lead in `leads` signs into its best-ranked
     building with its stage's conversion rate, paying tax for the rest of the year.
@@ -238,15 +262,30 @@ def pipeline_forecast(
         additions, unplaced, expected = pipeline_additions(
             leads=leads, best_buildings=best_buildings, rates=rates, share=share
         )
+    pipeline_only = indicators_with(figures=figures, street=street, additions=additions)
+    in_scope = figures.in_scope(street.pk if isinstance(street, Street) else street)
+    # A building cannot lose more tax than it has in the year's figures (records to date): a leaver's
+    # tax is estimated from its last four quarters, the year's records may be few months yet.
+    counted_departures = [
+        replace(d, tax_yuan=max(d.tax_yuan, -in_scope[d.building_id].figures.tax_yuan))
+        for d in departures
+        if d.building_id in in_scope
+    ]
     return Forecast(
         year=year,
         now=indicators_with(figures=figures, street=street),
-        year_end=indicators_with(figures=figures, street=street, additions=additions),
+        year_end=indicators_with(figures=figures, street=street, additions=[*additions, *counted_departures])
+        if counted_departures
+        else pipeline_only,
         rates=rates,
         leads_counted=counted if counted is not None else len(additions),
         leads_unplaced=unplaced,
         expected_signings=expected,
         tax_share=share,
+        pipeline_only=pipeline_only,
+        departures_only=indicators_with(figures=figures, street=street, additions=counted_departures),
+        departing_area_m2=-sum((d.area_m2 for d in counted_departures), Decimal(0)),
+        departing_tax_yuan=-sum((d.tax_yuan for d in counted_departures), Decimal(0)),
     )
 
 

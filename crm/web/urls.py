@@ -13,6 +13,7 @@ from crm.web import (
     lead_edit,
     leads,
     policies,
+    retention,
     units,
 )
 
@@ -52,11 +53,15 @@ urlpatterns = [
     path("buildings/", buildings.building_list, name="buildings"),
     path("buildings/<int:pk>/", buildings.building_detail, name="building"),
     path("buildings/<int:pk>/leads/", buildings.building_leads, name="building_leads"),
+    path("buildings/<int:pk>/retention/", retention.building_retention, name="building_retention"),
     path("vacancies/", buildings.vacancy_list, name="vacancies"),
     # units and holds
     path("units/<int:pk>/", units.unit_detail, name="unit"),
     path("holds/new/", units.hold_add, name="hold_add"),
     path("holds/<int:pk>/release/", units.hold_release, name="hold_release"),
+    # retention (稳商)
+    path("retention/", retention.retention_page, name="retention"),
+    path("retention/<int:pk>/visit/", retention.retention_visit, name="retention_visit"),
     # the plan
     path("plan/", dashboard.dashboard, name="dashboard"),
     path("plan/streets/", dashboard.dashboard_streets, name="dashboard_streets"),

@@ -344,6 +344,9 @@ def _routes(district) -> dict[str, tuple[str, list, list[str]]]:
         ),
         "building": ("get", [building], ["year"]),
         "building_leads": ("get", [building], ["unit"]),
+        "building_retention": ("get", [building], []),
+        "retention": ("get", [], ["page"]),
+        "retention_visit": ("post", [1], ["notes"]),
         "vacancies": (
             "get",
             [],

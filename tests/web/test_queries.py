@@ -241,8 +241,9 @@ def test_the_forecast_queries_the_same_however_many_open_leads(district):
 
     # then: the two; whether the viewer sees the whole area; the streets of the form; the stored
     # placements (with the district's open leads summed: the office sees every lead); the stored
-    # figures; the plan's targets (no ranking, no lead or tenancy read)
-    assert few == many == [PER_REQUEST + 5]
+    # figures; the stored expected move-outs per building (retention); the plan's targets (no
+    # ranking, no lead or tenancy read)
+    assert few == many == [PER_REQUEST + 6]
 
 
 def test_a_street_officers_forecast_queries_the_same_however_many_open_leads(district):
@@ -254,4 +255,4 @@ def test_a_street_officers_forecast_queries_the_same_however_many_open_leads(dis
 
     # then: as the office's, and their own street, and their street's open leads (one query of
     # plain tuples)
-    assert few == many == [PER_REQUEST + 7]
+    assert few == many == [PER_REQUEST + 8]

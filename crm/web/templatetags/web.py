@@ -166,6 +166,7 @@ NAV = (
     ("web:board", _("线索看板"), {"promoter", "district_admin"}),
     ("web:buildings", _("楼宇"), None),
     ("web:vacancies", _("空置房源"), None),
+    ("web:retention", _("稳商清单"), {"district_admin", "auditor", "street_officer", "building_manager"}),
     ("web:dashboard", _("规划看板"), {"district_admin", "auditor", "street_officer"}),
     ("web:leaderboard", _("招商考核"), {"district_admin", "auditor", "street_officer", "promoter"}),
     ("web:assessment", _("镇街考核"), {"district_admin", "auditor", "street_officer"}),
