@@ -8,6 +8,9 @@ from django.utils import timezone
 
 from crm.demo.seed import SCALES, DemoError, demo_models_train, seed_demo
 from crm.models import Building
+from crm.services.stored_results import retention_recompute
+from retention.core.model import NotEnoughOutcomes
+from retention.training import retention_train
 
 
 def iso_date(value: str) -> dt.date:
@@ -77,4 +80,13 @@ class Command(BaseCommand):
                 self.stdout.write("排序:训练数据不足,沿用默认权重 / ranking: too few outcomes, defaults stay")
             else:
                 self.stdout.write(f"排序模型 / ranking model v{ranking.version}: {ranking.leads} leads")
+            # The 稳商 list reads stored move-out scores: a fresh demo shows them without a separate
+            # `train_retention`.
+            try:
+                retention, _report = retention_train(today=as_of)
+            except NotEnoughOutcomes as error:
+                self.stdout.write(f"迁出风险:样本不足 / move-out model: too few outcomes ({error})")
+            else:
+                retention_recompute()
+                self.stdout.write(f"迁出风险模型 / move-out model v{retention.version}")
             self.stdout.write(f"  trained in {time.perf_counter() - started:.1f} s")
