@@ -31,7 +31,9 @@ from crm.models import (
     TenancyUnit,
     Unit,
 )
+from matching.core.audit import MAX_REMOVED_SHARE, audit_report
 from matching.models import IndustryModel, RankingModel
+from matching.training import build_dataset
 
 SEED = "7"
 AS_OF = dt.date(2026, 6, 30)
@@ -305,6 +307,20 @@ def test_the_demo_comes_with_trained_models(demo):
     assert industry.classes == 97
     assert industry.samples > 0 and industry.accuracy["holdout"] > 0
     assert RankingModel.objects.count() == 1
+
+
+def test_no_kept_hard_filter_removes_more_than_2_percent_of_the_demos_signed_buildings(demo):
+    # given the demo's outcomes, each signing ranked as of the day before it (issue #13: a filter the
+    #   signings break is no filter)
+    data = build_dataset()
+    # when
+    audit = audit_report(
+        data.audit_signed, data.audit_toured, data.rent_to_budget, data.toured_rent_to_budget
+    )
+    # then: every signing is audited, and each kept filter removes at most 2 % of them
+    assert audit["signed"] == Signing.objects.count() > 0
+    kept = {name: row for name, row in audit["filters"].items() if row["kept"]}
+    assert all(row["signed_removed_share"] <= MAX_REMOVED_SHARE for row in kept.values()), kept
 
 
 def test_quick_add_suggests_an_industry_on_the_fresh_demo(demo):
