@@ -389,17 +389,12 @@ def load_model() -> tuple[int, np.ndarray, dict, float]:
     return row.version, weights, named_weights(weights), float("inf") if cutoff is None else float(cutoff)
 
 
-def district_tax(expected, *, pays_tax_here: bool) -> float | None:
-    """The tax a lead would pay to the district: none from a company that will pay its tax elsewhere."""
-    if not pays_tax_here:
-        return 0.0
-    return None if expected is None else float(expected)
-
-
 def query_for_lead(
     lead: Lead, industries: Industries, *, preferred: Iterable[int] | None = None
 ) -> LeadQuery:
-    """A lead as the ranking reads it; missing industry or area, or an inverted range, is refused."""
+    """A lead as the ranking reads it, with its stated tax and its own entry intentions (the core
+    counts tax only from a company that pays it here); missing industry or area, or an inverted
+    range, is refused."""
     if preferred is None:
         preferred = lead.preferred_streets.values_list("pk", flat=True) if lead.pk else []
     return lead_query(
@@ -409,7 +404,7 @@ def query_for_lead(
         area_min=None if lead.area_min_m2 is None else float(lead.area_min_m2),
         area_max=None if lead.area_max_m2 is None else float(lead.area_max_m2),
         budget=None if lead.budget_rent is None else float(lead.budget_rent),
-        expected_tax=district_tax(lead.expected_annual_tax, pays_tax_here=lead.pays_tax_in_district),
+        expected_tax=None if lead.expected_annual_tax is None else float(lead.expected_annual_tax),
         desired_move_in=lead.desired_move_in,
         preferred_streets=list(preferred),
         employees=lead.employees,
@@ -432,6 +427,8 @@ _LEAD_COLUMNS = (
     "desired_move_in",
     "employees",
     "is_headquarters",
+    "registers_in_district",
+    "settles_in_district",
     "pays_tax_in_district",
 )
 
@@ -453,9 +450,22 @@ def load_open_leads(industries: Industries) -> OpenLeads:
     queries, labels = [], {}
     invalid: dict[str, int] = {}
     rows = Lead.objects.filter(stage__in=OPEN_STAGES).order_by("pk").values_list(*_LEAD_COLUMNS)
-    for pk, ref, name, code, low, high, budget, tax, move_in, employees, hq, pays_tax in rows.iterator(
-        chunk_size=5000
-    ):
+    for (
+        pk,
+        ref,
+        name,
+        code,
+        low,
+        high,
+        budget,
+        tax,
+        move_in,
+        employees,
+        hq,
+        registers,
+        settles,
+        pays_tax,
+    ) in rows.iterator(chunk_size=5000):
         try:
             query = lead_query(
                 id=pk,
@@ -464,11 +474,14 @@ def load_open_leads(industries: Industries) -> OpenLeads:
                 area_min=None if low is None else float(low),
                 area_max=None if high is None else float(high),
                 budget=None if budget is None else float(budget),
-                expected_tax=district_tax(tax, pays_tax_here=pays_tax),
+                expected_tax=None if tax is None else float(tax),
                 desired_move_in=move_in,
                 preferred_streets=preferred.get(pk, ()),
                 employees=employees,
                 is_headquarters=hq,
+                registers_in_district=registers,
+                settles_in_district=settles,
+                pays_tax_in_district=pays_tax,
             )
         except MatchingInputError as error:
             invalid[error.field] = invalid.get(error.field, 0) + 1

@@ -173,7 +173,8 @@ def _component_text(
     area_min: float,
     area_max: float,
     budget: float,
-    expected_tax: float,
+    district_tax: float,
+    intends: tuple[bool, bool, bool],
     has_preference: bool,
     preferred: bool,
     incentive_3y: float,
@@ -234,14 +235,30 @@ def _component_text(
             f"{stars}-star building with {services} services{extra_en}",
         )
     if component == "district":
-        per_m2 = expected_tax / offer.area_m2 if offer.area_m2 > 0 else 0.0
-        zh = f"预计每平方米税收 {per_m2:,.0f} 元(楼宇现为 {snap.tax_per_m2[row]:,.0f} 元)"
-        en = f"expected tax {per_m2:,.0f} yuan per m² (the building: {snap.tax_per_m2[row]:,.0f})"
+        registers, settles, pays = intends
+        if pays:
+            per_m2 = district_tax / offer.area_m2 if offer.area_m2 > 0 else 0.0
+            zh = f"预计每平方米税收 {per_m2:,.0f} 元(楼宇现为 {snap.tax_per_m2[row]:,.0f} 元)"
+            en = f"expected tax {per_m2:,.0f} yuan per m² (the building: {snap.tax_per_m2[row]:,.0f})"
+        else:
+            zh, en = "不在区内纳税,不计税收", "will pay its tax elsewhere: no tax counted"
         shortfall, tier = float(snap.shortfall[row]), str(snap.next_tier[row])
-        if shortfall > 0 and expected_tax > 0:
-            share = min(1.0, expected_tax / shortfall)
+        if shortfall > 0 and district_tax > 0:
+            share = min(1.0, district_tax / shortfall)
             zh += f";可补足距{tier}缺口的 {share:.0%}"
             en += f"; closes {share:.0%} of the gap to {tier}"
+        missing = [
+            (zh_word, en_word)
+            for stated, zh_word, en_word in (
+                (registers, "区内注册", "register"),
+                (settles, "区内结算", "settle accounts"),
+                (pays, "区内纳税", "pay tax"),
+            )
+            if not stated
+        ]
+        if missing:
+            zh += f";未达准入门槛(不拟{'、'.join(word for word, _ in missing)})"
+            en += f"; short of the entry threshold (will not {', '.join(word for _, word in missing)} here)"
         return zh, en
     if component == "preference":
         street = str(b.street[row])
@@ -310,6 +327,9 @@ def explain_buildings(
                     expected_tax=lead.expected_tax,
                     employees=lead.employees,
                     is_headquarters=lead.is_headquarters,
+                    registers_in_district=lead.registers_in_district,
+                    settles_in_district=lead.settles_in_district,
+                    pays_tax_in_district=lead.pays_tax_in_district,
                     area=offers.area[picked],
                     rent=offers.rent[picked],
                     on=snap.on_date,
@@ -335,7 +355,8 @@ def explain_buildings(
                 area_min=lead.area_min,
                 area_max=lead.area_max,
                 budget=lead.budget,
-                expected_tax=lead.expected_tax,
+                district_tax=lead.district_tax,
+                intends=(lead.registers_in_district, lead.settles_in_district, lead.pays_tax_in_district),
                 has_preference=bool(lead.preferred_streets),
                 preferred=int(b.street_id[row]) in lead.preferred_streets,
                 incentive_3y=float(scores.incentive_3y[i]),
@@ -409,7 +430,12 @@ def explain_leads(snap: Snapshot, scores: LeadScores, leads: LeadTable, *, limit
                 area_min=float(leads.area_min[lead_row]),
                 area_max=float(leads.area_max[lead_row]),
                 budget=float(leads.budget[lead_row]),
-                expected_tax=float(leads.expected_tax[lead_row]),
+                district_tax=float(leads.district_tax[lead_row]),
+                intends=(
+                    bool(leads.registers_in_district[lead_row]),
+                    bool(leads.settles_in_district[lead_row]),
+                    bool(leads.pays_tax_in_district[lead_row]),
+                ),
                 has_preference=bool(leads.has_preference[lead_row]),
                 preferred=preferred,
                 incentive_3y=float(scores.incentive_3y[i]),

@@ -90,7 +90,8 @@ def features(
     area_min: Any,
     area_max: Any,
     budget: Any,
-    expected_tax: Any,
+    district_tax: Any,
+    entry_intentions: Any,
     has_preference: Any,
     preferred: Any,
     main_kind: Any,
@@ -163,8 +164,9 @@ def features(
 
     star, services, featured = full(star) / 5.0, full(services) / 3.0, full(featured).astype(float)
 
-    # District goal: tax per m² lifted, the tier gap closed, the main industry strengthened.
-    tax = full(expected_tax)
+    # District goal: tax per m² lifted, the tier gap closed (by tax paid here only), the main industry
+    # strengthened, the plan's entry intentions met.
+    tax = full(district_tax)
     lead_per_m2 = np.where(offer_area > 0, tax / np.maximum(offer_area, 1e-9), 0.0)
     building_per_m2 = full(tax_per_m2)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -192,6 +194,7 @@ def features(
         "district.tax_per_m2": lift,
         "district.tier_gap": gap,
         "district.main_industry": full(strengthens).astype(float),
+        "district.entry_intentions": full(entry_intentions),
         "preference": preference,
     }
     return np.clip(np.column_stack([columns[name] for name in FEATURE_NAMES]), 0.0, 1.0)

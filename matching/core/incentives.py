@@ -138,9 +138,11 @@ class PolicyIncentives:
             "expected_tax_per_m2": per_m2,
             "employees": np.asarray(at(pairs.employees), dtype=float),
             "is_headquarters": at(pairs.is_headquarters),
-            "registers_in_district": True,
-            "settles_in_district": True,
-            "pays_tax_in_district": True,
+            # Each lead's own intentions: a policy conditioned on registering here grants nothing
+            # to a company that will register elsewhere.
+            "registers_in_district": at(pairs.registers_in_district),
+            "settles_in_district": at(pairs.settles_in_district),
+            "pays_tax_in_district": at(pairs.pays_tax_in_district),
             "star_rating": b.star[building],
             "featured_type": b.featured[building],
             "street": b.street[building],

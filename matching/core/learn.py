@@ -13,6 +13,10 @@ best possible score is 1, as with the defaults, and blended with the defaults:
     w = α · w_learned + (1 − α) · w_default,   α = n / (n + BLEND_PRIOR_LEADS),
 
 n being the number of leads with an outcome the model learned from.
+
+Features of the lead alone (types.LEAD_FEATURES: its entry intentions) are the same for all of a
+lead's candidates, so every pair difference is 0 there and outcomes say nothing of their weight.
+They are left out of the fit and keep their default weight; the learned weights share the rest.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from matching.core.types import FEATURE_NAMES, score_scale
+from matching.core.types import DEFAULT_WEIGHTS, FEATURE_NAMES, LEAD_FEATURES, score_scale, weight_vector
 
 GRADE_SIGNED, GRADE_TOURED, GRADE_SHOWN = 2, 1, 0
 MIN_LEADS = 30  # fewer leads with an outcome than this: keep the defaults
@@ -92,7 +96,8 @@ def fit_weights(outcomes: Sequence[Outcome], *, seed: int = 0) -> LearnedWeights
     x, y, sample_weight, leads = pairwise(outcomes, seed=seed)
     if leads < MIN_LEADS or np.unique(y).size < 2:
         return None
-    active = np.ones(x.shape[1], dtype=bool)
+    held = np.isin(np.array(FEATURE_NAMES), LEAD_FEATURES)
+    active = ~held
     coef = np.zeros(x.shape[1])
     while active.any():
         model = LogisticRegression(fit_intercept=False, C=REGULARISATION, max_iter=1000)
@@ -107,7 +112,9 @@ def fit_weights(outcomes: Sequence[Outcome], *, seed: int = 0) -> LearnedWeights
         active[drop] = False
     if coef.sum() <= 0:
         return None
-    return LearnedWeights(coef / score_scale(coef), leads=leads, pairs=int(y.size // 2))
+    kept = np.where(held, weight_vector(DEFAULT_WEIGHTS), 0.0)
+    weights = coef / score_scale(coef) * (1.0 - score_scale(kept)) + kept
+    return LearnedWeights(weights, leads=leads, pairs=int(y.size // 2))
 
 
 def blend_share(leads: int, prior: float = BLEND_PRIOR_LEADS) -> float:

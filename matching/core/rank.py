@@ -149,11 +149,9 @@ def _entry_env(
         "expected_annual_tax": np.asarray(tax, dtype=float),
         "employees": profile["employees"],
         "is_headquarters": profile["is_headquarters"],
-        # One lead's own intentions; the many leads of reverse matching are taken to meet the
-        # plan's threshold (LeadTable does not carry them yet).
-        "registers_in_district": profile.get("registers_in_district", True),
-        "settles_in_district": profile.get("settles_in_district", True),
-        "pays_tax_in_district": profile.get("pays_tax_in_district", True),
+        "registers_in_district": profile["registers_in_district"],
+        "settles_in_district": profile["settles_in_district"],
+        "pays_tax_in_district": profile["pays_tax_in_district"],
         "area_m2": np.asarray(area, dtype=float),
         "expected_tax_per_m2": per_m2,
         "star_rating": b.star[rows],
@@ -168,7 +166,7 @@ def entry_env(snap: Snapshot, lead: LeadQuery, row: int, offer: int) -> dict[str
     env = _entry_env(
         snap,
         np.array([row]),
-        {**_lead_profile(lead), **_intentions(lead)},
+        _lead_profile(lead),
         snap.offers.area[[offer]] if offer >= 0 else np.array([lead.middle]),
         lead.expected_tax,
     )
@@ -176,18 +174,13 @@ def entry_env(snap: Snapshot, lead: LeadQuery, row: int, offer: int) -> dict[str
 
 
 def _lead_profile(lead: LeadQuery) -> dict[str, Any]:
+    """The lead as policies and entry conditions read it: its stated tax and its own intentions."""
     return {
         "division_code": lead.division_code,
         "section_code": lead.section_code,
         "expected_tax": lead.expected_tax,
         "employees": lead.employees,
         "is_headquarters": lead.is_headquarters,
-    }
-
-
-def _intentions(lead: LeadQuery) -> dict[str, bool]:
-    """The lead's entry-threshold intentions, for its entry conditions (not part of the incentive pairs)."""
-    return {
         "registers_in_district": lead.registers_in_district,
         "settles_in_district": lead.settles_in_district,
         "pays_tax_in_district": lead.pays_tax_in_district,
@@ -201,6 +194,9 @@ def _table_profile(leads: LeadTable, rows: np.ndarray) -> dict[str, Any]:
         "expected_tax": leads.expected_tax[rows],
         "employees": leads.employees[rows],
         "is_headquarters": leads.is_headquarters[rows],
+        "registers_in_district": leads.registers_in_district[rows],
+        "settles_in_district": leads.settles_in_district[rows],
+        "pays_tax_in_district": leads.pays_tax_in_district[rows],
     }
 
 
@@ -275,9 +271,7 @@ def rank_buildings(
     for group in snap.entry:
         at = group.buildings[chosen[group.buildings] >= 0]
         if at.size:
-            env = _entry_env(
-                snap, at, {**profile, **_intentions(lead)}, offers.area[chosen[at]], lead.expected_tax
-            )
+            env = _entry_env(snap, at, profile, offers.area[chosen[at]], lead.expected_tax)
             entry_fails[at] = ~np.asarray(group.condition.test_many(env, at.size), dtype=bool)
 
     reason = np.full(n_b, -1, dtype=np.int64)
@@ -304,7 +298,8 @@ def rank_buildings(
         area_min=lead.area_min,
         area_max=lead.area_max,
         budget=lead.budget,
-        expected_tax=lead.expected_tax,
+        district_tax=lead.district_tax,
+        entry_intentions=lead.entry_intentions,
         has_preference=bool(lead.preferred_streets),
         preferred=preferred,
         main_kind=main_kind,
@@ -489,7 +484,8 @@ def rank_leads(
         area_min=leads.area_min[rows],
         area_max=leads.area_max[rows],
         budget=leads.budget[rows],
-        expected_tax=leads.expected_tax[rows],
+        district_tax=leads.district_tax[rows],
+        entry_intentions=leads.entry_intentions[rows],
         has_preference=leads.has_preference[rows],
         preferred=preferred[rows],
         main_kind=kind,

@@ -65,12 +65,20 @@ FEATURES: tuple[tuple[str, str, float], ...] = (
     ("quality.stars", "quality", 0.5),
     ("quality.services", "quality", 0.3),
     ("quality.featured", "quality", 0.2),
-    ("district.tax_per_m2", "district", 1 / 3),
-    ("district.tier_gap", "district", 1 / 3),
-    ("district.main_industry", "district", 1 / 3),
+    # Tax counts only from a company that pays it here (LeadQuery.district_tax).
+    ("district.tax_per_m2", "district", 0.25),
+    ("district.tier_gap", "district", 0.25),
+    ("district.main_industry", "district", 0.25),
+    # The plan's first condition of entry (四(1)): the share of register / settle accounts / pay tax
+    # here that the lead intends. A feature, not a filter: such a lead signs with the district's approval.
+    ("district.entry_intentions", "district", 0.25),
     ("preference", "preference", 1.0),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _, _ in FEATURES)
+# Features of the lead alone, the same for every building it is ranked against: they reorder the
+# leads of a reverse ranking but no building list, so outcomes (which building a company picked)
+# cannot teach their weight; a learned model keeps their default weight (learn.fit_weights).
+LEAD_FEATURES: tuple[str, ...] = ("district.entry_intentions",)
 FEATURE_COMPONENT = np.array([COMPONENTS.index(component) for _, component, _ in FEATURES], dtype=np.int64)
 # (features, components): a feature's share in its component, and plain membership.
 TO_COMPONENTS = np.zeros((len(FEATURES), len(COMPONENTS)))
@@ -255,12 +263,13 @@ class LeadQuery:
     area_min: float
     area_max: float
     budget: float  # NaN when the lead gave none
-    expected_tax: float  # yuan a year, 0 when unknown
+    expected_tax: float  # yuan a year the company expects to pay, wherever it pays it; 0 when unknown
     desired_move_in: int  # ordinal, NEVER when blank
     preferred_streets: tuple[int, ...] = ()
     employees: float = 0.0
     is_headquarters: bool = False
-    # The plan's entry threshold as the lead states it; a building's entry condition may ask for it.
+    # The plan's entry threshold as the lead states it (四(1)): entry conditions and policies read
+    # it, and the district-goal features count tax only from a company that pays it here.
     registers_in_district: bool = True
     settles_in_district: bool = True
     pays_tax_in_district: bool = True
@@ -268,6 +277,16 @@ class LeadQuery:
     @property
     def middle(self) -> float:
         return (self.area_min + self.area_max) / 2.0
+
+    @property
+    def district_tax(self) -> float:
+        """The tax the district would receive a year: none from a company that pays it elsewhere."""
+        return self.expected_tax if self.pays_tax_in_district else 0.0
+
+    @property
+    def entry_intentions(self) -> float:
+        """The share of the plan's three entry intentions (register, settle, pay tax here) it states."""
+        return (self.registers_in_district + self.settles_in_district + self.pays_tax_in_district) / 3.0
 
 
 def lead_query(
@@ -361,6 +380,9 @@ class LeadTable:
     desired_move_in: np.ndarray
     employees: np.ndarray
     is_headquarters: np.ndarray  # bool
+    registers_in_district: np.ndarray  # bool: the plan's entry intentions, as on LeadQuery
+    settles_in_district: np.ndarray  # bool
+    pays_tax_in_district: np.ndarray  # bool
     pref_lead: np.ndarray  # (lead row, street id) pairs of preferred streets
     pref_street: np.ndarray
     has_preference: np.ndarray  # bool
@@ -372,6 +394,21 @@ class LeadTable:
     @property
     def middle(self) -> np.ndarray:
         return (self.area_min + self.area_max) / 2.0
+
+    @property
+    def district_tax(self) -> np.ndarray:
+        """Per lead, the tax the district would receive a year (LeadQuery.district_tax)."""
+        return np.where(self.pays_tax_in_district, self.expected_tax, 0.0)
+
+    @property
+    def entry_intentions(self) -> np.ndarray:
+        """Per lead, the share of the three entry intentions it states (LeadQuery.entry_intentions)."""
+        stated = (
+            self.registers_in_district.astype(float)
+            + self.settles_in_district.astype(float)
+            + self.pays_tax_in_district.astype(float)
+        )
+        return stated / 3.0
 
     @staticmethod
     def of(queries: Sequence[LeadQuery], invalid: Mapping[str, int] | None = None) -> LeadTable:
@@ -393,6 +430,9 @@ class LeadTable:
             desired_move_in=column("desired_move_in", np.int64),
             employees=column("employees", float),
             is_headquarters=column("is_headquarters", bool),
+            registers_in_district=column("registers_in_district", bool),
+            settles_in_district=column("settles_in_district", bool),
+            pays_tax_in_district=column("pays_tax_in_district", bool),
             pref_lead=np.array([p[0] for p in pref], dtype=np.int64),
             pref_street=np.array([p[1] for p in pref], dtype=np.int64),
             has_preference=np.array([bool(q.preferred_streets) for q in queries], dtype=bool),
@@ -410,15 +450,21 @@ class IncentiveAmounts:
 
 @dataclass(frozen=True)
 class IncentivePairs:
-    """(lead, building, offer) pairs to price; profile columns are scalars or arrays of the pairs' length."""
+    """(lead, building, offer) pairs to price; profile columns are scalars or arrays of the pairs' length.
+
+    The entry intentions have no default: a policy conditioned on registering, settling accounts or
+    paying tax here must see what each lead states, never an assumed yes."""
 
     building: np.ndarray  # building rows
     lead_id: np.ndarray  # int64
     division_code: Any
     section_code: Any
-    expected_tax: Any
+    expected_tax: Any  # as the lead states it, as the policy engine's Profile carries it
     employees: Any
     is_headquarters: Any
+    registers_in_district: Any  # bool
+    settles_in_district: Any
+    pays_tax_in_district: Any
     area: np.ndarray
     rent: np.ndarray  # NaN: the building's reference rent
     on: dt.date
@@ -448,13 +494,18 @@ class NoIncentives:
 
 def weight_vector(weights: Mapping[str, float] | None = None) -> np.ndarray:
     """Feature weights from component weights (each spread over its features by their shares) or
-    from feature weights (a learned model's)."""
+    from feature weights (a learned model's; a lead feature it does not name keeps its default)."""
     weights = DEFAULT_WEIGHTS if weights is None else weights
     if set(weights) <= set(COMPONENTS):
         by_component = np.array([float(weights.get(c, 0.0)) for c in COMPONENTS])
         vector = TO_COMPONENTS @ by_component
     elif set(weights) <= set(FEATURE_NAMES):
         vector = np.array([float(weights.get(f, 0.0)) for f in FEATURE_NAMES])
+        # A model stored before a lead feature existed learned nothing of it (no model does): it
+        # ranks with that feature's default weight, as a model trained now would.
+        default = TO_COMPONENTS @ np.array([DEFAULT_WEIGHTS[c] for c in COMPONENTS])
+        for name in set(LEAD_FEATURES) - set(weights):
+            vector[FEATURE_NAMES.index(name)] = default[FEATURE_NAMES.index(name)]
     else:
         unknown = set(weights) - set(COMPONENTS) - set(FEATURE_NAMES)
         raise ValueError(f"unknown score components or features: {sorted(unknown)}")

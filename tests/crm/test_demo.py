@@ -38,7 +38,9 @@ from crm.models import (
 )
 from crm.models.appraisal import PeriodKind
 from crm.services.appraisal import Period
+from matching.core.audit import MAX_REMOVED_SHARE, audit_report
 from matching.models import IndustryModel, RankingModel
+from matching.training import build_dataset
 from tests.factories import UserFactory
 
 SEED = "7"
@@ -315,6 +317,20 @@ def test_the_demo_comes_with_trained_models(demo):
     assert RankingModel.objects.count() == 1
 
 
+def test_no_kept_hard_filter_removes_more_than_2_percent_of_the_demos_signed_buildings(demo):
+    # given the demo's outcomes, each signing ranked as of the day before it (issue #13: a filter the
+    #   signings break is no filter)
+    data = build_dataset()
+    # when
+    audit = audit_report(
+        data.audit_signed, data.audit_toured, data.rent_to_budget, data.toured_rent_to_budget
+    )
+    # then: every signing is audited, and each kept filter removes at most 2 % of them
+    assert audit["signed"] == Signing.objects.count() > 0
+    kept = {name: row for name, row in audit["filters"].items() if row["kept"]}
+    assert all(row["signed_removed_share"] <= MAX_REMOVED_SHARE for row in kept.values()), kept
+
+
 def test_quick_add_suggests_an_industry_on_the_fresh_demo(demo):
     # given a promoter of the demo on the quick-add page
     client = Client()
@@ -406,6 +422,8 @@ def test_the_demos_leaderboard_and_each_promoters_detail_read_the_same_signings(
         credited += len(areas)
     # and the demo's year has verified signings to compare at all
     assert credited > 0
+
+
 def test_on_the_demo_the_move_out_model_is_ahead_of_both_heuristics(demo):
     # given the demo's departures (newcomers 2.5 times as likely to leave, long stayers 0.4 times)
     from retention.core.evaluation import LEASE, TAX_FELL

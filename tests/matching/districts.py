@@ -241,6 +241,9 @@ def lead(
     preferred_streets: tuple[int, ...] = (),
     employees: float = 0.0,
     is_headquarters: bool = False,
+    registers_in_district: bool = True,
+    settles_in_district: bool = True,
+    pays_tax_in_district: bool = True,
 ) -> LeadQuery:
     return lead_query(
         id=lead_id,
@@ -254,4 +257,7 @@ def lead(
         preferred_streets=preferred_streets,
         employees=employees,
         is_headquarters=is_headquarters,
+        registers_in_district=registers_in_district,
+        settles_in_district=settles_in_district,
+        pays_tax_in_district=pays_tax_in_district,
     )

@@ -292,3 +292,53 @@ def test_the_cache_reports_its_memory(district):
     adapter.match_leads(district["business"])
     info = adapter.cache_info()
     assert info["total_bytes"] > 0 and info["open_leads"] == 1
+
+
+def test_leads_for_a_building_count_tax_only_from_a_lead_that_pays_it_here(district):
+    # given: twins expecting 2,000,000 yuan a year; L-AWAY will pay it elsewhere. The business
+    #   building (designated 72) has no tax yet: 0 per m², 10,000,000 short of 千万元楼
+    for ref, pays in (("L-HERE", True), ("L-AWAY", False)):
+        LeadFactory(
+            industry=industry("72"),
+            area_min_m2=150,
+            area_max_m2=300,
+            expected_annual_tax=Decimal("2000000"),
+            pays_tax_in_district=pays,
+            ref=ref,
+        )
+    # when
+    matches = adapter.match_leads(district["business"])
+    # then: L-HERE: lift 1 (the building pays none per m²), gap 2,000,000 / 10,000,000 = 0.2, main
+    #   industry 1, all three intentions 1: (1 + 0.2 + 1 + 1) / 4 = 0.8.
+    #   L-AWAY: no tax here, lift 0 and gap 0; main industry 1; two of three intentions:
+    #   (0 + 0 + 1 + 2/3) / 4 = 5/12. Its score is 0.15 × (0.8 − 5/12) = 0.0575 lower.
+    by_ref = {matches.labels[r.lead_id][0]: r for r in matches.results}
+    assert by_ref["L-HERE"].components["district"] == pytest.approx(0.8, abs=1e-6)
+    assert by_ref["L-AWAY"].components["district"] == pytest.approx(5 / 12, abs=1e-6)
+    assert by_ref["L-HERE"].score - by_ref["L-AWAY"].score == pytest.approx(0.0575, abs=2e-6)
+
+
+def test_a_policy_for_companies_registering_here_grants_nothing_to_a_lead_that_will_not(district):
+    # given: a district award of 100,000 yuan for companies registering here, and a twin of the
+    #   fixture's lead that will register elsewhere
+    policy_create(
+        name="区内注册奖",
+        valid_from=TODAY - dt.timedelta(days=1),
+        condition="registers_in_district",
+        benefits=[{"kind": "one_off_award", "amount_yuan": 100000}],
+    )
+    away = LeadFactory(
+        industry=industry("72"), area_min_m2=150, area_max_m2=300, registers_in_district=False, ref="L-AWAY"
+    )
+    # when
+    here_cards = adapter.match_buildings(district["lead"]).results
+    away_cards = adapter.match_buildings(away).results
+    reverse = adapter.match_leads(district["plain"])
+    # then: the card's 补贴 is 100,000 for the lead that registers here, 0 for the other, both ways
+    assert [(c.incentive_3y, [p["name"] for p in c.incentives]) for c in here_cards] == [
+        (100_000, ["区内注册奖"]),
+        (100_000, ["区内注册奖"]),
+    ]
+    assert [(c.incentive_3y, c.incentives) for c in away_cards] == [(0, []), (0, [])]
+    incentive = {reverse.labels[r.lead_id][0]: r.incentive_3y for r in reverse.results}
+    assert incentive == {"L-ME": 100_000, "L-AWAY": 0}

@@ -91,6 +91,25 @@ def book() -> PolicyBook:
                 approved=True,
                 lead_id=9,
             ),
+            # Conditioned on the entry intentions; with no tax and all three stated (the tests
+            # below), neither applies.
+            PolicyTerms(
+                8,
+                "区内纳税奖励",
+                Scope.DISTRICT,
+                FROM,
+                (BenefitTerms(BenefitKind.TAX_REWARD, percent=20, years=2),),
+                condition="pays_tax_in_district and registers_in_district and expected_annual_tax > 0",
+            ),
+            PolicyTerms(
+                9,
+                "区外结算企业奖励",
+                Scope.STREET,
+                FROM,
+                (BenefitTerms(BenefitKind.ONE_OFF_AWARD, amount_yuan=5_000),),
+                scope_id=2,
+                condition="not settles_in_district",
+            ),
         ],
         tax_retained_share=0.4,
     )
@@ -102,9 +121,11 @@ def book() -> PolicyBook:
     area=st.sampled_from([120.0, 300.0, 650.0]),
     tax=st.sampled_from([0.0, 1_500_000.0, 8_000_000.0]),
     lead_id=st.sampled_from([1, 9]),
+    intentions=st.tuples(st.booleans(), st.booleans(), st.booleans()),
 )
-def test_pairs_are_priced_exactly_as_the_policy_engine_prices_them(section, area, tax, lead_id):
-    # given: one applicant at one area in every building, as the engine's evaluate_many takes it
+def test_pairs_are_priced_exactly_as_the_policy_engine_prices_them(section, area, tax, lead_id, intentions):
+    # given: one applicant at one area in every building, as the engine's evaluate_many takes it,
+    #   with its own entry intentions (policies 8 and 9 are conditioned on them)
     buildings = district()
     policies = book()
     source = PolicyIncentives(policies, buildings)
@@ -113,9 +134,9 @@ def test_pairs_are_priced_exactly_as_the_policy_engine_prices_them(section, area
         industry_section=section[0],
         industry_division=section[1],
         expected_annual_tax=tax,
-        registers_in_district=True,
-        settles_in_district=True,
-        pays_tax_in_district=True,
+        registers_in_district=intentions[0],
+        settles_in_district=intentions[1],
+        pays_tax_in_district=intentions[2],
         lead_id=lead_id,
     )
     facts = [source.facts(row) for row in range(n)]
@@ -130,6 +151,9 @@ def test_pairs_are_priced_exactly_as_the_policy_engine_prices_them(section, area
             expected_tax=tax,
             employees=0.0,
             is_headquarters=False,
+            registers_in_district=intentions[0],
+            settles_in_district=intentions[1],
+            pays_tax_in_district=intentions[2],
             area=np.full(n, area),
             rent=np.full(n, np.nan),
             on=TODAY,
@@ -155,6 +179,9 @@ def test_the_rent_relief_is_the_rent_part_of_what_applies():
         expected_tax=0.0,
         employees=0.0,
         is_headquarters=False,
+        registers_in_district=True,
+        settles_in_district=True,
+        pays_tax_in_district=True,
         area=np.array([300.0]),
         rent=np.array([2.5]),
         on=TODAY,
@@ -182,6 +209,9 @@ def test_each_pair_is_priced_at_its_own_offer():
             expected_tax=0.0,
             employees=0.0,
             is_headquarters=False,
+            registers_in_district=True,
+            settles_in_district=True,
+            pays_tax_in_district=True,
             area=np.array([100.0, 250.0]),
             rent=np.array([2.0, 2.0]),
             on=TODAY,

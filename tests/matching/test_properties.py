@@ -72,6 +72,9 @@ def leads(draw, lead_id=1):
             st.sampled_from([None, TODAY + dt.timedelta(days=30), TODAY + dt.timedelta(days=90)])
         ),
         preferred_streets=tuple(draw(st.sets(st.integers(1, 3), max_size=2))),
+        registers_in_district=draw(st.booleans()),
+        settles_in_district=draw(st.booleans()),
+        pays_tax_in_district=draw(st.booleans()),
     )
 
 

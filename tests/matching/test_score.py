@@ -48,9 +48,9 @@ def test_a_designated_main_industry_of_the_same_division_beats_the_same_section(
     # when
     scores = rank_buildings(snap, lead("72"), weights=WEIGHTS, incentives=NoIncentives())
     # then: industry = 0.5 × designation; 0.5 × (1.0 − 0.6) × 0.30 = 0.06,
-    #       district goal strengthens the main industry only for 72: (1/3) × 0.15 = 0.05
+    #       district goal strengthens the main industry only for 72: (1/4) × 0.15 = 0.0375
     result = by_id(snap, scores)
-    assert result[same + 1] - result[section + 1] == pytest.approx(0.06 + 0.05)
+    assert result[same + 1] - result[section + 1] == pytest.approx(0.06 + 0.0375)
 
 
 def test_an_incentive_changes_the_order_by_the_expected_amount():
@@ -117,7 +117,8 @@ def test_components_follow_their_formulas():
         area_min=150.0,
         area_max=300.0,
         budget=3.0,
-        expected_tax=2_000_000.0,
+        district_tax=2_000_000.0,
+        entry_intentions=1.0,
         has_preference=False,
         preferred=False,
         main_kind=np.array([MAIN_DIVISION]),
@@ -148,8 +149,9 @@ def test_components_follow_their_formulas():
     assert value["incentive"] == pytest.approx(0.04)
     # quality: 0.5 × 3/5 + 0.3 × 1/3 + 0 = 0.4
     assert value["quality"] == pytest.approx(0.4)
-    # district: lead 8,000/m² vs 500 → 8000/8500; gap 2,000,000/5,000,000 = 0.4; strengthens 1
-    assert value["district"] == pytest.approx((8000 / 8500 + 0.4 + 1) / 3)
+    # district: lead 8,000/m² vs 500 → 8000/8500; gap 2,000,000/5,000,000 = 0.4; strengthens 1;
+    #   all three entry intentions 1
+    assert value["district"] == pytest.approx((8000 / 8500 + 0.4 + 1 + 1) / 4)
     assert value["preference"] == pytest.approx(0.5)
 
 
