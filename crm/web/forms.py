@@ -12,7 +12,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from crm.constants import ActivityKind, FeaturedType, LawfulBasis, LeadChannel, LeadStage, TaxTier
+from crm.constants import (
+    PLANNED_ACTIVITY_KINDS,
+    ActivityKind,
+    FeaturedType,
+    LawfulBasis,
+    LeadChannel,
+    LeadStage,
+    TaxTier,
+)
 from crm.district_io.archives import archive_problem
 from crm.models import Building, Industry, Promoter, Street, Unit
 from crm.validators import REPORT_YEAR_MIN, YEAR_MAX, DateRangeValidator, unsafe_text_error
@@ -244,11 +252,25 @@ class ActivityForm(SafeForm):
     unit = forms.ModelChoiceField(label=_("看房单元"), queryset=Unit.objects.none(), required=False)
     notes = forms.CharField(label=_("记录"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     next_follow_up_at = BoundedDateTimeField(label=_("下次跟进"), required=False, widget=DateTimeInput())
+    next_kind = forms.ChoiceField(
+        label=_("下次跟进方式"),
+        required=False,
+        choices=[("", "—"), *((kind.value, kind.label) for kind in PLANNED_ACTIVITY_KINDS)],
+    )
+    next_assignee = forms.ModelChoiceField(
+        label=_("下次跟进负责人"),
+        queryset=Promoter.objects.none(),
+        required=False,
+        help_text=_("留空则为线索负责人"),
+    )
 
-    def __init__(self, *args, buildings=None, units=None, units_url: str = "", **kwargs):
+    def __init__(self, *args, buildings=None, units=None, units_url: str = "", assignees=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["building"].queryset = buildings if buildings is not None else Building.objects.none()
         self.fields["unit"].queryset = units if units is not None else Unit.objects.none()
+        self.fields["next_assignee"].queryset = (
+            assignees if assignees is not None else Promoter.objects.none()
+        )
         # Picking the building fills the unit select with that building's units.
         self.fields["building"].widget.attrs.update(
             {"hx-get": units_url, "hx-target": "#id_unit", "hx-trigger": "change"}
@@ -278,6 +300,20 @@ class TourForm(SafeForm):
         if at < timezone.now() - dt.timedelta(minutes=1):
             raise ValidationError(_("看房时间不能早于现在 / the tour cannot be in the past"))
         return at
+
+
+class PlanDoneForm(SafeForm):
+    """Done, from the desk: the kind only when the plan did not say which."""
+
+    kind = forms.ChoiceField(
+        label=_("完成的跟进方式"),
+        required=False,
+        choices=[("", "—"), *((kind.value, kind.label) for kind in PLANNED_ACTIVITY_KINDS)],
+    )
+
+
+class PlanRescheduleForm(SafeForm):
+    due_at = BoundedDateTimeField(label=_("改到"), widget=DateTimeInput())
 
 
 class SignForm(SafeForm):

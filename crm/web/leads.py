@@ -366,7 +366,9 @@ def timeline(lead: Lead) -> list[dict]:
     """Activities and stage changes, newest first (two queries)."""
     events = [
         {"at": a.occurred_at, "kind": "activity", "activity": a}
-        for a in Activity.objects.filter(lead=lead).select_related("building", "unit", "promoter")
+        for a in Activity.objects.filter(lead=lead).select_related(
+            "building", "unit", "promoter", "next_assignee"
+        )
     ]
     events += [
         {"at": c.changed_at, "kind": "stage", "change": c}
@@ -399,6 +401,7 @@ def _activity_form(request, lead: Lead, data=None, initial=None) -> ActivityForm
         units=units,
         initial=initial,
         units_url=reverse("web:unit_options", args=[lead.pk]),
+        assignees=scoped(request, Promoter).filter(active=True).order_by("name"),
     )
 
 
@@ -481,6 +484,8 @@ def activity_add(request, pk: int):
                 unit=data["unit"],
                 notes=data["notes"],
                 next_follow_up_at=data["next_follow_up_at"],
+                next_kind=data["next_kind"],
+                next_assignee=data["next_assignee"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -591,19 +596,18 @@ def lead_excluded(request, pk: int):
 @require_POST
 @roles_required(WORKERS)
 def site_tour_schedule(request, pk: int):
-    """Book a site tour of a matched building: a note now, with the tour time as the next follow-up,
-    so that the owner is reminded when it is due and logs the tour itself then."""
+    """Book a site tour of a matched building: a note now whose planned activity is the tour (its
+    time, building and first offered unit), so that the owner is reminded when it is due and marks
+    it done from the desk."""
     lead = _lead_for_work(request, pk)
     form = TourForm(request.POST, buildings=scoped(request, Building))
     if not form.is_valid():
         return render(request, "web/_tour_booked.html", {"form": form}, status=400)
     building, at = form.cleaned_data["building"], form.cleaned_data["at"]
-    numbers = list(
-        Unit.objects.filter(building=building, pk__in=form.cleaned_data["units"]).values_list(
-            "number", flat=True
-        )
+    units = list(
+        Unit.objects.filter(building=building, pk__in=form.cleaned_data["units"]).order_by("floor", "number")
     )
-    where = f"{building.name} {'、'.join(numbers)}".strip()
+    where = f"{building.name} {'、'.join(u.number for u in units)}".strip()
     try:
         activity_log(
             lead=lead,
@@ -611,8 +615,11 @@ def site_tour_schedule(request, pk: int):
             occurred_at=timezone.now(),
             promoter=_worker(request) or lead.owner,
             by=request.user,
+            building=building,
+            unit=units[0] if units else None,
             notes=f"预约实地看房:{where},{timezone.localtime(at):%Y-%m-%d %H:%M} / site tour booked: {where}",
             next_follow_up_at=at,
+            next_kind=ActivityKind.SITE_TOUR,
         )
     except ValidationError as exc:
         add_service_errors(form, exc)
