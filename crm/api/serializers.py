@@ -368,6 +368,10 @@ class ActivitySerializer(serializers.ModelSerializer):
     building = serializers.CharField(source="building.code", default=None, allow_null=True)
     unit = serializers.CharField(source="unit.number", default=None, allow_null=True)
     promoter = serializers.CharField(source="promoter.user.username", default=None, allow_null=True)
+    # The kinds one plans, as ActivityInput takes them: one choice set, one enum in the schema.
+    next_kind = serializers.ChoiceField(
+        choices=[kind.value for kind in PLANNED_ACTIVITY_KINDS], allow_blank=True, read_only=True
+    )
     next_assignee = serializers.CharField(
         source="next_assignee.user.username",
         default=None,

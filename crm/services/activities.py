@@ -8,7 +8,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from crm.constants import ActivityKind
+from crm.constants import PLANNED_ACTIVITY_KINDS, ActivityKind
 from crm.models import Activity, Building, Lead, Promoter, Reminder, Unit
 from crm.selectors.scope import VIEW, can
 from crm.services.common import attribute_to, invalid
@@ -103,8 +103,10 @@ def _check_plan(
         errors["next_follow_up_at"] = ["请填写下次跟进时间 / the planned activity needs a time"]
     if next_follow_up_at is None and next_assignee is not None and "next_follow_up_at" not in errors:
         errors["next_follow_up_at"] = ["请填写下次跟进时间 / the planned activity needs a time"]
-    if next_kind and next_kind not in ActivityKind.values:
-        errors["next_kind"] = ["未知的跟进方式 / unknown kind of activity"]
+    if next_kind and next_kind not in PLANNED_ACTIVITY_KINDS:
+        errors["next_kind"] = [
+            "下次跟进须为电话、拜访、实地看房或会谈 / plan a call, a visit, a site tour or a meeting"
+        ]
     if next_kind == ActivityKind.SITE_TOUR and building is None:
         errors["building"] = ["预约看房须选择楼宇 / a planned site tour needs a building"]
     if next_assignee is not None and not (next_assignee.active and can(next_assignee.user, lead, VIEW)):

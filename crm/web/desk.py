@@ -171,7 +171,8 @@ def plan_done(request, pk: int):
             errors = [in_language(m) for m in exc.messages]
         else:
             if request.htmx:
-                return render(request, "web/_plan_row.html", {"done": done, "lead": plan.lead})
+                context = {"done": done, "plan": plan, "lead": plan.lead}
+                return render(request, "web/_plan_row.html", context)
             messages.success(request, _("已完成:%(company)s") % {"company": plan.lead.company_name})
             return redirect("web:desk")
     else:

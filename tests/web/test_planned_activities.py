@@ -125,8 +125,9 @@ def test_done_from_the_desk_logs_the_planned_visit_and_answers_the_row(district)
         reverse("web:plan_done", args=[plan.pk]), HTTP_HX_REQUEST="true"
     )
 
-    # then
+    # then: the row of the plan, now done, in place of the old one
     assert response.status_code == 200
+    assert f'<li id="plan-{plan.pk}" class="plan done"' in response.content.decode()
     assert "已完成" in response.content.decode()
     done = Activity.objects.filter(lead=district.lead).order_by("-occurred_at").first()
     assert (done.kind, done.promoter) == (ActivityKind.VISIT, district.promoter)
