@@ -304,24 +304,14 @@ def lead_add(request):
                 contact_name=data["contact_name"],
                 contact_phone=data["contact_phone"],
                 lawful_basis=data["lawful_basis"],
-                area_min_m2=data["area_min_m2"],
-                area_max_m2=data["area_max_m2"],
-                budget_rent=data["budget_rent"],
-                expected_annual_tax=data["expected_annual_tax"],
-                employees=data["employees"],
-                is_headquarters=data["is_headquarters"],
-                preferred_streets=data["preferred_streets"],
-                desired_move_in=data["desired_move_in"],
-                case_by_case=data["case_by_case"],
-                registers_in_district=data["registers_in_district"],
-                settles_in_district=data["settles_in_district"],
-                pays_tax_in_district=data["pays_tax_in_district"],
                 referred_by=referrer,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, _("线索已登记:%(ref)s") % {"ref": lead.ref})
+            messages.success(
+                request, _("线索已登记:%(ref)s。面积、预算等可在线索页补充。") % {"ref": lead.ref}
+            )
             return redirect("web:lead", pk=lead.pk)
     return render(request, "web/lead_add.html", {"form": form})
 
@@ -601,8 +591,15 @@ def site_tour_schedule(request, pk: int):
     it done from the desk."""
     lead = _lead_for_work(request, pk)
     form = TourForm(request.POST, buildings=scoped(request, Building))
+    # A refused booking answers in the match's action row, with the form again to correct the time.
+    retry = {
+        "url": reverse("web:site_tour_schedule", args=[lead.pk]),
+        "building": _posted_id(request.POST.get("building")),
+        "units": request.POST.get("units", ""),
+        "at": request.POST.get("at", ""),
+    }
     if not form.is_valid():
-        return render(request, "web/_tour_booked.html", {"form": form}, status=400)
+        return render(request, "web/_tour_booked.html", {"form": form, "retry": retry}, status=400)
     building, at = form.cleaned_data["building"], form.cleaned_data["at"]
     units = list(
         Unit.objects.filter(building=building, pk__in=form.cleaned_data["units"]).order_by("floor", "number")
@@ -623,7 +620,7 @@ def site_tour_schedule(request, pk: int):
         )
     except ValidationError as exc:
         add_service_errors(form, exc)
-        return render(request, "web/_tour_booked.html", {"form": form}, status=400)
+        return render(request, "web/_tour_booked.html", {"form": form, "retry": retry}, status=400)
     return render(request, "web/_tour_booked.html", {"building": building, "at": at, "lead": lead})
 
 

@@ -64,10 +64,11 @@ def test_a_planned_kind_without_a_time_is_refused_under_its_field(district):
         },
     )
 
-    # then
+    # then: the Chinese half only, beside 下次跟进
     html = response.content.decode()
     assert response.status_code == 400
     assert "请填写下次跟进时间" in html
+    assert "the planned activity needs a time" not in html
     assert not Activity.objects.exists()
 
 
@@ -85,6 +86,34 @@ def test_booking_a_tour_plans_a_site_tour_in_that_building(district):
     assert note.kind == ActivityKind.NOTE
     assert (note.next_kind, note.next_follow_up_at) == (ActivityKind.SITE_TOUR, due)
     assert (note.building, note.unit) == (district.building, district.unit)
+
+
+def test_booking_a_tour_in_the_past_answers_the_reason_and_the_form_again(district):
+    # when
+    past = timezone.localtime(at(days=-1))
+    response = district.client("promoter").post(
+        reverse("web:site_tour_schedule", args=[district.lead.pk]),
+        {"building": district.building.pk, "units": f"{district.unit.pk}", "at": past.strftime(LOCAL)},
+        HTTP_HX_REQUEST="true",
+    )
+
+    # then: a 400 (which the page's htmx config swaps in), saying why under the field's label
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "看房时间</strong>: 看房时间不能早于现在" in html
+    assert "the tour cannot be in the past" not in html
+    assert f'name="at" value="{past.strftime(LOCAL)}"' in html
+    assert not Activity.objects.exists()
+
+
+def test_the_pages_htmx_swaps_refused_answers():
+    # given the base template's htmx configuration
+    from django.template.loader import get_template
+
+    source = get_template("web/base.html").template.source
+
+    # then: 400, 409 and 422 are swapped, not dropped
+    assert '{"code": "^(400|409|422)$", "swap": true, "error": false}' in source
 
 
 def test_the_desk_shows_an_overdue_plan_highlighted_with_its_kind_and_actions(district):

@@ -78,6 +78,7 @@ def test_a_refused_page_is_styled_with_the_navigation_in_chinese(district):
     assert "无权查看此页面" in html
     assert "you may not open this page" not in html
     assert "403 Forbidden" not in html
+    assert "{#" not in html  # no template comment leaks onto the page
 
 
 def test_a_refused_page_follows_the_chosen_language(district):
