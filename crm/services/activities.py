@@ -99,9 +99,7 @@ def _check_plan(
     """A planned activity needs its time; its assignee must be an active promoter who sees the lead
     (the one scoping rule), and a planned site tour its building. All problems in one answer."""
     errors: dict[str, list[str]] = {}
-    if next_follow_up_at is None and next_kind:
-        errors["next_follow_up_at"] = ["请填写下次跟进时间 / the planned activity needs a time"]
-    if next_follow_up_at is None and next_assignee is not None and "next_follow_up_at" not in errors:
+    if next_follow_up_at is None and (next_kind or next_assignee is not None):
         errors["next_follow_up_at"] = ["请填写下次跟进时间 / the planned activity needs a time"]
     if next_kind and next_kind not in PLANNED_ACTIVITY_KINDS:
         errors["next_kind"] = [
@@ -154,6 +152,7 @@ def activity_plan_complete(
     if not kind:
         raise invalid("kind", "请选择完成的跟进方式 / choose what kind of activity was done")
     tour = kind == ActivityKind.SITE_TOUR
+    planned_for = f"{timezone.localtime(activity.next_follow_up_at):%Y-%m-%d %H:%M}"
     return activity_log(
         lead=lead,
         kind=kind,
@@ -162,8 +161,7 @@ def activity_plan_complete(
         by=by,
         building=activity.building if tour else None,
         unit=activity.unit if tour else None,
-        notes=notes
-        or f"按计划完成 / done as planned ({timezone.localtime(activity.next_follow_up_at):%Y-%m-%d %H:%M})",
+        notes=notes or f"按计划完成({planned_for})/ done as planned ({planned_for})",
     )
 
 
