@@ -21,5 +21,8 @@ urlpatterns = [
     path("", include("crm.web.urls")),
 ]
 
-# A path under /api/ that no route matches answers JSON like every other API error.
-handler404 = "crm.api.exceptions.not_found"
+# A path under /api/ that no route matches answers JSON like every other API error; the pages'
+# refusals and errors are pages with the navigation, in the user's language.
+handler403 = "crm.web.errors.forbidden"
+handler404 = "crm.web.errors.not_found_page"
+handler500 = "crm.web.errors.server_error"

@@ -100,6 +100,10 @@ class ActivityKind(models.TextChoices):
     NOTE = "note", _("备注")
 
 
+# What a promoter plans as the next step of a lead (an e-mail or a note is logged, not planned).
+PLANNED_ACTIVITY_KINDS = (ActivityKind.CALL, ActivityKind.VISIT, ActivityKind.SITE_TOUR, ActivityKind.MEETING)
+
+
 class TaxTier(models.TextChoices):
     NONE = "none", _("未达标")
     NEAR_TEN_MILLION = "near_ten_million", _("准千万元楼")

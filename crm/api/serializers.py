@@ -13,7 +13,15 @@ from rest_framework import serializers
 
 from crm.api.masking import mask_personal
 from crm.api.rows import RowSerializer
-from crm.constants import ActivityKind, IndicatorKey, LawfulBasis, LeadChannel, LeadStage, TaxTier
+from crm.constants import (
+    PLANNED_ACTIVITY_KINDS,
+    ActivityKind,
+    IndicatorKey,
+    LawfulBasis,
+    LeadChannel,
+    LeadStage,
+    TaxTier,
+)
 from crm.indicators import UNITS, precision_note
 from crm.models import (
     Activity,
@@ -360,6 +368,16 @@ class ActivitySerializer(serializers.ModelSerializer):
     building = serializers.CharField(source="building.code", default=None, allow_null=True)
     unit = serializers.CharField(source="unit.number", default=None, allow_null=True)
     promoter = serializers.CharField(source="promoter.user.username", default=None, allow_null=True)
+    # The kinds one plans, as ActivityInput takes them: one choice set, one enum in the schema.
+    next_kind = serializers.ChoiceField(
+        choices=[kind.value for kind in PLANNED_ACTIVITY_KINDS], allow_blank=True, read_only=True
+    )
+    next_assignee = serializers.CharField(
+        source="next_assignee.user.username",
+        default=None,
+        allow_null=True,
+        help_text="who does the planned next activity (username); null: the lead's owner",
+    )
 
     class Meta:
         model = Activity
@@ -373,6 +391,8 @@ class ActivitySerializer(serializers.ModelSerializer):
             "promoter",
             "notes",
             "next_follow_up_at",
+            "next_kind",
+            "next_assignee",
             "created_at",
         ]
 
@@ -386,6 +406,18 @@ class ActivityInput(StrictInput):
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True)
     next_follow_up_at = BoundedDateTimeField(required=False, allow_null=True)
+    next_kind = serializers.ChoiceField(
+        choices=[kind.value for kind in PLANNED_ACTIVITY_KINDS],
+        required=False,
+        allow_blank=True,
+        help_text="the planned next activity's kind; needs next_follow_up_at",
+    )
+    next_assignee = serializers.PrimaryKeyRelatedField(
+        queryset=Promoter.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="promoter id of who does it; must see the lead; default the lead's owner",
+    )
 
 
 class SigningSerializer(serializers.ModelSerializer):

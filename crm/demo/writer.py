@@ -18,7 +18,7 @@ from django.db.models import F, Model
 from django.utils import timezone
 
 from crm import models
-from crm.constants import LeadStage, Role, StreetKind
+from crm.constants import LawfulBasis, LeadStage, Role, StreetKind
 from crm.demo.district import CENT, YEARS, DistrictPlan, largest_remainder
 from crm.demo.leases import lease_terms
 from crm.demo.pipeline import PipelinePlan
@@ -303,6 +303,11 @@ class DemoWriter:
                     business_scope=lead.scope,
                     contact_name=lead.contact_name,
                     contact_phone=lead.contact_phone,
+                    # As every entry point asks (crm.services.leads): a contact comes with its basis.
+                    lawful_basis=LawfulBasis.CONSENT if lead.contact_name or lead.contact_phone else "",
+                    lawful_basis_recorded_at=self._aware(lead.created_at)
+                    if lead.contact_name or lead.contact_phone
+                    else None,
                     area_min_m2=Decimal(lead.area_min),
                     area_max_m2=Decimal(lead.area_max),
                     budget_rent=decimal(lead.budget_rent),

@@ -59,6 +59,7 @@ from crm.models import (
 )
 from crm.names import normalise_company_name
 from crm.services.dispatch import INPUTS_CHANGED, dispatch
+from crm.services.leads import LAWFUL_BASIS_NEEDED, contact_lacks_lawful_basis
 
 BATCH = 1000
 CHUNK = 900  # keys per `IN (...)`: below SQLite's limit on query parameters
@@ -577,6 +578,23 @@ class _DistrictImport:
                     f"最小面积 {low} 大于最大面积 {high} / "
                     f"area_min_m2 {low} is greater than area_max_m2 {high}",
                 )
+            # As on the pages and the API: a contact person entered here needs the basis for
+            # processing their data (the lead service's rule). Rows that leave an existing lead's
+            # contact as it was are not asked again.
+            contact_given = {"contact_name", "contact_phone", "lawful_basis"} & values.keys()
+            changed = any(values[c] != (ex or {}).get(c, "") for c in contact_given)
+            if (
+                changed
+                and row.ok("contact_name", "contact_phone", "lawful_basis")
+                and contact_lacks_lawful_basis(
+                    contact_name=final.get("contact_name", ""),
+                    contact_phone=final.get("contact_phone", ""),
+                    lawful_basis=final.get("lawful_basis", ""),
+                )
+            ):
+                self._error(row.line, "lawful_basis", LAWFUL_BASIS_NEEDED)
+            if "lawful_basis" in values and values["lawful_basis"] != (ex or {}).get("lawful_basis", ""):
+                values["lawful_basis_recorded_at"] = timezone.now() if values["lawful_basis"] else None
             # As on the page: a lost lead says why, and only a lost lead has a reason to be lost.
             lost = final.get("stage", LeadStage.NEW) == LeadStage.LOST
             if row.ok("stage", "lost_reason") and lost and not (final.get("lost_reason") or "").strip():

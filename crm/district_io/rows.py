@@ -12,7 +12,15 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from crm.constants import ActivityKind, FeaturedType, LeadChannel, LeadStage, StreetKind, UnitStatus
+from crm.constants import (
+    ActivityKind,
+    FeaturedType,
+    LawfulBasis,
+    LeadChannel,
+    LeadStage,
+    StreetKind,
+    UnitStatus,
+)
 from crm.credit_code import credit_code_error, normalise_credit_code
 from crm.district_io.cells import formula_escape, formula_unescape
 from crm.district_io.errors import RowError
@@ -385,6 +393,7 @@ LEADS = FileSpec(
         _c("business_scope", Text()),
         _c("contact_name", Text(100)),
         _c("contact_phone", Text(40)),
+        _c("lawful_basis", Choice(LawfulBasis)),
         _c("area_min_m2", Number(**AREA, positive=True)),
         _c("area_max_m2", Number(**AREA, positive=True)),
         _c("budget_rent", Number(**RENT, minimum=Decimal(0))),

@@ -243,8 +243,24 @@ class Activity(models.Model):
         related_name="activities",
     )
     notes = models.TextField(_("记录"), blank=True)
+    # The planned next activity: when (the follow-up the reminders fire on), what, and by whom. It is
+    # the lead's plan while this is its latest activity; the next activity logged completes it.
     next_follow_up_at = ReadableDateTimeField(_("下次跟进"), null=True, blank=True, db_index=True)
+    next_kind = models.CharField(
+        _("下次跟进方式"), max_length=20, choices=ActivityKind.choices, blank=True, default=""
+    )
+    next_assignee = models.ForeignKey(
+        "crm.Promoter",
+        verbose_name=_("下次跟进负责人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="planned_activities",
+        help_text=_("留空则为线索负责人"),
+    )
     created_at = ReadableDateTimeField(_("录入时间"), auto_now_add=True)
+    # Rescheduling a plan changes this row: its history says who moved it and from when.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["lead", "-occurred_at"]
@@ -262,6 +278,21 @@ class Activity(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind=ActivityKind.SITE_TOUR) | Q(building__isnull=False),
                 name="activity_site_tour_has_building",
+            ),
+            models.CheckConstraint(
+                condition=Q(next_kind="") | Q(next_kind__in=ActivityKind.values),
+                name="activity_next_kind_known",
+            ),
+            # A planned kind or assignee without a time would be a plan nobody is reminded of.
+            models.CheckConstraint(
+                condition=Q(next_follow_up_at__isnull=False)
+                | (Q(next_kind="") & Q(next_assignee__isnull=True)),
+                name="activity_plan_has_time",
+            ),
+            # A planned site tour is done in the building it was booked in.
+            models.CheckConstraint(
+                condition=~Q(next_kind=ActivityKind.SITE_TOUR) | Q(building__isnull=False),
+                name="activity_planned_tour_has_building",
             ),
         ]
 

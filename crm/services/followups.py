@@ -16,6 +16,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from crm.constants import OPEN_STAGES, Role
@@ -83,17 +84,28 @@ def due_leads(*, now: dt.datetime, limits: dict[str, StageLimit] | None = None):
     """
     limits = _limits() if limits is None else limits
     latest = Activity.objects.filter(lead=OuterRef("pk")).order_by("-occurred_at", "-pk")
-    reminded = Reminder.objects.filter(lead=OuterRef("pk")).filter(
-        Q(due_at__gte=OuterRef("last_activity_at")) | Q(due_at=OuterRef("planned_at"))
+    # A planned follow-up is reminded of once, on its day: rescheduled to another day, it is due
+    # again then (the reminder of the old day does not count). Without a plan, any reminder since the
+    # last activity answers for the current stretch without contact.
+    reminded_of_plan = Reminder.objects.filter(lead=OuterRef("pk"), due_on=OuterRef("planned_on"))
+    reminded_since_contact = Reminder.objects.filter(
+        lead=OuterRef("pk"), due_at__gte=OuterRef("last_activity_at")
     )
     stale = Q(pk__in=[])
     for stage, limit in limits.items():
         stale |= Q(stage=stage, last_activity_at__lte=now - dt.timedelta(days=limit.days))
     return (
         Lead.objects.filter(stage__in=OPEN_STAGES, owner__isnull=False, owner__active=True)
-        .annotate(planned_at=Subquery(latest.values("next_follow_up_at")[:1]))
+        .annotate(
+            planned_at=Subquery(latest.values("next_follow_up_at")[:1]),
+            planned_for=Subquery(latest.values("next_assignee_id")[:1]),
+        )
+        .annotate(planned_on=TruncDate("planned_at", tzinfo=timezone.get_current_timezone()))
         .filter(Q(planned_at__lte=now) | (Q(planned_at__isnull=True) & stale))
-        .filter(~Exists(reminded))
+        .filter(
+            (Q(planned_at__isnull=False) & ~Exists(reminded_of_plan))
+            | (Q(planned_at__isnull=True) & ~Exists(reminded_since_contact))
+        )
         .order_by("last_activity_at", "pk")
     )
 
@@ -114,6 +126,7 @@ def followups_scan(*, now: dt.datetime | None = None, batch_size: int | None = N
             "owner__user_id",
             "stage",
             "planned_at",
+            "planned_for",
             "last_activity_at",
             "company_name",
             "ref",
@@ -123,15 +136,18 @@ def followups_scan(*, now: dt.datetime | None = None, batch_size: int | None = N
         return ScanResult(due=0, created=0)
     reminders = []
     for row in rows:
+        # A planned activity reminds its assignee; everything else, the lead's owner.
+        promoter_id = row["owner_id"]
         if row["planned_at"] is not None:
             due_at, reason = row["planned_at"], Reminder.Reason.FOLLOW_UP
+            promoter_id = row["planned_for"] or row["owner_id"]
         else:
             due_at = row["last_activity_at"] + dt.timedelta(days=limits[row["stage"]].days)
             reason = Reminder.Reason.STALE
         reminders.append(
             Reminder(
                 lead_id=row["pk"],
-                promoter_id=row["owner_id"],
+                promoter_id=promoter_id,
                 reason=reason,
                 stage=row["stage"],
                 due_on=timezone.localdate(due_at),

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -215,17 +216,42 @@ def lead_create(
         created_at=now,
         last_activity_at=now,
     )
-    _check_area_range(lead)
-    _check_lawful_basis(lead)
-    lead.full_clean(exclude=["normalised_name"])
-    lapsed = _refuse_if_protected(lead, exclude=None)
-    _check_channel(lead)
-    _check_referrer(lead)
+    errors = _problems(lead, _check_area_range, _check_lawful_basis, _check_channel, _check_referrer)
+    lapsed = []
+    try:
+        lapsed = _refuse_if_protected(lead, exclude=None)
+    except ValidationError as error:
+        _gather(errors, error)
+    if errors:
+        raise ValidationError(errors)
     attribute_to(lead, by)
     lead.save()
     lead.preferred_streets.set(list(preferred_streets))
     _close_lapsed(lapsed, lead, by)
     return lead
+
+
+def _problems(lead: Lead, *checks) -> dict[str, list[str]]:
+    """Every check's and the model's own validation's problems, to refuse with all of them at once
+    (a form then shows the area range and the credit code together, not one per submit). A field a
+    check already reported is left out of full_clean, which would only repeat it by constraint name."""
+    errors: dict[str, list[str]] = {}
+    for check in checks:
+        try:
+            check(lead)
+        except ValidationError as error:
+            _gather(errors, error)
+    try:
+        lead.full_clean(exclude=["normalised_name", *errors])
+    except ValidationError as error:
+        _gather(errors, error)
+    return errors
+
+
+def _gather(errors: dict[str, list[str]], error: ValidationError) -> None:
+    for field, messages in error.message_dict.items():
+        known = errors.setdefault(field, [])
+        known.extend(m for m in messages if m not in known)
 
 
 def _check_channel(lead: Lead) -> None:
@@ -274,32 +300,43 @@ def referrer_by_credit_code(credit_code: str) -> Enterprise:
     return referrer
 
 
+LAWFUL_BASIS_NEEDED = "填写联系人信息须注明个人信息处理依据 / a contact person's data needs its lawful basis"
+
+
+def contact_lacks_lawful_basis(*, contact_name: str, contact_phone: str, lawful_basis: str) -> bool:
+    """Whether a contact person is entered without the basis for processing their data (PIPL;
+    docs/privacy.md): the one rule of the pages, the API, the admin and the district import."""
+    return bool((contact_name or "").strip() or (contact_phone or "").strip()) and not lawful_basis
+
+
 def _check_lawful_basis(lead: Lead) -> None:
-    # An agency hands over a third person's data: it must say on what basis (PIPL; docs/privacy.md).
-    if lead.agency_id and (lead.contact_name or lead.contact_phone) and not lead.lawful_basis:
-        raise invalid(
-            "lawful_basis",
-            "机构提交联系人信息须注明处理依据 / an agency's lead with a contact needs its lawful basis",
-        )
+    if contact_lacks_lawful_basis(
+        contact_name=lead.contact_name, contact_phone=lead.contact_phone, lawful_basis=lead.lawful_basis
+    ):
+        raise invalid("lawful_basis", LAWFUL_BASIS_NEEDED)
 
 
 def _check_area_range(lead: Lead) -> None:
-    # full_clean reports constraint names; promoters need the field and the numbers.
+    # full_clean reports constraint names; promoters need the field and the numbers. Every problem
+    # is reported, each under its own field.
+    errors: dict[str, list[str]] = {}
     for field in ("area_min_m2", "area_max_m2"):
         value = getattr(lead, field)
         if value is not None and value <= 0:
-            raise invalid(field, f"面积必须大于0,实为 {value} / area must be greater than 0, got {value}")
-    if lead.area_min_m2 is not None and lead.area_max_m2 is not None and lead.area_min_m2 > lead.area_max_m2:
-        raise invalid(
-            "area_max_m2",
-            f"最大面积 {lead.area_max_m2} 小于最小面积 {lead.area_min_m2} / "
-            f"area_max_m2 {lead.area_max_m2} is below area_min_m2 {lead.area_min_m2}",
-        )
+            errors[field] = [f"面积必须大于0,实为 {value} / the area must be greater than 0, not {value}"]
+    low, high = lead.area_min_m2, lead.area_max_m2
+    if not errors and low is not None and high is not None and low > high:
+        errors["area_max_m2"] = [
+            f"最大面积 {high}㎡ 小于最小面积 {low}㎡ / "
+            f"the largest area, {high} m², is below the smallest, {low} m²"
+        ]
     # A negative budget or tax would rank and forecast as if it were a real figure.
     for field in ("budget_rent", "expected_annual_tax"):
         value = getattr(lead, field)
         if value is not None and value < 0:
-            raise invalid(field, f"不能为负数,实为 {value} / must not be negative, got {value}")
+            errors[field] = [f"不能为负数,实为 {value} / must not be negative, got {value}"]
+    if errors:
+        raise ValidationError(errors)
 
 
 def lead_claim_version(lead: Lead, expected_version: int | None) -> None:

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404, render
+from django.urls import resolve, reverse
 
 from crm.api.exceptions import in_language
 from crm.api.permissions import (
@@ -30,6 +31,7 @@ __all__ = [
     "LEAD_WORKERS",
     "VIEW",
     "hides_personal_data",
+    "may_open",
     "object_in_scope",
     "reaches",
     "request_viewer",
@@ -69,9 +71,24 @@ def roles_required(*roles: Iterable[str] | str) -> Callable:
             except BadParameter as exc:
                 return bad_parameter(request, exc)
 
+        # What `may_open` reads: pages link to a view only for the roles this check lets in.
+        wrapped.allowed_roles = allowed
         return wrapped
 
     return decorate
+
+
+def may_open(request, url_name: str, *args) -> bool:
+    """Whether the user's role passes the `roles_required` check of the view at `url_name`: the one
+    rule behind both the 403 and every link or button to that view (the navigation, the desk)."""
+    if not request.user.is_authenticated:
+        return False
+    role = role_of(request)
+    if role is None:
+        return False
+    view = resolve(reverse(url_name, args=args)).func
+    allowed = getattr(view, "allowed_roles", None)
+    return allowed is not None and (not allowed or role in allowed)
 
 
 def bad_parameter(request, exc: BadParameter):

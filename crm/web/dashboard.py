@@ -9,10 +9,11 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, F, IntegerField, Value, When
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from crm.constants import OPEN_STAGES, IndicatorKey, Role, TaxTier
 from crm.indicators import HIGHER_IS_BETTER, RATE_KEYS, UNITS, indicators_of_building
@@ -413,10 +414,14 @@ def what_if_choices(request, *, street: Street | None) -> dict:
     }
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @roles_required(OFFICE)
 def what_if(request):
     """The indicators of the chosen year with the chosen leads signed into the chosen buildings."""
+    if request.method == "GET":
+        # A reload or a shared link of the result: the dashboard, whose what-if form it came from.
+        query = request.GET.urlencode()
+        return redirect(f"{reverse('web:dashboard')}{'?' + query if query else ''}#whatif-heading")
     form = YearForm(request.POST, streets=scoped(request, Street))
     year, street = _area(request, form)
     pairs, codes = [], {}

@@ -15,7 +15,16 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from crm.constants import ActivityKind, FeaturedType, LawfulBasis, LeadChannel, LeadStage, TaxTier
+from crm.api.exceptions import in_language
+from crm.constants import (
+    PLANNED_ACTIVITY_KINDS,
+    ActivityKind,
+    FeaturedType,
+    LawfulBasis,
+    LeadChannel,
+    LeadStage,
+    TaxTier,
+)
 from crm.district_io.archives import archive_problem
 from crm.models import Building, Industry, Promoter, Street, Unit
 from crm.validators import REPORT_YEAR_MIN, YEAR_MAX, DateRangeValidator, unsafe_text_error
@@ -84,12 +93,13 @@ def now_local() -> str:
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's field errors beside the form's fields (others above the form)."""
+    """Put a service's field errors beside the form's fields (others above the form), each in the
+    user's language (services write "中文 / English")."""
     if hasattr(error, "error_dict"):
         for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
+            form.add_error(field if field in form.fields else None, [in_language(m) for m in messages])
     else:
-        form.add_error(None, error.messages)
+        form.add_error(None, [in_language(m) for m in error.messages])
 
 
 class BoundedDateField(forms.DateField):
@@ -126,6 +136,16 @@ class SafeForm(forms.Form):
             if error:
                 self.add_error(name, error)
         return cleaned
+
+    def full_clean(self):
+        super().full_clean()
+        # The forms' own bilingual messages ("中文 / English"), as the services', in one language.
+        for name, errors in list((self._errors or {}).items()):
+            self._errors[name] = self.error_class(
+                [in_language(message) for message in errors],
+                error_class=errors.error_class.replace("errorlist", "").strip() or None,
+                renderer=self.renderer,
+            )
 
 
 class DivisionChoiceField(forms.ModelChoiceField):
@@ -179,7 +199,9 @@ class LeadFilterForm(forms.Form):
 
 
 class LeadForm(SafeForm):
-    """Quick add: the company, what it needs, and how it came to us."""
+    """Quick add: the company, what it does, who to talk to, and how it came to us. Areas, budget,
+    tax, streets and the entry intentions are filled in on the lead page; the three intentions start
+    as yes, as the plan's entry threshold assumes."""
 
     company_name = forms.CharField(label=_("企业名称"), max_length=200)
     credit_code = forms.CharField(
@@ -192,6 +214,14 @@ class LeadForm(SafeForm):
         help_text=_("输入后自动推荐行业"),
     )
     industry = DivisionChoiceField(label=_("行业(大类)"), queryset=Industry.objects.none(), required=False)
+    contact_name = forms.CharField(label=_("联系人"), max_length=100, required=False)
+    contact_phone = forms.CharField(label=_("联系电话"), max_length=40, required=False)
+    lawful_basis = forms.ChoiceField(
+        label=_("个人信息处理依据"),
+        choices=[("", "—"), *LawfulBasis.choices],
+        required=False,
+        help_text=_("填写联系人或电话时必填(见隐私说明)"),
+    )
     channel = forms.ChoiceField(label=_("渠道"), choices=LeadChannel.choices)
     # 以商招商: the tenant that referred the company, named by its credit code (the lead services
     # check that it is a tenant and that the channel is tenant referral).
@@ -202,41 +232,10 @@ class LeadForm(SafeForm):
         help_text=_("以商招商:推荐本企业的区内租户"),
     )
     owner = forms.ModelChoiceField(label=_("负责人"), queryset=Promoter.objects.none(), required=False)
-    contact_name = forms.CharField(label=_("联系人"), max_length=100, required=False)
-    contact_phone = forms.CharField(label=_("联系电话"), max_length=40, required=False)
-    lawful_basis = forms.ChoiceField(
-        label=_("个人信息处理依据"),
-        choices=[("", "—"), *LawfulBasis.choices],
-        required=False,
-        help_text=_("填写联系人时注明依据(见隐私说明)"),
-    )
-    area_min_m2 = forms.DecimalField(label=_("最小面积(㎡)"), required=False, max_digits=12, decimal_places=2)
-    area_max_m2 = forms.DecimalField(label=_("最大面积(㎡)"), required=False, max_digits=12, decimal_places=2)
-    budget_rent = forms.DecimalField(
-        label=_("租金预算(元/㎡·天)"), required=False, max_digits=8, decimal_places=2
-    )
-    expected_annual_tax = forms.DecimalField(
-        label=_("预计年纳税(元)"), required=False, max_digits=16, decimal_places=2
-    )
-    employees = forms.IntegerField(label=_("员工人数"), required=False, min_value=0)
-    desired_move_in = BoundedDateField(label=_("期望入驻日期"), required=False, widget=DateInput())
-    preferred_streets = forms.ModelMultipleChoiceField(
-        label=_("意向镇街"),
-        queryset=Street.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    is_headquarters = forms.BooleanField(label=_("总部企业"), required=False)
-    case_by_case = forms.BooleanField(label=_("一事一议(重大项目)"), required=False)
-    # The plan's entry threshold; without all three the signing waits for the district's approval.
-    registers_in_district = forms.BooleanField(label=_("拟在区内注册"), required=False, initial=True)
-    settles_in_district = forms.BooleanField(label=_("拟在区内结算"), required=False, initial=True)
-    pays_tax_in_district = forms.BooleanField(label=_("拟在区内纳税"), required=False, initial=True)
 
     def __init__(self, *args, promoters=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["industry"].queryset = divisions()
-        self.fields["preferred_streets"].queryset = Street.objects.order_by("name")
         if promoters is None:
             del self.fields["owner"]
         else:
@@ -279,11 +278,25 @@ class ActivityForm(SafeForm):
     unit = UnitChoiceField(label=_("看房单元"), queryset=Unit.objects.none(), required=False)
     notes = forms.CharField(label=_("记录"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     next_follow_up_at = BoundedDateTimeField(label=_("下次跟进"), required=False, widget=DateTimeInput())
+    next_kind = forms.ChoiceField(
+        label=_("下次跟进方式"),
+        required=False,
+        choices=[("", "—"), *((kind.value, kind.label) for kind in PLANNED_ACTIVITY_KINDS)],
+    )
+    next_assignee = forms.ModelChoiceField(
+        label=_("下次跟进负责人"),
+        queryset=Promoter.objects.none(),
+        required=False,
+        help_text=_("留空则为线索负责人"),
+    )
 
-    def __init__(self, *args, buildings=None, units=None, units_url: str = "", **kwargs):
+    def __init__(self, *args, buildings=None, units=None, units_url: str = "", assignees=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["building"].queryset = buildings if buildings is not None else Building.objects.none()
         self.fields["unit"].queryset = units if units is not None else Unit.objects.none()
+        self.fields["next_assignee"].queryset = (
+            assignees if assignees is not None else Promoter.objects.none()
+        )
         # Picking the building fills the unit select with that building's units.
         self.fields["building"].widget.attrs.update(
             {"hx-get": units_url, "hx-target": "#id_unit", "hx-trigger": "change"}
@@ -313,6 +326,20 @@ class TourForm(SafeForm):
         if at < timezone.now() - dt.timedelta(minutes=1):
             raise ValidationError(_("看房时间不能早于现在 / the tour cannot be in the past"))
         return at
+
+
+class PlanDoneForm(SafeForm):
+    """Done, from the desk: the kind only when the plan did not say which."""
+
+    kind = forms.ChoiceField(
+        label=_("完成的跟进方式"),
+        required=False,
+        choices=[("", "—"), *((kind.value, kind.label) for kind in PLANNED_ACTIVITY_KINDS)],
+    )
+
+
+class PlanRescheduleForm(SafeForm):
+    due_at = BoundedDateTimeField(label=_("改到"), widget=DateTimeInput())
 
 
 class SignForm(SafeForm):

@@ -346,24 +346,14 @@ def lead_add(request):
                 contact_name=data["contact_name"],
                 contact_phone=data["contact_phone"],
                 lawful_basis=data["lawful_basis"],
-                area_min_m2=data["area_min_m2"],
-                area_max_m2=data["area_max_m2"],
-                budget_rent=data["budget_rent"],
-                expected_annual_tax=data["expected_annual_tax"],
-                employees=data["employees"],
-                is_headquarters=data["is_headquarters"],
-                preferred_streets=data["preferred_streets"],
-                desired_move_in=data["desired_move_in"],
-                case_by_case=data["case_by_case"],
-                registers_in_district=data["registers_in_district"],
-                settles_in_district=data["settles_in_district"],
-                pays_tax_in_district=data["pays_tax_in_district"],
                 referred_by=referrer,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, _("线索已登记:%(ref)s") % {"ref": lead.ref})
+            messages.success(
+                request, _("线索已登记:%(ref)s。面积、预算等可在线索页补充。") % {"ref": lead.ref}
+            )
             return redirect("web:lead", pk=lead.pk)
     return render(request, "web/lead_add.html", {"form": form})
 
@@ -408,7 +398,9 @@ def timeline(lead: Lead) -> list[dict]:
     """Activities and stage changes, newest first (two queries)."""
     events = [
         {"at": a.occurred_at, "kind": "activity", "activity": a}
-        for a in Activity.objects.filter(lead=lead).select_related("building", "unit", "promoter")
+        for a in Activity.objects.filter(lead=lead).select_related(
+            "building", "unit", "promoter", "next_assignee"
+        )
     ]
     events += [
         {"at": c.changed_at, "kind": "stage", "change": c}
@@ -446,6 +438,7 @@ def _activity_form(request, lead: Lead, data=None, initial=None) -> ActivityForm
         units=units,
         initial=initial,
         units_url=reverse("web:unit_options", args=[lead.pk]),
+        assignees=scoped(request, Promoter).filter(active=True).order_by("name"),
     )
 
 
@@ -528,6 +521,8 @@ def activity_add(request, pk: int):
                 unit=data["unit"],
                 notes=data["notes"],
                 next_follow_up_at=data["next_follow_up_at"],
+                next_kind=data["next_kind"],
+                next_assignee=data["next_assignee"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -638,19 +633,25 @@ def lead_excluded(request, pk: int):
 @require_POST
 @roles_required(WORKERS)
 def site_tour_schedule(request, pk: int):
-    """Book a site tour of a matched building: a note now, with the tour time as the next follow-up,
-    so that the owner is reminded when it is due and logs the tour itself then."""
+    """Book a site tour of a matched building: a note now whose planned activity is the tour (its
+    time, building and first offered unit), so that the owner is reminded when it is due and marks
+    it done from the desk."""
     lead = _lead_for_work(request, pk)
     form = TourForm(request.POST, buildings=scoped(request, Building))
+    # A refused booking answers in the match's action row, with the form again to correct the time.
+    retry = {
+        "url": reverse("web:site_tour_schedule", args=[lead.pk]),
+        "building": _posted_id(request.POST.get("building")),
+        "units": request.POST.get("units", ""),
+        "at": request.POST.get("at", ""),
+    }
     if not form.is_valid():
-        return render(request, "web/_tour_booked.html", {"form": form}, status=400)
+        return render(request, "web/_tour_booked.html", {"form": form, "retry": retry}, status=400)
     building, at = form.cleaned_data["building"], form.cleaned_data["at"]
-    numbers = list(
-        Unit.objects.filter(building=building, pk__in=form.cleaned_data["units"]).values_list(
-            "number", flat=True
-        )
+    units = list(
+        Unit.objects.filter(building=building, pk__in=form.cleaned_data["units"]).order_by("floor", "number")
     )
-    where = f"{building.name} {'、'.join(numbers)}".strip()
+    where = f"{building.name} {'、'.join(u.number for u in units)}".strip()
     try:
         activity_log(
             lead=lead,
@@ -658,12 +659,15 @@ def site_tour_schedule(request, pk: int):
             occurred_at=timezone.now(),
             promoter=_worker(request) or lead.owner,
             by=request.user,
+            building=building,
+            unit=units[0] if units else None,
             notes=f"预约实地看房:{where},{timezone.localtime(at):%Y-%m-%d %H:%M} / site tour booked: {where}",
             next_follow_up_at=at,
+            next_kind=ActivityKind.SITE_TOUR,
         )
     except ValidationError as exc:
         add_service_errors(form, exc)
-        return render(request, "web/_tour_booked.html", {"form": form}, status=400)
+        return render(request, "web/_tour_booked.html", {"form": form, "retry": retry}, status=400)
     return render(request, "web/_tour_booked.html", {"building": building, "at": at, "lead": lead})
 
 

@@ -29,6 +29,8 @@ urlpatterns = [
     # promoter's desk
     path("desk/", desk.desk, name="desk"),
     path("notifications/<int:pk>/read/", desk.notification_read, name="notification_read"),
+    path("plans/<int:pk>/done/", desk.plan_done, name="plan_done"),
+    path("plans/<int:pk>/reschedule/", desk.plan_reschedule, name="plan_reschedule"),
     # leads
     path("leads/", leads.lead_list, name="leads"),
     path("leads/board/", leads.lead_board, name="board"),

@@ -654,7 +654,7 @@ def test_an_inverted_area_range_is_shown_on_the_form(client, district):
 
     # then the service's message is on the maximum area and nothing changed
     assert response.status_code == 200
-    assert "area_max_m2 100 is below area_min_m2 300" in " ".join(
+    assert "最大面积 100㎡ 小于最小面积 300㎡" in " ".join(
         response.context["adminform"].form.errors["area_max_m2"]
     )
     lead.refresh_from_db()
@@ -803,7 +803,9 @@ def test_an_auditor_does_not_see_contact_data_in_a_leads_history(client, distric
     # given 甲软件's contact phone was changed through the admin by the office
     lead = district["open_lead"]
     _login(client, "district_admin")
-    client.post(_url(Lead, "change", lead.pk), _lead_form(lead, contact_phone="13900002222"))
+    client.post(
+        _url(Lead, "change", lead.pk), _lead_form(lead, contact_phone="13900002222", lawful_basis="consent")
+    )
     lead.refresh_from_db()
     assert lead.contact_phone == "13900002222"
 

@@ -212,7 +212,7 @@ def test_the_database_refuses_a_lost_lead_without_reason():
 
 
 def test_a_stale_version_is_refused():
-    lead = LeadFactory()
+    lead = LeadFactory(lawful_basis="consent", lawful_basis_recorded_at=timezone.now())
     lead_update(lead=lead, expected_version=1, contact_name="张三")
 
     with pytest.raises(LeadVersionConflict):
@@ -224,7 +224,7 @@ def test_a_stale_version_is_refused():
 
 def test_lead_changes_are_audited_with_their_author():
     user = PromoterFactory().user
-    lead = LeadFactory()
+    lead = LeadFactory(lawful_basis="consent", lawful_basis_recorded_at=timezone.now())
 
     lead_update(lead=lead, by=user, contact_phone="13800000000")
 

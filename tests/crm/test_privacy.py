@@ -202,6 +202,7 @@ def worked_lead():
         owner=PromoterFactory(),
         contact_name="李雷",
         contact_phone="13912345678",
+        lawful_basis="contract",
         budget_rent=Decimal("3.20"),
         area_min_m2=Decimal("200"),
         created_at=NOW,
@@ -386,7 +387,12 @@ def test_retention_works_through_batches_and_a_rerun_finds_nothing(settings):
 def test_retention_also_erases_history_when_the_lead_row_was_already_blank(settings):
     # given an expired lead whose contact was cleared by an edit but stays in its audit history
     settings.CONTACT_RETENTION_DAYS_AFTER_LOST = 730
-    lead = lead_create(company_name="戊有限公司", channel=LeadChannel.DEPARTMENT, contact_phone="13600001234")
+    lead = lead_create(
+        company_name="戊有限公司",
+        channel=LeadChannel.DEPARTMENT,
+        contact_phone="13600001234",
+        lawful_basis="consent",
+    )
     lead = lead_update(lead=lead, contact_phone="")
     StageChange.objects.create(
         lead=lead, from_stage="new", to_stage="lost", changed_at=NOW - dt.timedelta(days=731)

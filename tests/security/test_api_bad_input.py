@@ -344,6 +344,7 @@ def test_hostile_text_that_is_only_text_is_stored_exactly_as_sent(world):
             "channel": "department",
             "business_scope": text,
             "contact_name": text[:100],
+            "lawful_basis": "consent",  # a contact needs its basis (docs/privacy.md)
         }
         with transaction.atomic():
             response = client.post("/api/v1/leads/", payload, format="json")
@@ -365,7 +366,13 @@ def test_hostile_text_that_is_only_text_is_stored_exactly_as_sent(world):
 def test_any_text_is_either_stored_exactly_or_refused_on_its_field(world, name, scope, notes):
     # given
     client = api_client(world, "promoter")
-    payload = {"company_name": name, "channel": "department", "business_scope": scope, "contact_name": notes}
+    payload = {
+        "company_name": name,
+        "channel": "department",
+        "business_scope": scope,
+        "contact_name": notes,
+        "lawful_basis": "consent",  # a contact needs its basis (docs/privacy.md)
+    }
 
     # when
     result = attempt("lead", lambda: send_json(client, "post", "/api/v1/leads/", payload))

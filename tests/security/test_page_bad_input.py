@@ -58,22 +58,15 @@ def test_the_quick_add_form_refuses_every_bad_field(district):
     client = district.client("promoter")
     base = {"company_name": "网页测试有限公司", "channel": "department"}
     sharp = {"nul": "甲\x00乙", "override": "甲\u202e乙"}
-    sharp_decimals = {name: PAGE_DECIMALS[name] for name in ("nan", "ten to the thirty", "minus one")}
     catalogue = {
         "company_name": PAGE_TEXT,
         "credit_code": {"nul": "\x00", "too long": "9" * 40},
         "business_scope": PAGE_TEXT,
         "contact_name": sharp,
         "contact_phone": sharp,
+        "lawful_basis": {"unknown": "bogus", "nul": "consent\x00"},
         "industry": {name: PAGE_IDS[name] for name in ("unknown", "text", "nul")},
         "channel": {"unknown": "bogus", "nul": "department\x00"},
-        "area_min_m2": {**PAGE_DECIMALS, "zero": "0"},
-        "area_max_m2": sharp_decimals,
-        "budget_rent": sharp_decimals,
-        "expected_annual_tax": sharp_decimals,
-        "employees": PAGE_INTEGERS,
-        "desired_move_in": PAGE_DATES,
-        "preferred_streets": {name: PAGE_IDS[name] for name in ("unknown", "text", "nul")},
     }
 
     # when
@@ -95,6 +88,8 @@ def test_the_activity_form_refuses_every_bad_field(district):
         "unit": {**PAGE_IDS, "another building's": district.other_unit.pk},
         "notes": PAGE_TEXT,
         "next_follow_up_at": {**PAGE_DATETIMES, "before the activity": "2024-04-30T10:00"},
+        "next_kind": {"unknown": "bogus", "not planned": "email", "nul": "call\x00"},
+        "next_assignee": {**PAGE_IDS, "another street's promoter": district.other_promoter.pk},
     }
 
     # when
@@ -311,13 +306,19 @@ def _routes(district) -> dict[str, tuple[str, list, list[str]]]:
         "password_change_done": ("get", [], []),
         "desk": ("get", [], ["page"]),
         "notification_read": ("post", [1], []),
+        "plan_done": ("post", [1], ["kind"]),
+        "plan_reschedule": ("post", [1], ["due_at"]),
         "leads": ("get", [], ["q", "stage", "channel", "owner", "case_by_case", "sort", "page", "export"]),
         "board": ("get", [], ["q", "stage", "channel", "owner", "case_by_case", "sort"]),
-        "lead_add": ("post", [], ["company_name", "channel", "owner", "employees", "desired_move_in"]),
+        "lead_add": ("post", [], ["company_name", "channel", "owner", "lawful_basis"]),
         "lead_duplicate_check": ("post", [], ["company_name", "credit_code", "owner"]),
         "industry_suggestions": ("post", [], ["business_scope"]),
         "lead": ("get", [lead], ["kind", "building", "unit"]),
-        "activity_add": ("post", [lead], ["kind", "occurred_at", "building", "unit", "next_follow_up_at"]),
+        "activity_add": (
+            "post",
+            [lead],
+            ["kind", "occurred_at", "building", "unit", "next_follow_up_at", "next_kind", "next_assignee"],
+        ),
         "unit_options": ("get", [lead], ["building"]),
         "stage_change": ("post", [lead], ["to_stage", "reason"]),
         "lead_entry_approve": ("post", [lead], []),

@@ -313,34 +313,29 @@ def test_the_lead_list_sorts_by_expected_tax(district):
 # ---------------------------------------------------------------------------- the entry threshold
 
 
-def test_quick_add_records_the_three_entry_intentions(district):
-    # when: a browser posts checked boxes only; 纳税 is left unchecked
+def test_quick_add_assumes_the_three_entry_intentions(district):
+    # when: quick add no longer asks for them (the lead page does); a stray posted box changes nothing
     district.client("promoter").post(
         reverse("web:lead_add"),
-        {
-            "company_name": "外地纳税有限公司",
-            "channel": "department",
-            "registers_in_district": "on",
-            "settles_in_district": "on",
-        },
+        {"company_name": "外地纳税有限公司", "channel": "department", "registers_in_district": "on"},
     )
 
-    # then
+    # then: all three assumed, as the plan's entry threshold starts
     lead = Lead.objects.get(company_name="外地纳税有限公司")
     assert (lead.registers_in_district, lead.settles_in_district, lead.pays_tax_in_district) == (
         True,
         True,
-        False,
+        True,
     )
 
 
-def test_the_quick_add_form_proposes_all_three_intentions(district):
+def test_the_quick_add_form_leaves_the_intentions_to_the_lead_page(district):
     # when
     body = district.client("promoter").get(reverse("web:lead_add")).content.decode()
 
     # then
     for name in ("registers_in_district", "settles_in_district", "pays_tax_in_district"):
-        assert f'name="{name}" id="id_{name}" checked' in body or f'name="{name}" checked' in body
+        assert f'name="{name}"' not in body
 
 
 def test_a_lead_short_of_the_threshold_cannot_open_signing_until_the_office_approves(district):

@@ -278,7 +278,9 @@ class LeadActivitiesView(ApiMixin, ListCreateAPIView):
         if self.fake:
             return Activity.objects.none()
         lead = lead_in_scope(self.request, self.kwargs["pk"])
-        activities = Activity.objects.filter(lead=lead).select_related("building", "unit", "promoter__user")
+        activities = Activity.objects.filter(lead=lead).select_related(
+            "building", "unit", "promoter__user", "next_assignee__user"
+        )
         return scoped(self.request, activities)
 
     @extend_schema(request=s.ActivityInput, responses={201: s.ActivitySerializer, 400: BAD_REQUEST})
@@ -289,7 +291,9 @@ class LeadActivitiesView(ApiMixin, ListCreateAPIView):
         viewer = request_viewer(request)
         promoter = Promoter.objects.get(pk=viewer.promoter_id) if viewer.promoter_id else None
         activity = activity_log(lead=lead, promoter=promoter, by=request.user, **payload.validated_data)
-        activity = Activity.objects.select_related("building", "unit", "promoter__user").get(pk=activity.pk)
+        activity = Activity.objects.select_related(
+            "building", "unit", "promoter__user", "next_assignee__user"
+        ).get(pk=activity.pk)
         return Response(s.ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
 
 

@@ -159,36 +159,44 @@ def viewer_role(context) -> str | None:
     return role_of(request)
 
 
-# The navigation: (url name, label, roles that see it; None: every role).
+# The navigation, in order: (url name, label). Who sees an entry is who may open its page
+# (crm.web.access.may_open reads the view's own roles_required), so no entry leads to a 403.
 NAV = (
-    ("web:desk", _("工作台"), {"promoter", "district_admin", "street_officer"}),
-    ("web:leads", _("招商线索"), {"promoter", "district_admin", "street_officer", "auditor", "agency"}),
-    ("web:board", _("线索看板"), {"promoter", "district_admin"}),
-    ("web:buildings", _("楼宇"), None),
-    ("web:vacancies", _("空置房源"), None),
-    ("web:retention", _("稳商清单"), {"district_admin", "auditor", "street_officer", "building_manager"}),
-    ("web:dashboard", _("规划看板"), {"district_admin", "auditor", "street_officer"}),
-    ("web:leaderboard", _("招商考核"), {"district_admin", "auditor", "street_officer", "promoter"}),
-    ("web:assessment", _("镇街考核"), {"district_admin", "auditor", "street_officer"}),
-    ("web:white_papers", _("白皮书"), {"district_admin", "auditor"}),
-    ("web:policies", _("招商政策"), None),
-    ("web:approvals", _("一事一议审批"), {"district_admin"}),
-    ("web:import", _("导入导出"), {"district_admin"}),
+    ("web:desk", _("工作台")),
+    ("web:leads", _("招商线索")),
+    ("web:board", _("线索看板")),
+    ("web:buildings", _("楼宇")),
+    ("web:vacancies", _("空置房源")),
+    ("web:retention", _("稳商清单")),
+    ("web:dashboard", _("规划看板")),
+    ("web:leaderboard", _("招商考核")),
+    ("web:assessment", _("镇街考核")),
+    ("web:white_papers", _("白皮书")),
+    ("web:policies", _("招商政策")),
+    ("web:approvals", _("一事一议审批")),
+    ("web:import", _("导入导出")),
 )
+
+
+@register.simple_tag(takes_context=True)
+def may_open(context, url_name: str, *args) -> bool:
+    """`{% may_open "web:lead_add" as can_add %}`: whether the user's role may open that page."""
+    from crm.web.access import may_open as role_may_open
+
+    return role_may_open(context["request"], url_name, *args)
 
 
 @register.inclusion_tag("web/_nav.html", takes_context=True)
 def nav(context):
     from django.urls import reverse
 
-    from crm.web.access import role_of
+    from crm.web.access import may_open as role_may_open
 
     request = context["request"]
-    role = role_of(request) if request.user.is_authenticated else None
     current = request.resolver_match.view_name if request.resolver_match else ""
     items = [
         {"url": reverse(name), "label": label, "current": name == current}
-        for name, label, roles in NAV
-        if role is not None and (roles is None or role in roles)
+        for name, label in NAV
+        if role_may_open(request, name)
     ]
     return {"items": items}
