@@ -230,7 +230,8 @@ def board_columns(request) -> list[dict]:
     counts = {row["stage"]: row["n"] for row in leads.values("stage").annotate(n=Count("pk")).order_by()}
     cards: dict[str, list] = {stage: [] for stage in BOARD_STAGES}
     for lead in ranked:
-        lead.moves = sorted(LEAD_TRANSITIONS[lead.stage])
+        # A settled lead is lost only by cancelling its signing, on the lead page.
+        lead.moves = [] if lead.stage == LeadStage.SETTLED else sorted(LEAD_TRANSITIONS[lead.stage])
         cards[lead.stage].append(lead)
     return [
         {
@@ -412,7 +413,7 @@ def _moves(lead: Lead) -> list[tuple[str, str]]:
         position = order.index(stage)
         return stage == LeadStage.LOST, position < here, position
 
-    if lead.stage == LeadStage.SIGNED:
+    if lead.stage in (LeadStage.SIGNED, LeadStage.SETTLED):
         return []  # settling and cancelling have their own forms on the signing
     allowed = sorted((s for s in LEAD_TRANSITIONS[lead.stage] if s != LeadStage.SIGNED), key=proposal)
     return [(s, LeadStage(s).label) for s in allowed]
@@ -702,7 +703,8 @@ def _signing_rows(request, lead: Lead, signings: list[Signing], changeable: bool
                 "gaps": settlement_gaps(signing) if open_ else [],
                 "can_settle": open_ and changeable,
                 "can_override": open_ and changeable and admin,
-                "can_cancel": open_ and admin,
+                # A settled signing too: a company that moved in can still fall through.
+                "can_cancel": signing.cancelled_at is None and admin,
             }
         )
     return rows
