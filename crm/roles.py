@@ -23,7 +23,14 @@ ALL_VIEW = "__all_view__"
 # The auditor reads everything but who may log in where, and the agencies' keys.
 AUDITOR_HIDDEN = frozenset({"view_userscope", "view_agencyapikey"})
 
-_READ_POLICIES = ["view_policy", "view_benefit", "view_commitment", "view_commitmentline", "view_entryrule"]
+_READ_POLICIES = [
+    "view_policy",
+    "view_benefit",
+    "view_commitment",
+    "view_commitmentline",
+    "view_commitmentpayment",
+    "view_entryrule",
+]
 
 # The model permissions behind the admin and pages; the scope selector narrows them to rows.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
