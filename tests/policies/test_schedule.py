@@ -21,7 +21,14 @@ from policies.selectors import (
     schedule_year_totals,
 )
 from policies.services import commitment_line_withhold, commitment_payment_record, policy_create
-from tests.factories import BuildingFactory, LeadFactory, UnitFactory, UserFactory, make_credit_code
+from tests.factories import (
+    BuildingFactory,
+    LeadFactory,
+    PromoterFactory,
+    UnitFactory,
+    UserFactory,
+    make_credit_code,
+)
 
 # ------------------------------------------------------------------ the periods, pure
 
@@ -279,3 +286,67 @@ def test_the_white_paper_reads_the_years_periods_and_payments(schedule):
     # then 2026 holds the period beginning 2026-12-02 (120,000 = 12.0 万元) and the 50,000 paid (5.0)
     assert section["rows"] == [{"policy_name": "税收贡献奖励", "n": 1, "total": "12.0", "paid": "5.0"}]
     assert (section["total"], section["paid"], section["withheld"]) == ("12.0", "5.0", None)
+
+
+# ------------------------------------------------------------------ the API
+
+
+def _client(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def test_the_api_lists_the_schedule_with_exact_amounts_in_a_fixed_number_of_queries(schedule):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # given the 2 December 2025 signing's three periods, 50,000 paid against the first
+    signing, (first, _, _), admin = schedule
+    commitment_payment_record(
+        line=first, amount_yuan=Decimal("50000"), paid_on=dt.date(2026, 1, 15), by=admin
+    )
+    client = _client(admin)
+
+    # when the office lists the signing's schedule
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(f"/api/v1/commitments/schedule/?signing={signing.pk}")
+
+    # then three rows of 120,000.00 each, with what was paid; queries: the session, the viewer, the
+    # count and the page (payments summed in a subquery)
+    assert response.status_code == 200, response.content
+    rows = response.json()["results"]
+    assert [(r["period_start"], r["period_end"], r["amount_yuan"], r["paid_yuan"]) for r in rows] == [
+        ("2025-12-02", "2026-12-01", "120000.00", "50000.00"),
+        ("2026-12-02", "2027-12-01", "120000.00", "0.00"),
+        ("2027-12-02", "2028-12-01", "120000.00", "0.00"),
+    ]
+    assert rows[0]["lead_ref"] == signing.lead.ref and rows[0]["status"] in {"due", "paid"}
+    assert len(captured) == 4
+
+
+def test_the_api_records_payments_and_withholds_for_the_office_only(schedule):
+    signing, (first, second, _), admin = schedule
+    office, owner = _client(admin), _client(signing.lead.owner.user)
+    other = _client(PromoterFactory().user)
+    url = f"/api/v1/commitments/schedule/{first.pk}/payments/"
+
+    # a promoter sees their own lead's schedule only, and records nothing
+    assert len(owner.get("/api/v1/commitments/schedule/").json()["results"]) == 3
+    assert other.get("/api/v1/commitments/schedule/").json()["results"] == []
+    assert owner.post(url, {"amount_yuan": "1.00", "paid_on": "2026-01-15"}, format="json").status_code == 403
+
+    # field-level refusals, then a payment
+    assert office.post(url, {"paid_on": "2026-01-15"}, format="json").json().keys() == {"amount_yuan"}
+    too_much = office.post(url, {"amount_yuan": "120000.01", "paid_on": "2026-01-15"}, format="json")
+    assert too_much.status_code == 400 and "120000.00" in too_much.json()["amount_yuan"][0]
+    paid = office.post(url, {"amount_yuan": "120000.00", "paid_on": "2026-01-15"}, format="json")
+    assert paid.status_code == 201 and paid.json()["amount_yuan"] == "120000.00"
+
+    withheld = office.post(
+        f"/api/v1/commitments/schedule/{second.pk}/withhold/", {"reason": "未达纳税条件"}, format="json"
+    )
+    assert withheld.status_code == 200
+    assert (withheld.json()["status"], withheld.json()["withheld_reason"]) == ("withheld", "未达纳税条件")
