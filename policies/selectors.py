@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from policies.engine.schedule import PeriodStatus, period_status
 from policies.models import CommitmentLine, CommitmentPayment
 
-ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
+ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=16, decimal_places=2))
 
 
 def commitment_lines_standing() -> QuerySet:

@@ -350,3 +350,49 @@ def test_the_api_records_payments_and_withholds_for_the_office_only(schedule):
     )
     assert withheld.status_code == 200
     assert (withheld.json()["status"], withheld.json()["withheld_reason"]) == ("withheld", "未达纳税条件")
+
+
+# ------------------------------------------------------------------ the page and its download
+
+
+def test_the_schedule_page_shows_periods_and_records_a_payment_for_the_office(schedule):
+    # given the schedule of the 2 December 2025 signing
+    signing, (first, _, _), admin = schedule
+    office = _client(admin)
+
+    # when the office opens the page for 2025 and pays the first period in full from it
+    html = office.get("/commitments/?year=2025").content.decode()
+    response = office.post(
+        f"/commitments/{first.pk}/pay/", {"amount_yuan": "120000.00", "paid_on": "2026-01-15", "year": "2025"}
+    )
+
+    # then the page showed the period and offered the payment; the payment is recorded
+    assert "2025-12-02 – 2026-12-01" in html and f"/commitments/{first.pk}/pay/" in html
+    assert response.status_code == 302 and response["Location"] == "/commitments/?year=2025"
+    assert [p.amount_yuan for p in first.payments.all()] == [Decimal("120000.00")]
+    # the promoter who owns the lead reads it and has no payment form; the office's POST only
+    owner = _client(signing.lead.owner.user)
+    assert "2025-12-02" in owner.get("/commitments/").content.decode()
+    assert "/pay/" not in owner.get("/commitments/").content.decode()
+    assert owner.post(f"/commitments/{first.pk}/pay/", {"amount_yuan": "1"}).status_code == 403
+
+
+def test_the_schedule_download_carries_exact_yuan(schedule):
+    import csv
+    import io
+
+    _, (first, _, _), admin = schedule
+    commitment_payment_record(
+        line=first, amount_yuan=Decimal("50000.5"), paid_on=dt.date(2026, 1, 15), by=admin
+    )
+
+    response = _client(admin).get("/commitments/?export=csv")
+
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][9:12] == ["承诺金额(元) amount_yuan", "已兑现(元) paid_yuan", "状态 status"]
+    assert [(r[7], r[8], r[9], r[10]) for r in rows[1:]] == [
+        ("2025-12-02", "2026-12-01", "120000.00", "50000.50"),
+        ("2026-12-02", "2027-12-01", "120000.00", "0.00"),
+        ("2027-12-02", "2028-12-01", "120000.00", "0.00"),
+    ]
