@@ -58,29 +58,15 @@ def schedule_row_status(line: CommitmentLine, *, today: dt.date) -> PeriodStatus
     )
 
 
-def schedule_year_totals(*, year: int) -> dict[str, Decimal]:
-    """For one calendar year: what the periods starting in it promise (owed: not cancelled, not
-    withheld), and what the district paid in it against any period."""
-    due = commitment_lines_standing().filter(year=year).aggregate(total=Sum("amount_yuan"))["total"]
-    paid = CommitmentPayment.objects.filter(paid_on__year=year).aggregate(total=Sum("amount_yuan"))["total"]
+def schedule_year_totals(*, year: int, lines: QuerySet | None = None) -> dict[str, Decimal]:
+    """For one calendar year, over `lines` (all, or the rows a viewer may see): what the periods
+    starting in it promise (owed: not cancelled, not withheld), and what the district paid in it
+    against any of those lines' periods."""
+    lines = CommitmentLine.objects.all() if lines is None else lines
+    due = lines.filter(
+        year=year, commitment__signing__cancelled_at__isnull=True, withheld_at__isnull=True
+    ).aggregate(total=Sum("amount_yuan"))["total"]
+    paid = CommitmentPayment.objects.filter(line__in=lines.values("pk"), paid_on__year=year).aggregate(
+        total=Sum("amount_yuan")
+    )["total"]
     return {"due": due or Decimal(0), "paid": paid or Decimal(0)}
-
-
-def commitments_by_building() -> QuerySet:
-    """Promised yuan per building: rows of {building_id, building_name, total}."""
-    return (
-        commitment_lines_standing()
-        .values("commitment__building_id", "commitment__building__name")
-        .annotate(total=Sum("amount_yuan"))
-        .order_by("commitment__building_id")
-    )
-
-
-def commitments_by_policy() -> QuerySet:
-    """Promised yuan per policy, by the name it had when promised: rows of {policy_id, policy_name, total}."""
-    return (
-        commitment_lines_standing()
-        .values("policy_id", "policy_name")
-        .annotate(total=Sum("amount_yuan"))
-        .order_by("policy_id", "policy_name")
-    )

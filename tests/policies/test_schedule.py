@@ -396,3 +396,20 @@ def test_the_schedule_download_carries_exact_yuan(schedule):
         ("2026-12-02", "2027-12-01", "120000.00", "0.00"),
         ("2027-12-02", "2028-12-01", "120000.00", "0.00"),
     ]
+
+
+def test_the_forecast_reads_the_years_commitments_from_the_schedule(schedule):
+    # given the schedule's 2026 period (from 2026-12-02, 120,000) and 50,000 paid in 2026
+    _, (first, _, _), admin = schedule
+    commitment_payment_record(
+        line=first, amount_yuan=Decimal("50000"), paid_on=dt.date(2026, 1, 15), by=admin
+    )
+    year = dt.date.today().year
+    if year != 2026:
+        pytest.skip("the forecast is of the current year; the hand-computed figures are 2026's")
+
+    # when the office loads the forecast
+    html = _client(admin).get("/plan/forecast/", HTTP_HX_REQUEST="true").content.decode()
+
+    # then it says 12.0 万元 are due this year and 5.0 paid
+    assert "应兑现 12.0 万元,已兑现 5.0 万元" in html
