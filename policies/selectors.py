@@ -70,3 +70,23 @@ def schedule_year_totals(*, year: int, lines: QuerySet | None = None) -> dict[st
         total=Sum("amount_yuan")
     )["total"]
     return {"due": due or Decimal(0), "paid": paid or Decimal(0)}
+
+
+def commitments_by_building() -> QuerySet:
+    """Promised yuan per building: rows of {building_id, building_name, total}."""
+    return (
+        commitment_lines_standing()
+        .values("commitment__building_id", "commitment__building__name")
+        .annotate(total=Sum("amount_yuan"))
+        .order_by("commitment__building_id")
+    )
+
+
+def commitments_by_policy() -> QuerySet:
+    """Promised yuan per policy, by the name it had when promised: rows of {policy_id, policy_name, total}."""
+    return (
+        commitment_lines_standing()
+        .values("policy_id", "policy_name")
+        .annotate(total=Sum("amount_yuan"))
+        .order_by("policy_id", "policy_name")
+    )
