@@ -398,6 +398,7 @@ LEADS = FileSpec(
         _c("pays_tax_in_district", Boolean()),
         _c("channel", Choice(LeadChannel), True),
         _c("owner", Name(150)),
+        _c("referred_by", CreditCode()),
         _c("stage", Choice(LeadStage)),
         _c("lost_reason", Text(300)),
         _c("created_at", DateTime(), True),
