@@ -580,6 +580,14 @@ class _DistrictImport:
                     f"最小面积 {low} 大于最大面积 {high} / "
                     f"area_min_m2 {low} is greater than area_max_m2 {high}",
                 )
+            # The contact's lawful basis is kept with when it was recorded (lead_lawful_basis_has_time).
+            basis_read = row.ok("lawful_basis", "lawful_basis_recorded_at")
+            if basis_read and final.get("lawful_basis") and final.get("lawful_basis_recorded_at") is None:
+                self._error(
+                    row.line,
+                    "lawful_basis_recorded_at",
+                    "个人信息处理依据须有登记时间 / a lawful basis needs the time it was recorded",
+                )
             # As on the page: a lost lead says why, and only a lost lead has a reason to be lost.
             lost = final.get("stage", LeadStage.NEW) == LeadStage.LOST
             if row.ok("stage", "lost_reason") and lost and not (final.get("lost_reason") or "").strip():

@@ -12,7 +12,15 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from crm.constants import ActivityKind, FeaturedType, LeadChannel, LeadStage, StreetKind, UnitStatus
+from crm.constants import (
+    ActivityKind,
+    FeaturedType,
+    LawfulBasis,
+    LeadChannel,
+    LeadStage,
+    StreetKind,
+    UnitStatus,
+)
 from crm.credit_code import credit_code_error, normalise_credit_code
 from crm.district_io.cells import formula_escape, formula_unescape
 from crm.district_io.errors import RowError
@@ -385,6 +393,8 @@ LEADS = FileSpec(
         _c("business_scope", Text()),
         _c("contact_name", Text(100)),
         _c("contact_phone", Text(40)),
+        _c("lawful_basis", Choice(LawfulBasis, blank="")),
+        _c("lawful_basis_recorded_at", DateTime()),
         _c("area_min_m2", Number(**AREA, positive=True)),
         _c("area_max_m2", Number(**AREA, positive=True)),
         _c("budget_rent", Number(**RENT, minimum=Decimal(0))),
@@ -399,6 +409,7 @@ LEADS = FileSpec(
         _c("channel", Choice(LeadChannel), True),
         _c("owner", Name(150)),
         _c("referred_by", CreditCode()),
+        _c("case_by_case", Boolean()),
         _c("stage", Choice(LeadStage)),
         _c("lost_reason", Text(300)),
         _c("created_at", DateTime(), True),

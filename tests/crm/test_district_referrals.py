@@ -85,3 +85,40 @@ def test_a_wrong_referrer_is_a_row_error_and_nothing_is_written(tmp_path):
     assert "cannot refer itself" in errors[2][2]
     assert "is no tenant" in errors[3][2]
     assert not Lead.objects.exists()
+
+
+def test_the_lawful_basis_and_case_by_case_flag_round_trip_and_a_basis_needs_its_time(tmp_path):
+    # given a case-by-case lead whose contact is held on consent since 1 March 2024 10:00, and a
+    # lead with a basis but no time
+    header = (
+        "ref,company_name,channel,contact_name,lawful_basis,lawful_basis_recorded_at,case_by_case,created_at"
+    )
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "leads.csv").write_text(
+        f"{header}\nL1,甲有限公司,department,王先生,consent,2024-03-01 10:00:00,true,2024-01-01\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "leads.csv").write_text(
+        f"{header}\nL2,乙有限公司,department,李女士,consent,,false,2024-01-01\n", encoding="utf-8"
+    )
+
+    # when both are imported and the district exported
+    district_import(source=good)
+    with pytest.raises(DistrictImportError) as raised:
+        district_import(source=bad)
+    district_export(directory=tmp_path / "out")
+
+    # then the first keeps basis, time and flag, and writes them back; the second is a row error
+    lead = Lead.objects.get(ref="L1")
+    assert (lead.lawful_basis, lead.case_by_case) == ("consent", True)
+    with open(tmp_path / "out" / "leads.csv", encoding="utf-8") as file:
+        row = next(csv.DictReader(file))
+    assert (row["lawful_basis"], row["lawful_basis_recorded_at"], row["case_by_case"]) == (
+        "consent",
+        "2024-03-01 10:00:00",
+        "true",
+    )
+    assert [(e.line, e.column) for e in raised.value.row_errors] == [(2, "lawful_basis_recorded_at")]
