@@ -118,6 +118,8 @@ def test_cancelling_releases_the_units_loses_the_lead_and_reverses_the_commitmen
             beneficiary="enterprise",
             year_index=1,
             year=2026,
+            period_start=dt.date(2026, 1, 1),
+            period_end=dt.date(2026, 12, 31),
             amount_yuan=Decimal(amount),
         )
     assert {r["year"]: r["total"] for r in commitments_by_year()}[2026] >= Decimal("100000")
