@@ -66,7 +66,9 @@ LEAD_TRANSITIONS: dict[str, frozenset[str]] = {
     LeadStage.NEGOTIATING: frozenset({LeadStage.VISITING, LeadStage.SIGNED, LeadStage.LOST}),
     # Both only through crm.services.signings: settling is verified, losing is cancelling the signing.
     LeadStage.SIGNED: frozenset({LeadStage.SETTLED, LeadStage.LOST}),
-    LeadStage.SETTLED: frozenset(),
+    # A settled company can still fall through (it leaves, the lease is void): only the district
+    # office cancels its signing, with a reason (crm.services.signings.signing_cancel).
+    LeadStage.SETTLED: frozenset({LeadStage.LOST}),
     LeadStage.LOST: frozenset({LeadStage.CONTACTED}),
 }
 OPEN_STAGES = frozenset({LeadStage.NEW, LeadStage.CONTACTED, LeadStage.VISITING, LeadStage.NEGOTIATING})

@@ -25,7 +25,14 @@ AUDITOR_HIDDEN = frozenset({"view_userscope", "view_agencyapikey", "view_notific
 
 # Move-out risks of their tenants, and the retention visits they log (scoped to street or building).
 _RETENTION = ["view_retentionscore", "view_retentionvisit", "add_retentionvisit"]
-_READ_POLICIES = ["view_policy", "view_benefit", "view_commitment", "view_commitmentline", "view_entryrule"]
+_READ_POLICIES = [
+    "view_policy",
+    "view_benefit",
+    "view_commitment",
+    "view_commitmentline",
+    "view_commitmentpayment",
+    "view_entryrule",
+]
 
 # The model permissions behind the admin and pages; the scope selector narrows them to rows.
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -287,7 +287,17 @@ class WhatIfForm(forms.Form):
 
 class CommitmentLineInline(ScopedInline, admin.TabularInline):
     model = CommitmentLine
-    fields = ("policy_name", "benefit_kind", "beneficiary", "year_index", "year", "amount_yuan")
+    fields = (
+        "policy_name",
+        "benefit_kind",
+        "beneficiary",
+        "year_index",
+        "period_start",
+        "period_end",
+        "amount_yuan",
+        "withheld_at",
+        "withheld_reason",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False

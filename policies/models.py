@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from crm.models.fields import dates_within_years
 from policies.conditions import ConditionError, parse_condition
 from policies.engine.terms import (
     HORIZON_YEARS,
@@ -116,6 +117,13 @@ class Policy(models.Model):
         _("适用条件"),
         blank=True,
         help_text=_('例 / e.g. industry_section == "J" and area_m2 >= 300;留空:不限 / blank: everyone'),
+    )
+    # Commitments are paid by year of the agreement (from the signing's month-anniversary) unless
+    # the policy says calendar years (policies.engine.schedule).
+    calendar_years = models.BooleanField(
+        _("按自然年兑现"),
+        default=False,
+        help_text=_("按自然年分期兑现(否则按协议年)/ pay by calendar year, not agreement year"),
     )
     needs_approval = models.BooleanField(_("需审批(一事一议)"), default=False)
     approval_status = models.CharField(
@@ -412,7 +420,8 @@ class Commitment(models.Model):
 
 
 class CommitmentLine(models.Model):
-    """What one benefit of one policy promises in one year of a commitment."""
+    """One period of a commitment's schedule: what one benefit of one policy promises in one year of
+    the agreement, from period_start to period_end, paid by its payments or withheld with a reason."""
 
     commitment = models.ForeignKey(
         Commitment, verbose_name=_("承诺"), on_delete=models.CASCADE, related_name="lines"
@@ -430,11 +439,25 @@ class CommitmentLine(models.Model):
     benefit_kind = models.CharField(_("福利类型"), max_length=30, choices=KIND_CHOICES)
     beneficiary = models.CharField(_("受益方"), max_length=20)
     year_index = models.PositiveSmallIntegerField(_("第几年"))
+    # The calendar year the period starts in (the year the white paper and the forecast count it in).
     year = models.PositiveSmallIntegerField(_("年度"), db_index=True)
+    period_start = models.DateField(_("期间开始"), db_index=True)
+    period_end = models.DateField(_("期间结束"))
     amount_yuan = models.DecimalField(_("金额(元)"), **MONEY)
+    withheld_at = models.DateTimeField(_("暂缓兑现时间"), null=True, blank=True)
+    withheld_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("暂缓人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    withheld_reason = models.CharField(_("暂缓原因"), max_length=300, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
-        ordering = ["commitment", "year", "id"]
+        ordering = ["commitment", "period_start", "id"]
         verbose_name = _("承诺明细")
         verbose_name_plural = pgettext_lazy("plural", "承诺明细")
         constraints = [
@@ -443,7 +466,49 @@ class CommitmentLine(models.Model):
                 condition=Q(year_index__gte=1, year_index__lte=HORIZON_YEARS),
                 name="commitment_line_year_index_range",
             ),
+            models.CheckConstraint(
+                condition=Q(period_start__lte=F("period_end")), name="commitment_line_period_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(withheld_at__isnull=True) | ~Q(withheld_reason=""),
+                name="commitment_line_withheld_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.policy_name} {self.year} {self.amount_yuan}"
+
+
+class CommitmentPayment(models.Model):
+    """One payment the district made against one period of a commitment's schedule."""
+
+    line = models.ForeignKey(
+        CommitmentLine, verbose_name=_("承诺期间"), on_delete=models.PROTECT, related_name="payments"
+    )
+    paid_on = models.DateField(_("支付日期"))
+    amount_yuan = models.DecimalField(_("金额(元)"), **MONEY)
+    note = models.CharField(_("备注"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("登记时间"))
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["line", "paid_on", "id"]
+        verbose_name = _("承诺兑现")
+        verbose_name_plural = pgettext_lazy("plural", "承诺兑现")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_yuan__gt=0), name="commitment_payment_amount_positive"),
+            dates_within_years(
+                "commitment_payment_dates_within_years", dates=("paid_on",), instants=("recorded_at",)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.paid_on} {self.amount_yuan}"

@@ -16,14 +16,17 @@ from crm.constants import Role
 from crm.models import Building, BusinessCircle, Industry, Lead, Signing, Street
 from crm.roles import user_role
 from crm.services.common import attribute_to, invalid
+from crm.validators import unsafe_text_error
 from policies.adapter import evaluate_building, offer_for_lead, profile_from_lead
 from policies.engine import Evaluation, Offer, Profile, Scope
+from policies.engine.schedule import agreement_period
 from policies.engine.terms import PARAMETERS
 from policies.models import (
     ApprovalStatus,
     Benefit,
     Commitment,
     CommitmentLine,
+    CommitmentPayment,
     DistrictPolicySettings,
     Policy,
 )
@@ -43,6 +46,7 @@ EDITABLE_FIELDS = frozenset(
         "priority",
         "stacking_group",
         "condition",
+        "calendar_years",
     }
 )
 # A change to any of these alters what an approved case-by-case package promises: approve it again.
@@ -56,6 +60,7 @@ TERMS_FIELDS = frozenset(
         "valid_to",
         "condition",
         "stacking_group",
+        "calendar_years",
     }
 )
 BENEFIT_KEYS = frozenset({"kind", *PARAMETERS})
@@ -144,6 +149,7 @@ def policy_create(
     priority: int = 0,
     stacking_group: str = "",
     description: str = "",
+    calendar_years: bool = False,
     by=None,
 ) -> Policy:
     """A new policy with its benefits; everything is checked first, so a refusal stores nothing."""
@@ -160,6 +166,7 @@ def policy_create(
         active=active,
         priority=priority,
         stacking_group=stacking_group.strip(),
+        calendar_years=calendar_years,
     )
     return _policy_save_new(policy, benefits, by)
 
@@ -374,24 +381,147 @@ def commitment_record(*, signing: Signing, by=None) -> Commitment:  # noqa: ARG0
         tax_retained_share=Decimal(str(evaluation.tax_retained_share)),
         snapshot=snapshot,
     )
-    lines = [
-        CommitmentLine(
-            commitment=commitment,
-            policy_id=outcome.policy_id,
-            policy_name=outcome.name,
-            benefit_kind=benefit.kind,
-            beneficiary=benefit.beneficiary,
-            year_index=index,
-            year=offer.on.year + index - 1,
-            amount_yuan=amount,
-        )
-        for outcome in evaluation.applied
-        for benefit in outcome.benefits
-        for index, amount in enumerate(benefit.all_years, start=1)
-        if amount > 0
-    ]
+    # The schedule runs by year of the agreement, from the day the tenancy starts (the signing's
+    # date unless a later start was agreed), or by calendar year where the policy says so.
+    start = signing.tenancy.start if signing.tenancy_id else signing.signed_on
+    calendar_policies = set(
+        Policy.objects.filter(
+            pk__in=[outcome.policy_id for outcome in evaluation.applied], calendar_years=True
+        ).values_list("pk", flat=True)
+    )
+    lines = []
+    for outcome in evaluation.applied:
+        for benefit in outcome.benefits:
+            for index, amount in enumerate(benefit.all_years, start=1):
+                if amount <= 0:
+                    continue
+                first, last = agreement_period(
+                    start, index, calendar_years=outcome.policy_id in calendar_policies
+                )
+                lines.append(
+                    CommitmentLine(
+                        commitment=commitment,
+                        policy_id=outcome.policy_id,
+                        policy_name=outcome.name,
+                        benefit_kind=benefit.kind,
+                        beneficiary=benefit.beneficiary,
+                        year_index=index,
+                        year=first.year,
+                        period_start=first,
+                        period_end=last,
+                        amount_yuan=amount,
+                    )
+                )
     CommitmentLine.objects.bulk_create(lines)
     return commitment
+
+
+# ------------------------------------------------------------------ the schedule: payments and withholding
+
+NOTE_MAX_LENGTH = 300  # CommitmentPayment.note and CommitmentLine.withheld_reason
+
+
+def _office_only(by, field: str) -> None:
+    if not (getattr(by, "is_authenticated", False) and user_role(by) == Role.DISTRICT_ADMIN):
+        raise invalid(field, "仅区楼宇办可以登记兑现 / only the district office records what is paid")
+
+
+def _text(value: str, field: str) -> str:
+    value = (value or "").strip()
+    error = unsafe_text_error(value, max_length=NOTE_MAX_LENGTH)
+    if error:
+        raise invalid(field, error)
+    return value
+
+
+def _lock_line(line: CommitmentLine) -> CommitmentLine:
+    return CommitmentLine.objects.select_for_update().select_related("commitment__signing").get(pk=line.pk)
+
+
+def commitment_line_paid(line: CommitmentLine) -> Decimal:
+    """What has been paid against one period so far."""
+    return sum(line.payments.values_list("amount_yuan", flat=True), Decimal(0))
+
+
+@transaction.atomic
+def commitment_payment_record(
+    *,
+    line: CommitmentLine,
+    amount_yuan: Decimal,
+    paid_on: dt.date,
+    note: str = "",
+    by=None,
+) -> CommitmentPayment:
+    """Record that the district paid `amount_yuan` on `paid_on` against one period of a schedule.
+
+    Only the district office records payments; a period of a cancelled signing, a withheld one, one
+    not yet begun, a payment dated in the future or more than is still owed are refused field by
+    field. The period's row is locked, so two payments recorded at once cannot overpay it.
+    """
+    _office_only(by, "amount_yuan")
+    note = _text(note, "note")
+    line = _lock_line(line)
+    if line.commitment.signing.cancelled_at is not None:
+        raise invalid("line", "该签约已取消,承诺不再兑现 / the signing was cancelled: nothing more is owed")
+    if line.withheld_at is not None:
+        raise invalid("line", "该期承诺已暂缓兑现 / this period is withheld")
+    try:
+        amount = Decimal(str(amount_yuan))
+    except (InvalidOperation, ValueError):
+        raise invalid("amount_yuan", f"不是金额: {amount_yuan} / not an amount: {amount_yuan}") from None
+    if not amount.is_finite() or amount <= 0:
+        raise invalid("amount_yuan", f"金额须大于0: {amount_yuan} / the amount must be greater than 0")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise invalid("amount_yuan", f"最多 2 位小数: {amount_yuan} / at most 2 decimal places")
+    owed = line.amount_yuan - commitment_line_paid(line)
+    if amount > owed:
+        raise invalid(
+            "amount_yuan",
+            f"超过该期尚未兑现的 {owed} 元 / more than the {owed} yuan still owed for this period",
+        )
+    if paid_on > timezone.localdate():
+        raise invalid("paid_on", "支付日期不能晚于今天 / the payment date cannot be in the future")
+    if paid_on < line.period_start:
+        raise invalid(
+            "paid_on",
+            f"该期自 {line.period_start} 开始,不能提前兑现 / the period begins on {line.period_start}",
+        )
+    payment = CommitmentPayment(
+        line=line,
+        paid_on=paid_on,
+        amount_yuan=amount,
+        note=note,
+        recorded_by=by,
+        recorded_at=timezone.now(),
+    )
+    payment.full_clean()
+    attribute_to(payment, by)
+    payment.save()
+    return payment
+
+
+@transaction.atomic
+def commitment_line_withhold(*, line: CommitmentLine, reason: str, by=None) -> CommitmentLine:
+    """The district withholds one period (the company did not meet the policy's terms), with a reason.
+
+    What was already paid stays recorded; a fully paid period cannot be withheld.
+    """
+    _office_only(by, "reason")
+    reason = _text(reason, "reason")
+    if not reason:
+        raise invalid("reason", "暂缓兑现须填写原因 / withholding needs a reason")
+    line = _lock_line(line)
+    if line.withheld_at is not None:
+        raise invalid("line", "该期承诺已暂缓兑现 / this period is withheld already")
+    if commitment_line_paid(line) >= line.amount_yuan:
+        raise invalid("line", "该期承诺已全部兑现 / this period is paid in full")
+    line.withheld_at = timezone.now()
+    line.withheld_by = by
+    line.withheld_reason = reason
+    line.full_clean()
+    attribute_to(line, by)
+    line.save(update_fields=["withheld_at", "withheld_by", "withheld_reason"])
+    return line
 
 
 def profile_build(

@@ -83,11 +83,15 @@ def after_activity_logged(*, lead_id: int) -> None:
     enqueue(resolve_lead_reminders, lead_id)
 
 
-def after_signing_completed(*, signing_id: int) -> None:
-    """A signing moves the leaderboard: recompute the appraisal of the signing's month."""
+def after_signing_completed(*, signing_id: int, unsettled_on: str | None = None) -> None:
+    """A signing moves the leaderboard: recompute the appraisal of the signing's month (and of the
+    month a cancelled settled signing had been verified in)."""
     from workers.tasks import appraisal_for_signing
 
-    enqueue(appraisal_for_signing, signing_id)
+    if unsettled_on:
+        enqueue(appraisal_for_signing, signing_id, unsettled_on)
+    else:
+        enqueue(appraisal_for_signing, signing_id)
 
 
 def after_webhook_deliveries_created(*, delivery_ids: list[int]) -> None:

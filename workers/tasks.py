@@ -111,14 +111,17 @@ def appraisal_period(period_kind: str, period_start: str) -> int:
 
 
 @app.task(autoretry_for=DATABASE_ERRORS, **RETRY)
-def appraisal_for_signing(signing_id: int) -> int:
+def appraisal_for_signing(signing_id: int, unsettled_on: str | None = None) -> int:
     """After a signing is signed, settled or cancelled: the appraisal of the month it was signed in
-    (its pipeline) and of the month it was verified in (its results)."""
+    (its pipeline) and of the month it was verified in (its results); a settled signing cancelled no
+    longer says when it was verified, so the cancellation names that day (`unsettled_on`)."""
     row = Signing.objects.filter(pk=signing_id).values_list("signed_on", "settled_at").first()
     if row is None:
         return 0
     signed_on, settled_at = row
     days = {signed_on} | ({timezone.localdate(settled_at)} if settled_at else set())
+    if unsettled_on:
+        days.add(dt.date.fromisoformat(unsettled_on))
     periods = {Period.containing(PeriodKind.MONTH, day) for day in days}
     return sum(
         len(appraisal_compute(period_kind=p.kind, period_start=p.start)) for p in sorted(periods, key=str)

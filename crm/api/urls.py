@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from crm.api.views.buildings import BuildingUnitsView, BuildingViewSet
+from crm.api.views.commitments import CommitmentPaymentView, CommitmentScheduleView, CommitmentWithholdView
 from crm.api.views.internal import AppraisalViewSet, EnterpriseViewSet, IndicatorsView, TaxRecordViewSet
 from crm.api.views.leads import (
     LeadActivitiesView,
@@ -57,6 +58,17 @@ urlpatterns = [
     ),
     path("leads/<int:pk>/reassign/", LeadReassignView.as_view(), name="lead-reassign"),
     path("leads/<int:pk>/entry-approval/", LeadEntryApprovalView.as_view(), name="lead-entry-approval"),
+    path("commitments/schedule/", CommitmentScheduleView.as_view(), name="commitment-schedule"),
+    path(
+        "commitments/schedule/<int:pk>/payments/",
+        CommitmentPaymentView.as_view(),
+        name="commitment-payments",
+    ),
+    path(
+        "commitments/schedule/<int:pk>/withhold/",
+        CommitmentWithholdView.as_view(),
+        name="commitment-withhold",
+    ),
     path("webhooks/<int:pk>/deliveries/", WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
     path("", include(router.urls)),
 ]

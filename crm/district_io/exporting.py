@@ -72,6 +72,7 @@ QUERIES: dict[str, tuple[models.QuerySet, dict[str, str]]] = {
         {
             "industry": "industry_id",
             "owner": "owner__user__username",
+            "referred_by": "referred_by__credit_code",
             "preferred_streets": "@preferred_streets",
         },
     ),

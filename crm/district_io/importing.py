@@ -22,7 +22,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from crm.constants import OPEN_STAGES, ActivityKind, IndustryLevel, LeadStage, Role, UnitStatus
+from crm.constants import OPEN_STAGES, ActivityKind, IndustryLevel, LeadChannel, LeadStage, Role, UnitStatus
 from crm.data_versions import INDICATORS, MATCHING
 from crm.district_io.errors import DistrictImportError, RowError
 from crm.district_io.reading import Source, read_source
@@ -246,6 +246,7 @@ class _DistrictImport:
         self.leased_by_signing: set[tuple] = set()
         self.unit_status_plans: list[_Plan] = []
         self.tax_plans: list[tuple] = []
+        self.tenant_codes: set[str] | None = None
         self.industries = dict(Industry.objects.values_list("code", "level"))
 
     # ------------------------------------------------------------------ checking
@@ -562,14 +563,16 @@ class _DistrictImport:
         self.leads_label = self.label
         for row in self._unique(LEADS, rows):
             values: dict[str, Any] = {}
-            self._copy(row, values, *_plain(LEADS, "industry", "owner", "preferred_streets"))
+            self._copy(row, values, *_plain(LEADS, "industry", "owner", "referred_by", "preferred_streets"))
             if "company_name" in values:
                 # bulk_create skips Lead.save, which keeps this derived column for the 撞单 check.
                 values["normalised_name"] = normalise_company_name(values["company_name"])
             self._industry(row, values, "industry", (IndustryLevel.DIVISION,))
             self._ref(row, values, "owner", "owner_id", "promoter", "招商人员", "promoter")
+            self._referrer(row, values)
             ex = existing.get(row.key)
             final = _merged(ex, values)
+            self._check_referrer(row, final)
             low, high = final.get("area_min_m2"), final.get("area_max_m2")
             if row.ok("area_min_m2", "area_max_m2") and low is not None and high is not None and low > high:
                 self._error(
@@ -593,7 +596,12 @@ class _DistrictImport:
                 )
             ):
                 self._error(row.line, "lawful_basis", LAWFUL_BASIS_NEEDED)
-            if "lawful_basis" in values and values["lawful_basis"] != (ex or {}).get("lawful_basis", ""):
+            # A changed basis is stamped now unless the file says when it was recorded (an export does).
+            if (
+                "lawful_basis" in values
+                and values["lawful_basis"] != (ex or {}).get("lawful_basis", "")
+                and not values.get("lawful_basis_recorded_at")
+            ):
                 values["lawful_basis_recorded_at"] = timezone.now() if values["lawful_basis"] else None
             # As on the page: a lost lead says why, and only a lost lead has a reason to be lost.
             lost = final.get("stage", LeadStage.NEW) == LeadStage.LOST
@@ -618,6 +626,45 @@ class _DistrictImport:
             plans.append(plan)
             self.lead_plans[row.key[0]] = plan
             self.ids["lead"].setdefault(row.key[0], None)
+
+    def _referrer(self, row: ParsedRow, values: dict) -> None:
+        """以商招商: the referring tenant by its credit code (blank: none), in the database or the file."""
+        if "referred_by" not in row.values:
+            return
+        code = row.values["referred_by"] or None
+        if code is None:
+            values["referred_by_id"] = None
+        elif self._known(row, "referred_by", "enterprise", code, "推荐企业", "referring enterprise"):
+            values["referred_by_id"] = _Ref("enterprise", code)
+
+    def _tenant_codes(self) -> set[str]:
+        """Credit codes of enterprises with a tenancy, in the database or in this tenancies.csv."""
+        if self.tenant_codes is None:
+            self.tenant_codes = set(Tenancy.objects.values_list("enterprise__credit_code", flat=True))
+            self.tenant_codes.update(plan.key[0] for plan in self.plans.get(TENANCIES.name, ()) if plan.key)
+        return self.tenant_codes
+
+    def _check_referrer(self, row: ParsedRow, final: dict) -> None:
+        # The rules of crm.services.leads._check_referrer, for the lead as this import leaves it.
+        if not row.ok("referred_by", "channel", "credit_code") or "referred_by" not in row.values:
+            return
+        code = row.values["referred_by"]
+        if not code or code not in self.ids["enterprise"]:
+            return
+        if final.get("channel") != LeadChannel.TENANT_REFERRAL:
+            self._error(
+                row.line,
+                "referred_by",
+                "只有以商招商渠道的线索有推荐企业 / only a tenant-referral lead names a referring tenant",
+            )
+        elif final.get("credit_code") == code:
+            self._error(row.line, "referred_by", "企业不能推荐自己 / a company cannot refer itself")
+        elif code not in self._tenant_codes():
+            self._error(
+                row.line,
+                "referred_by",
+                f"{code} 不是区内楼宇的租户 / {code} is no tenant of the district's buildings",
+            )
 
     def _check_activities(self, rows) -> None:
         rows = list(rows)
@@ -1085,7 +1132,8 @@ class _DistrictImport:
         stale, fresh = [], []
         for plan in [*self.tenancy_plans.values(), *self.signing_tenancies.values()]:
             final = _merged(plan.existing, plan.values)
-            period = (final["start"], final["end"])
+            # A new tenancy from a file without the optional end column is open-ended.
+            period = (final["start"], final.get("end"))
             wanted = {self.ids["unit"][key] for key in plan.links}
             now = self.tenancy_links.get(plan.pk, {})
             for unit_id, (link_id, start, end, _) in now.items():

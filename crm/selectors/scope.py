@@ -353,6 +353,7 @@ RULES: dict[type[Model], Callable[[Viewer, str], Q]] = {
     pm.Benefit: _through("policy", _policies, pm.Policy),
     pm.Commitment: _commitments,
     pm.CommitmentLine: _through("commitment", _commitments, pm.Commitment),
+    pm.CommitmentPayment: _through("line__commitment", _commitments, pm.Commitment),
     pm.DistrictPolicySettings: _reference,
     m.StageLimit: _reference,
     m.AppraisalWeight: _reference,

@@ -11,7 +11,9 @@ from collections.abc import Callable
 logger = logging.getLogger(__name__)
 
 ACTIVITY_LOGGED = "activity_logged"  # lead_id: an activity may answer the lead's pending reminder
-SIGNING_COMPLETED = "signing_completed"  # signing_id: the leaderboard of the signing's month moves
+# signing_id (and, when a settled signing is cancelled, the ISO day it had been verified on,
+# unsettled_on): the leaderboards of the signing's month and of its verification's month move
+SIGNING_COMPLETED = "signing_completed"
 WEBHOOK_DELIVERIES_CREATED = "webhook_deliveries_created"  # delivery_ids: send each once committed
 # groups: the stored results (crm.data_versions) whose inputs a write changed, recomputed after commit
 INPUTS_CHANGED = "inputs_changed"

@@ -444,7 +444,7 @@ def lead_transition(
             "入驻须经核验(区内注册且首笔税收已到账,或区楼宇办说明理由核定)/ "
             "a signing settles once verified (registered here, first tax in) or by the office's override",
         )
-    if lead.stage == LeadStage.SIGNED:
+    if lead.stage in (LeadStage.SIGNED, LeadStage.SETTLED):
         raise invalid(
             "stage", "已签约的线索请通过取消签约并说明原因 / a signed lead is lost by cancelling its signing"
         )

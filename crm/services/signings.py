@@ -198,11 +198,11 @@ def _reason(text: str, field: str) -> str:
     return text
 
 
-def _lock_open_signing(signing: Signing) -> Signing:
+def _lock_signing(signing: Signing, *, settled_ok: bool = False) -> Signing:
     signing = Signing.objects.select_for_update().select_related("tenancy").get(pk=signing.pk)
     if signing.cancelled_at is not None:
         raise invalid("signing", "该签约已取消 / this signing was cancelled")
-    if signing.settled_at is not None:
+    if signing.settled_at is not None and not settled_ok:
         raise invalid("signing", "该签约已核验入驻 / this signing is already settled")
     return signing
 
@@ -225,7 +225,7 @@ def signing_settle(
     if reason and not _is_district_admin(by):
         raise invalid("override_reason", "仅区楼宇办可以人工核定入驻 / only the district office may override")
     lead = Lead.objects.select_for_update().get(pk=signing.lead_id)
-    signing = _lock_open_signing(signing)
+    signing = _lock_signing(signing)
     gaps = settlement_gaps(signing)
     if gaps and not reason:
         raise invalid("settled", ";".join(gaps))
@@ -265,10 +265,12 @@ def _release_units(tenancy: Tenancy, by) -> None:
 
 @transaction.atomic
 def signing_cancel(*, signing: Signing, reason: str, by=None) -> Signing:
-    """A district admin cancels a signing that fell through (not one already settled).
+    """A district admin cancels a signing that fell through, settled or not.
 
     Its units are released (the tenancy ends), the lead is lost with the reason, and the signing
-    leaves the appraisal and the commitment totals (both read only signings that are not cancelled).
+    leaves the appraisal and the commitment schedule (both read only signings that are not
+    cancelled). A settled signing loses its verification as well, so the periods it counted in as a
+    result are reversed too; the signing's history keeps when and by whom it had been verified.
     """
     if not _is_district_admin(by):
         raise invalid("reason", "仅区楼宇办可以取消签约 / only the district office may cancel a signing")
@@ -276,18 +278,41 @@ def signing_cancel(*, signing: Signing, reason: str, by=None) -> Signing:
     if not reason:
         raise invalid("reason", "取消签约须填写原因 / cancelling a signing needs a reason")
     lead = Lead.objects.select_for_update().get(pk=signing.lead_id)
-    signing = _lock_open_signing(signing)
+    signing = _lock_signing(signing, settled_ok=True)
+    was_settled_at = signing.settled_at
     signing.cancelled_at = timezone.now()
     signing.cancelled_by = by if getattr(by, "is_authenticated", False) else None
     signing.cancel_reason = reason
+    # A verified outcome is never also a cancelled one (signing_not_settled_and_cancelled).
+    signing.settled_at = None
+    signing.settled_by = None
+    signing.settle_override_reason = ""
     attribute_to(signing, by)
-    signing.save(update_fields=["cancelled_at", "cancelled_by", "cancel_reason"])
+    signing.save(
+        update_fields=[
+            "cancelled_at",
+            "cancelled_by",
+            "cancel_reason",
+            "settled_at",
+            "settled_by",
+            "settle_override_reason",
+        ]
+    )
     _release_units(signing.tenancy, by)
     others = Signing.objects.filter(lead=lead, cancelled_at__isnull=True).exclude(pk=signing.pk)
-    if lead.stage == LeadStage.SIGNED and not others.exists():
+    if lead.stage in (LeadStage.SIGNED, LeadStage.SETTLED) and not others.exists():
         lead_claim_version(lead, None)
+        prefix = "已入驻签约取消" if was_settled_at else "签约取消"
         lead_record_stage(
-            lead=lead, to_stage=LeadStage.LOST, by=by, reason=f"签约取消:{reason}", at=signing.cancelled_at
+            lead=lead,
+            to_stage=LeadStage.LOST,
+            by=by,
+            reason=f"{prefix}:{reason}"[:REASON_MAX_LENGTH],
+            at=signing.cancelled_at,
         )
-    dispatch(SIGNING_COMPLETED, signing_id=signing.pk)
+    if was_settled_at is not None:
+        unsettled_on = timezone.localdate(was_settled_at).isoformat()
+        dispatch(SIGNING_COMPLETED, signing_id=signing.pk, unsettled_on=unsettled_on)
+    else:
+        dispatch(SIGNING_COMPLETED, signing_id=signing.pk)
     return signing

@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, Sum
@@ -246,21 +245,47 @@ def _streets(year: int) -> list[dict]:
 
 
 def _commitments(year: int) -> dict | None:
-    """Policy commitments due in the year, where the policies app records them."""
-    try:
-        line_model = apps.get_model("policies", "CommitmentLine")
-    except LookupError:
-        return None
-    lines = line_model.objects.filter(year=year)
-    rows = list(
-        lines.values("policy_name")
+    """The commitment schedule's year: per policy, what the periods starting in the year promise
+    (signings not cancelled, periods not withheld) and what the district paid in the year; and the
+    amount withheld from the year's periods."""
+    from policies.models import CommitmentLine, CommitmentPayment
+    from policies.selectors import commitment_lines_standing
+
+    due = {
+        row["policy_name"]: row
+        for row in commitment_lines_standing()
+        .filter(year=year)
+        .values("policy_name")
         .annotate(total=Sum("amount_yuan"), n=Count("commitment_id", distinct=True))
-        .order_by("-total")
+        .order_by()
+    }
+    paid = dict(
+        CommitmentPayment.objects.filter(paid_on__year=year)
+        .values("line__policy_name")
+        .annotate(total=Sum("amount_yuan"))
+        .values_list("line__policy_name", "total")
     )
-    total = sum((row["total"] for row in rows), Decimal(0))
-    for row in rows:
-        row["total"] = _fmt(row["total"] / 10_000, 1)
-    return {"rows": rows, "total": _fmt(total / 10_000, 1)}
+    withheld = CommitmentLine.objects.filter(
+        year=year, withheld_at__isnull=False, commitment__signing__cancelled_at__isnull=True
+    ).aggregate(total=Sum("amount_yuan"))["total"] or Decimal(0)
+    names = sorted(set(due) | set(paid), key=lambda name: (-(due.get(name, {}).get("total") or 0), name))
+    rows = [
+        {
+            "policy_name": name,
+            "n": due.get(name, {}).get("n", 0),
+            "total": _fmt((due.get(name, {}).get("total") or Decimal(0)) / 10_000, 1),
+            "paid": _fmt(paid.get(name, Decimal(0)) / 10_000, 1),
+        }
+        for name in names
+    ]
+    total = sum((row["total"] for row in due.values()), Decimal(0))
+    paid_total = sum(paid.values(), Decimal(0))
+    return {
+        "rows": rows,
+        "total": _fmt(total / 10_000, 1),
+        "paid": _fmt(paid_total / 10_000, 1),
+        "withheld": _fmt(withheld / 10_000, 1) if withheld else None,
+    }
 
 
 def _stability(year: int) -> dict | None:

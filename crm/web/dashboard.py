@@ -39,6 +39,8 @@ from crm.web.fragments import fragment_of
 from crm.web.params import id_param
 from crm.web.stored import as_of, read_one, read_stored
 from crm.year_figures import building_from_json, values_of_totals, year_figures_from_json
+from policies.models import CommitmentLine
+from policies.selectors import schedule_year_totals
 
 WHAT_IF_ROWS = 6
 WHAT_IF_LEADS = 300  # the open leads offered in the what-if's selects, most promising first
@@ -382,11 +384,16 @@ def forecast(request):
                 "target_year": target_year,
             }
         )
+    # What the district has promised to pay in the year, by the commitment schedule's periods.
+    lines = scoped(request, CommitmentLine)
+    if street is not None:
+        lines = lines.filter(commitment__building__street=street)
     context = {
         "forecast": result,
         "rows": rows,
         "street": street,
         "as_of": as_of([placements, figures, retention]),
+        "commitments": schedule_year_totals(year=result.year, lines=lines),
     }
     return render(request, "web/_forecast.html", context)
 

@@ -221,7 +221,12 @@ def _export_leads(leads, fmt: str, hidden: bool):
 def _board_card(lead: Lead, now: dt.datetime) -> Lead:
     """A lead as its card shows it: the stages it may move to (in the funnel's order; signing has its
     own form) and whether its planned follow-up is overdue."""
-    lead.moves = [stage for stage in BOARD_STAGES if stage in LEAD_TRANSITIONS[lead.stage]]
+    # A settled lead is lost only by cancelling its signing, on the lead page.
+    lead.moves = (
+        []
+        if lead.stage == LeadStage.SETTLED
+        else [stage for stage in BOARD_STAGES if stage in LEAD_TRANSITIONS[lead.stage]]
+    )
     lead.overdue = lead.planned_at is not None and lead.planned_at < now
     return lead
 
@@ -452,7 +457,7 @@ def _moves(lead: Lead) -> list[tuple[str, str]]:
         position = order.index(stage)
         return stage == LeadStage.LOST, position < here, position
 
-    if lead.stage == LeadStage.SIGNED:
+    if lead.stage in (LeadStage.SIGNED, LeadStage.SETTLED):
         return []  # settling and cancelling have their own forms on the signing
     allowed = sorted((s for s in LEAD_TRANSITIONS[lead.stage] if s != LeadStage.SIGNED), key=proposal)
     return [(s, LeadStage(s).label) for s in allowed]
@@ -776,7 +781,8 @@ def _signing_rows(request, lead: Lead, signings: list[Signing], changeable: bool
                 "gaps": settlement_gaps(signing) if open_ else [],
                 "can_settle": open_ and changeable,
                 "can_override": open_ and changeable and admin,
-                "can_cancel": open_ and admin,
+                # A settled signing too: a company that moved in can still fall through.
+                "can_cancel": signing.cancelled_at is None and admin,
             }
         )
     return rows

@@ -7,6 +7,7 @@ from crm.web import (
     auth,
     buildings,
     channels,
+    commitments,
     dashboard,
     desk,
     imports,
@@ -87,6 +88,9 @@ urlpatterns = [
     path("policies/approvals/", policies.approval_list, name="approvals"),
     path("policies/<int:pk>/", policies.policy_detail, name="policy"),
     path("policies/<int:pk>/review/", policies.policy_review, name="policy_review"),
+    path("commitments/", commitments.commitment_schedule_page, name="commitment_schedule"),
+    path("commitments/<int:pk>/pay/", commitments.commitment_payment_add, name="commitment_payment_add"),
+    path("commitments/<int:pk>/withhold/", commitments.commitment_withhold, name="commitment_withhold"),
     # import and export
     path("import/", imports.import_page, name="import"),
     path("import/<str:job_id>/", imports.import_job, name="import_job"),

@@ -57,6 +57,11 @@ EXPECTED: dict[tuple[str, str], dict[str, tuple[int, int]]] = {
     ("api:lead-signing-settle", "POST"): row(**{A: 404, AU: 403, SO: 403, P: 404, BM: 403, AG: 403}),
     ("api:lead-signing-cancel", "POST"): row(**{A: 404, AU: 403, SO: 403, P: 403, BM: 403, AG: 403}),
     # An empty body: the office is told what the reassignment lacks.
+    # The district's commitments: the office and auditor, a street its buildings, a promoter its leads.
+    ("api:commitment-schedule", "GET"): row(**{A: 200, AU: 200, SO: 200, P: 200, BM: 403, AG: 403}),
+    # The world has no commitment: the office gets to the 404 of period 0.
+    ("api:commitment-payments", "POST"): row(**{A: 404, AU: 403, SO: 403, P: 403, BM: 403, AG: 403}),
+    ("api:commitment-withhold", "POST"): row(**{A: 404, AU: 403, SO: 403, P: 403, BM: 403, AG: 403}),
     ("api:lead-reassign", "POST"): row(**{A: 400, AU: 403, SO: 403, P: 403, BM: 403, AG: 403}),
     # The world's leads meet the entry threshold: the office is told there is nothing to approve.
     ("api:lead-entry-approval", "POST"): row(**{A: 400, AU: 403, SO: 403, P: 403, BM: 403, AG: 403}),
@@ -163,6 +168,8 @@ def _target(w, name: str, role: str, which: str) -> tuple[str, str]:
         "api:lead-signing-settle": (lead.pk, 0),
         "api:lead-signing-cancel": (lead.pk, 0),
         "api:lead-reassign": lead.pk,
+        "api:commitment-payments": 0,
+        "api:commitment-withhold": 0,
         "api:lead-matches": lead.pk,
         "api:industry-detail": "65" if which == "own" else "I",
         "api:policy-detail": (w.extras.policy if which == "own" else w.extras.case_policy).pk,

@@ -53,8 +53,8 @@ COLUMNS = {
     "tax.csv": "credit_code,year,month,amount_yuan",
     "promoters.csv": "username,name,team,street",
     "leads.csv": "ref,company_name,credit_code,industry,business_scope,contact_name,contact_phone,"
-    "lawful_basis,area_min_m2,area_max_m2,budget_rent,expected_annual_tax,employees,is_headquarters,preferred_streets,"
-    "desired_move_in,registers_in_district,settles_in_district,pays_tax_in_district,channel,owner,stage,"
+    "lawful_basis,lawful_basis_recorded_at,area_min_m2,area_max_m2,budget_rent,expected_annual_tax,employees,is_headquarters,preferred_streets,"
+    "desired_move_in,registers_in_district,settles_in_district,pays_tax_in_district,channel,owner,referred_by,case_by_case,stage,"
     "lost_reason,created_at",
     "activities.csv": "lead,kind,occurred_at,building,promoter,notes,next_follow_up_at",
     "signings.csv": "lead,building,units,area_m2,rent,signed_on",
@@ -153,15 +153,15 @@ def test_export_writes_values_as_the_import_reads_them(tmp_path):
     # preferred streets are sorted: 东 (U+4E1C) before 城 (U+57CE)
     leads = (tmp_path / "leads.csv").read_text(encoding="utf-8").splitlines()
     assert leads[2] == (
-        "L002,宁波海曙贸易有限公司,91330200MA2H3Q005X,51,,陈女士,,consent,300.00,500.00,2.50,,,false,"
-        "东湖镇;城南街道,,true,true,true,tenant_referral,zhangsan,negotiating,,2024-02-01 00:00:00"
+        "L002,宁波海曙贸易有限公司,91330200MA2H3Q005X,51,,陈女士,,consent,2024-02-01 00:00:00,300.00,500.00,2.50,,,false,"
+        "东湖镇;城南街道,,true,true,true,tenant_referral,zhangsan,,false,negotiating,,2024-02-01 00:00:00"
     )
     # the enterprise made from the signed lead L001 is exported like any other
     enterprises = (tmp_path / "enterprises.csv").read_text(encoding="utf-8").splitlines()
     # registered and settling here as its lead intended (all three by default)
     assert enterprises[1] == "91330100MA27Y5K04F,杭州云帆科技有限公司,65,true,true,false,30,云计算服务"
     # the lost lead's reason is written, so that it imports back
-    assert leads[3].endswith(",agency,lisi,lost,客户选择外区园区,2024-03-10 14:00:00")
+    assert leads[3].endswith(",agency,lisi,,false,lost,客户选择外区园区,2024-03-10 14:00:00")
 
 
 @pytest.mark.django_db

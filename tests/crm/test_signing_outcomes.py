@@ -118,6 +118,8 @@ def test_cancelling_releases_the_units_loses_the_lead_and_reverses_the_commitmen
             beneficiary="enterprise",
             year_index=1,
             year=2026,
+            period_start=dt.date(2026, 1, 1),
+            period_end=dt.date(2026, 12, 31),
             amount_yuan=Decimal(amount),
         )
     assert {r["year"]: r["total"] for r in commitments_by_year()}[2026] >= Decimal("100000")
@@ -155,7 +157,7 @@ def test_a_signing_not_yet_begun_gives_its_units_back_for_the_same_day():
     assert again.tenancy.start == start
 
 
-def test_cancelling_needs_an_admin_a_reason_and_an_unsettled_signing():
+def test_cancelling_needs_an_admin_and_a_reason():
     signing, _ = _signed(8)
     admin = UserFactory(role=Role.DISTRICT_ADMIN)
 
@@ -165,11 +167,47 @@ def test_cancelling_needs_an_admin_a_reason_and_an_unsettled_signing():
     with pytest.raises(ValidationError) as exc:
         signing_cancel(signing=signing, by=admin, reason="  ")
     assert "needs a reason" in _errors(exc)["reason"]
-    signing_settle(signing=signing, by=admin, override_reason="已核")
+    signing_cancel(signing=signing, by=admin, reason="不来了")
     with pytest.raises(ValidationError) as exc:
-        signing_cancel(signing=signing, by=admin, reason="不来了")
-    assert "already settled" in _errors(exc)["signing"]
-    assert Signing.objects.get(pk=signing.pk).cancelled_at is None
+        signing_cancel(signing=signing, by=admin, reason="再取消一次")
+    assert "was cancelled" in _errors(exc)["signing"]
+    assert Signing.objects.get(pk=signing.pk).cancel_reason == "不来了"
+
+
+def test_a_district_admin_cancels_a_settled_signing_and_its_results_are_reversed():
+    # given a signing settled on 15 April 2026 (Q2), its tenancy begun on 1 March 2026
+    from crm.services.appraisal import Period, promoter_metrics
+
+    signing, unit = _signed(11, start=dt.date(2026, 3, 1))
+    promoter = signing.lead.owner
+    admin = UserFactory(role=Role.DISTRICT_ADMIN)
+    settled_at = timezone.make_aware(dt.datetime(2026, 4, 15, 10))
+    signing_settle(signing=signing, by=admin, override_reason="合同已核", at=settled_at)
+    q2 = Period.of("quarter", dt.date(2026, 4, 1))
+    assert promoter_metrics(q2)[promoter.pk]["signings"] == 1
+    with pytest.raises(ValidationError) as exc:
+        signing_cancel(signing=signing, by=promoter.user, reason="企业迁出")
+    assert "only the district office" in _errors(exc)["reason"]
+
+    # when the district admin cancels it: the company left
+    signing = signing_cancel(signing=signing, by=admin, reason="企业迁出")
+
+    # then it is cancelled, not settled, the lead is lost, the unit vacant again, Q2 counts no result
+    signing.refresh_from_db()
+    assert (signing.status, signing.settled_at, signing.settle_override_reason) == ("cancelled", None, "")
+    lead = Lead.objects.get(pk=signing.lead_id)
+    assert (lead.stage, lead.lost_reason) == (LeadStage.LOST, "已入驻签约取消:企业迁出")
+    change = StageChange.objects.get(lead=lead, from_stage=LeadStage.SETTLED)
+    assert (change.to_stage, change.changed_by) == (LeadStage.LOST, admin)
+    assert Unit.objects.get(pk=unit.pk).status == UnitStatus.VACANT
+    assert promoter_metrics(q2).get(promoter.pk, {}).get("signings", 0) == 0
+    # audited: the history keeps that it had been settled, by whom and why
+    before = signing.history.all()[1]
+    assert (before.settled_at, before.settled_by, before.settle_override_reason) == (
+        settled_at,
+        admin,
+        "合同已核",
+    )
 
 
 def test_the_api_settles_overrides_and_cancels_with_field_level_errors():
@@ -216,3 +254,52 @@ def test_the_lead_page_offers_settle_to_workers_and_cancel_to_the_admin():
     assert response.status_code == 302
     assert Signing.objects.get(pk=signing.pk).cancel_reason == "企业放弃"
     assert Unit.objects.get(pk=unit.pk).status == UnitStatus.VACANT
+
+
+def test_the_lead_page_offers_the_admin_to_cancel_a_settled_signing():
+    # given a settled signing
+    signing, _ = _signed(12)
+    admin_user = UserFactory(role=Role.DISTRICT_ADMIN)
+    signing_settle(signing=signing, by=admin_user, override_reason="合同已核")
+    admin = APIClient()
+    admin.force_login(admin_user)
+
+    # when the admin opens the lead page
+    html = admin.get(f"/leads/{signing.lead_id}/").content.decode()
+
+    # then it offers cancelling, not settling again nor a stage move
+    assert f"/leads/{signing.lead_id}/signing/{signing.pk}/cancel/" in html
+    assert f"/signing/{signing.pk}/settle/" not in html
+    assert f"/leads/{signing.lead_id}/stage/" not in html
+
+
+def test_cancelling_a_settled_signing_recomputes_the_month_it_had_been_verified_in():
+    # given a signing settled on 15 April 2026 and April's stored appraisal counting it
+    from crm.models import AppraisalSnapshot
+    from crm.services import dispatch
+    from crm.services.appraisal import appraisal_compute
+    from workers.tasks import appraisal_for_signing
+
+    signing, _ = _signed(13, start=dt.date(2026, 3, 1))
+    admin = UserFactory(role=Role.DISTRICT_ADMIN)
+    verified = timezone.make_aware(dt.datetime(2026, 4, 15))
+    signing_settle(signing=signing, by=admin, override_reason="合同已核", at=verified)
+    appraisal_compute(period_kind="month", period_start=dt.date(2026, 4, 1))
+    april = AppraisalSnapshot.objects.filter(
+        period_kind="month", period_start=dt.date(2026, 4, 1), promoter=signing.lead.owner
+    )
+    assert april.get().signings == 1
+    events = []
+    previous = dispatch.dispatcher_register(lambda event, **payload: events.append((event, payload)))
+
+    # when it is cancelled, and the task runs on what the cancellation dispatched
+    try:
+        signing_cancel(signing=signing, by=admin, reason="企业迁出")
+    finally:
+        dispatch.dispatcher_register(previous)
+    signed = [payload for event, payload in events if event == dispatch.SIGNING_COMPLETED]
+    assert signed == [{"signing_id": signing.pk, "unsettled_on": "2026-04-15"}]
+    appraisal_for_signing(**signed[0])
+
+    # then April counts it no more
+    assert april.get().signings == 0
