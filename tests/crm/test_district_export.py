@@ -153,7 +153,8 @@ def test_export_writes_values_as_the_import_reads_them(tmp_path):
     # preferred streets are sorted: 东 (U+4E1C) before 城 (U+57CE)
     leads = (tmp_path / "leads.csv").read_text(encoding="utf-8").splitlines()
     assert leads[2] == (
-        "L002,宁波海曙贸易有限公司,91330200MA2H3Q005X,51,,陈女士,,consent,2024-02-01 00:00:00,300.00,500.00,2.50,,,false,"
+        "L002,宁波海曙贸易有限公司,91330200MA2H3Q005X,51,,陈女士,,consent,2024-02-01 00:00:00,"
+        "300.00,500.00,2.50,,,false,"
         "东湖镇;城南街道,,true,true,true,tenant_referral,zhangsan,,false,negotiating,,2024-02-01 00:00:00"
     )
     # the enterprise made from the signed lead L001 is exported like any other
