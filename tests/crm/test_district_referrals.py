@@ -5,6 +5,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from crm.district_io import DistrictImportError, district_export, district_import
 from crm.models import Lead
@@ -87,31 +88,27 @@ def test_a_wrong_referrer_is_a_row_error_and_nothing_is_written(tmp_path):
     assert not Lead.objects.exists()
 
 
-def test_the_lawful_basis_and_case_by_case_flag_round_trip_and_a_basis_needs_its_time(tmp_path):
+def test_the_lawful_basis_and_case_by_case_flag_round_trip_and_a_basis_without_time_is_stamped(tmp_path):
     # given a case-by-case lead whose contact is held on consent since 1 March 2024 10:00, and a
     # lead with a basis but no time
     header = (
         "ref,company_name,channel,contact_name,lawful_basis,lawful_basis_recorded_at,case_by_case,created_at"
     )
-    good = tmp_path / "good"
-    good.mkdir()
-    (good / "leads.csv").write_text(
-        f"{header}\nL1,甲有限公司,department,王先生,consent,2024-03-01 10:00:00,true,2024-01-01\n",
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "leads.csv").write_text(
+        f"{header}\nL1,甲有限公司,department,王先生,consent,2024-03-01 10:00:00,true,2024-01-01\n"
+        "L2,乙有限公司,department,李女士,consent,,false,2024-01-01\n",
         encoding="utf-8",
     )
-    bad = tmp_path / "bad"
-    bad.mkdir()
-    (bad / "leads.csv").write_text(
-        f"{header}\nL2,乙有限公司,department,李女士,consent,,false,2024-01-01\n", encoding="utf-8"
-    )
 
-    # when both are imported and the district exported
-    district_import(source=good)
-    with pytest.raises(DistrictImportError) as raised:
-        district_import(source=bad)
+    # when it is imported and the district exported
+    before = timezone.now()
+    district_import(source=source)
     district_export(directory=tmp_path / "out")
 
-    # then the first keeps basis, time and flag, and writes them back; the second is a row error
+    # then the first keeps basis, time and flag, and writes them back; the second's basis is
+    # recorded at the import
     lead = Lead.objects.get(ref="L1")
     assert (lead.lawful_basis, lead.case_by_case) == ("consent", True)
     with open(tmp_path / "out" / "leads.csv", encoding="utf-8") as file:
@@ -121,4 +118,4 @@ def test_the_lawful_basis_and_case_by_case_flag_round_trip_and_a_basis_needs_its
         "2024-03-01 10:00:00",
         "true",
     )
-    assert [(e.line, e.column) for e in raised.value.row_errors] == [(2, "lawful_basis_recorded_at")]
+    assert Lead.objects.get(ref="L2").lawful_basis_recorded_at >= before
