@@ -186,7 +186,10 @@ def nightly() -> float:
     timings = stored_results_nightly()
     seconds = time.perf_counter() - started
     for name, s in sorted(timings.items()):
-        print(f"  {name:32} {s:6.1f} s")
+        if name == "leads_ranked":  # a count, not seconds
+            print(f"  {name:32} {s:6d}")
+        else:
+            print(f"  {name:32} {s:6.1f} s")
     return seconds
 
 
