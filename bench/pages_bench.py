@@ -119,6 +119,12 @@ def pages(accounts: dict) -> list[tuple[str, str, str, dict | None]]:
         ("district_admin", "dashboard: street table", "/plan/streets/", None),
         ("district_admin", "dashboard: map", "/plan/map/?colour=tier", None),
         ("district_admin", "dashboard: what-if form", "/plan/what-if/form/", None),
+        (
+            "district_admin",
+            "dashboard: what-if buildings",
+            "/plan/what-if/buildings/?" + urllib.parse.urlencode({"building_code_0": d["building_code"][:2]}),
+            None,
+        ),
         ("district_admin", "forecast", "/plan/forecast/", None),
         (
             "district_admin",
@@ -140,6 +146,7 @@ FRAGMENTS = {
     "dashboard: street table",
     "dashboard: map",
     "dashboard: what-if form",
+    "dashboard: what-if buildings",
     "forecast",
 }
 
@@ -186,7 +193,10 @@ def nightly() -> float:
     timings = stored_results_nightly()
     seconds = time.perf_counter() - started
     for name, s in sorted(timings.items()):
-        print(f"  {name:32} {s:6.1f} s")
+        if name == "leads_ranked":  # a count, not seconds
+            print(f"  {name:32} {s:6d}")
+        else:
+            print(f"  {name:32} {s:6.1f} s")
     return seconds
 
 

@@ -12,6 +12,11 @@ Kinds (kind, key -> payload):
   version and per building the probability-weighted area and tax expected to move out.
 * ``placements``, ``open_leads`` -> every open lead's best building (matching.adapter's
   match_all_open_leads) and the stages' conversion rates (the forecast).
+* ``placements``, ``lead_inputs`` -> what that ranking read: the matching parts' counters and a digest
+  of each open lead's inputs. A recomputation whose buildings, units, tenants, tax, policies and
+  model are those of the stored one ranks only the leads whose digest changed (a promoter's edit:
+  one lead, not 11,600) and keeps the others' best buildings; anything else, and the nightly run,
+  ranks every open lead.
 
 A computation reads the version before it reads the data: what it stores is at least as new as the
 version it is stored under, so a result can look older than it is but never newer.
@@ -26,14 +31,14 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from crm.data_versions import INDICATORS, MATCHING, current_versions
-from crm.models import PlanTarget, StoredResult, TaxRecord, Tenancy
+from crm.data_versions import INDICATORS, MATCHING, MATCHING_PARTS, current_versions, part_counter
+from crm.models import DataVersion, PlanTarget, StoredResult, TaxRecord, Tenancy
 
 logger = logging.getLogger(__name__)
 
 YEAR_FIGURES, TENANT_MIX, PLACEMENTS = "year_figures", "tenant_mix", "placements"
 RETENTION = "retention"
-TODAY, OPEN_LEADS = "today", "open_leads"
+TODAY, OPEN_LEADS, LEAD_INPUTS = "today", "open_leads", "lead_inputs"
 GROUP_OF_KIND = {
     YEAR_FIGURES: INDICATORS,
     TENANT_MIX: INDICATORS,
@@ -162,9 +167,11 @@ def _year_figures(year: int) -> dict:
     return year_figures_compute(year=year)
 
 
-def placements_compute(*, on: dt.date) -> dict:
+def placements_compute(*, on: dt.date, known: dict | None = None) -> tuple[dict, dict, int]:
     """Every open lead's best building on `on` and the stages' conversion rates (the forecast's
-    inputs that rank every open lead)."""
+    inputs that rank every open lead), with the digests of the leads' inputs and how many leads
+    were ranked. `known`: a stored result ({"best", "digests"}) whose other inputs are today's, of
+    which only the leads whose digest changed are ranked again."""
     from crm.models import Lead
     from crm.web.forecast import (
         SummedAdditions,
@@ -174,9 +181,19 @@ def placements_compute(*, on: dt.date) -> dict:
         summed_to_json,
         year_share,
     )
-    from matching.adapter import match_all_open_leads
+    from matching.adapter import match_changed_open_leads
 
-    best = match_all_open_leads(top=1, on=on)
+    before = {} if known is None else {int(lead_id): d for lead_id, d in known["digests"].items()}
+    ranked, digests = match_changed_open_leads(before, top=1, on=on)
+    best = {}
+    if known is not None:
+        # the unchanged leads still open keep their stored best building; closed ones drop out
+        best = {
+            int(lead_id): [(building_id, 1.0)]
+            for lead_id, building_id in known["best"].items()
+            if int(lead_id) in digests and int(lead_id) not in ranked
+        }
+    best.update({lead_id: r for lead_id, r in ranked.items() if r})
     rates = stage_conversion_rates()
     # The whole district's leads summed, for those who see every lead (the forecast then does no
     # per-lead work on a request).
@@ -184,29 +201,81 @@ def placements_compute(*, on: dt.date) -> dict:
         leads=Lead.objects.all(), best_buildings=best, rates=rates, share=year_share(today=on)
     )
     summed = SummedAdditions(additions_summed(additions), unplaced, expected, len(additions))
-    return {
+    payload = {
         "on": on.isoformat(),
-        "best": {str(lead_id): ranked[0][0] for lead_id, ranked in best.items() if ranked},
+        "best": {str(lead_id): r[0][0] for lead_id, r in sorted(best.items()) if r},
         "rates": {stage: [r.won, r.decided] for stage, r in rates.items()},
         "summed": summed_to_json(summed),
     }
+    return payload, {str(lead_id): d for lead_id, d in digests.items()}, len(ranked)
 
 
-def placements_recompute() -> dict[str, float]:
+# The parts whose change the leads' digests do not tell: any of them moved, every lead is ranked.
+_NOT_LEADS = [part for part in MATCHING_PARTS if part != "leads"]
+
+
+def _part_versions() -> dict[str, int]:
+    names = {part_counter(part): part for part in _NOT_LEADS}
+    versions = dict.fromkeys(_NOT_LEADS, 0)
+    versions.update(
+        {names[n]: v for n, v in DataVersion.objects.filter(name__in=names).values_list("name", "value")}
+    )
+    return versions
+
+
+def _known_placements(*, parts: dict[str, int], on: dt.date) -> dict | None:
+    """The stored ranking and its leads' digests, if its other inputs are those of now and its day
+    is `on` (one query); None otherwise."""
+    rows = dict(
+        StoredResult.objects.filter(
+            kind=PLACEMENTS, key__in=[OPEN_LEADS, LEAD_INPUTS], payload__isnull=False
+        ).values_list("key", "payload")
+    )
+    stored, inputs = rows.get(OPEN_LEADS), rows.get(LEAD_INPUTS)
+    if (
+        stored is None
+        or inputs is None
+        or stored.get("on") != on.isoformat()
+        or inputs.get("on") != on.isoformat()
+    ):
+        return None
+    if inputs.get("parts") != {part: parts[part] for part in _NOT_LEADS}:
+        return None
+    return {"best": stored["best"], "digests": inputs["digests"]}
+
+
+def placements_recompute(*, full: bool = False) -> dict[str, float]:
+    """Store the placements; rank only the leads that changed unless `full` or other inputs moved."""
     version = current_versions()[MATCHING]
+    parts = _part_versions()  # read before the data, as the version
+    on = timezone.localdate()
+    known = None if full else _known_placements(parts=parts, on=on)
     started = time.perf_counter()
-    payload = placements_compute(on=timezone.localdate())
+    payload, digests, ranked = placements_compute(on=on, known=known)
     seconds = time.perf_counter() - started
+    inputs = {"on": on.isoformat(), "parts": parts, "digests": digests}
+    # Inputs first: a stored ranking is never newer than the digests it is compared against.
+    stored_result_save(kind=PLACEMENTS, key=LEAD_INPUTS, version=version, payload=inputs, seconds=seconds)
     stored_result_save(kind=PLACEMENTS, key=OPEN_LEADS, version=version, payload=payload, seconds=seconds)
-    return {f"{PLACEMENTS}:{OPEN_LEADS}": seconds}
+    logger.info(
+        "placements: %s of %s open leads ranked (%s)",
+        ranked,
+        len(digests),
+        "full" if known is None else "changed only",
+    )
+    return {f"{PLACEMENTS}:{OPEN_LEADS}": seconds, "leads_ranked": ranked}
 
 
-RECOMPUTE = {INDICATORS: indicators_recompute, MATCHING: placements_recompute}
+RECOMPUTE = {
+    INDICATORS: lambda full: indicators_recompute(),
+    MATCHING: lambda full: placements_recompute(full=full),
+}
 
 
-def stored_results_recompute(*, group: str) -> dict[str, float]:
-    """Recompute every stored result of one group of inputs."""
-    timings = RECOMPUTE[group]()
+def stored_results_recompute(*, group: str, full: bool = False) -> dict[str, float]:
+    """Recompute every stored result of one group of inputs; `full`: rank every open lead even
+    when only some leads changed (the nightly run)."""
+    timings = RECOMPUTE[group](full)
     logger.info("stored results of %s recomputed: %s", group, timings)
     return timings
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -36,7 +36,7 @@ from crm.web.forecast import (
 )
 from crm.web.forms import YearForm
 from crm.web.fragments import fragment_of
-from crm.web.params import id_param
+from crm.web.params import id_param, text_param
 from crm.web.stored import as_of, read_one, read_stored
 from crm.year_figures import building_from_json, values_of_totals, year_figures_from_json
 from policies.models import CommitmentLine
@@ -44,6 +44,7 @@ from policies.selectors import schedule_year_totals
 
 WHAT_IF_ROWS = 6
 WHAT_IF_LEADS = 300  # the open leads offered in the what-if's selects, most promising first
+WHAT_IF_BUILDINGS = 20  # the buildings offered for what is typed in a row's building field
 STREETS_PER_PAGE = 20  # the per-street table's page
 
 
@@ -305,7 +306,8 @@ def dashboard_map(request):
 @roles_required(OFFICE)
 @fragment_of("web:dashboard", anchor="what-if-form")
 def dashboard_what_if_form(request):
-    """The what-if's choices: the most promising open leads and the buildings (one list for all rows)."""
+    """The what-if's choices: the most promising open leads; a row's buildings are looked up as typed
+    (dashboard_what_if_buildings), so the form's size does not grow with the district."""
     form = YearForm(request.GET or None, streets=scoped(request, Street))
     year, street = _area(request, form)
     context = {"what_if": what_if_choices(request, street=street), "year": year, "street": street}
@@ -411,14 +413,27 @@ def what_if_choices(request, *, street: Street | None) -> dict:
         .order_by("funnel", F("expected_annual_tax").desc(nulls_last=True), "pk")
         .values("pk", "ref", "company_name", "stage")[:WHAT_IF_LEADS]
     )
-    buildings = scoped(request, Building).order_by("code")
-    if street is not None:
-        buildings = buildings.filter(street=street)
-    return {
-        "leads": leads,
-        "buildings": list(buildings.values("pk", "code", "name")),
-        "rows": range(WHAT_IF_ROWS),
-    }
+    return {"leads": leads, "rows": range(WHAT_IF_ROWS)}
+
+
+@roles_required(OFFICE)
+@fragment_of("web:dashboard", anchor="what-if-form")
+def dashboard_what_if_buildings(request):
+    """The options of the what-if's buildings' list for what was typed: at most WHAT_IF_BUILDINGS of
+    the viewer's buildings (of the street asked) whose code starts with it or whose name contains it.
+    The what-if itself still accepts only a code of a building the viewer may see."""
+    form = YearForm(request.GET or None, streets=scoped(request, Street))
+    _year, street = _area(request, form)
+    # htmx sends the typing field under its own name (building_code_<row>)
+    fields = [k for k in request.GET if k.startswith("building_code_")]
+    typed = next((t for t in (text_param(request.GET, k).strip() for k in fields) if t), "")
+    buildings = []
+    if typed:
+        found = scoped(request, Building).filter(Q(code__istartswith=typed) | Q(name__icontains=typed))
+        if street is not None:
+            found = found.filter(street=street)
+        buildings = list(found.order_by("code").values("code", "name")[:WHAT_IF_BUILDINGS])
+    return render(request, "web/_what_if_buildings.html", {"buildings": buildings})
 
 
 @require_http_methods(["GET", "POST"])

@@ -70,6 +70,9 @@ urlpatterns = [
     path("plan/streets/", dashboard.dashboard_streets, name="dashboard_streets"),
     path("plan/map/", dashboard.dashboard_map, name="dashboard_map"),
     path("plan/what-if/form/", dashboard.dashboard_what_if_form, name="dashboard_what_if_form"),
+    path(
+        "plan/what-if/buildings/", dashboard.dashboard_what_if_buildings, name="dashboard_what_if_buildings"
+    ),
     path("plan/forecast/", dashboard.forecast, name="forecast"),
     path("plan/what-if/", dashboard.what_if, name="what_if"),
     # appraisal, assessment, white paper

@@ -7,8 +7,9 @@ the move-in date" is one vectorised comparison; ALWAYS and NEVER stand for a bla
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 import numpy as np
@@ -438,6 +439,52 @@ class LeadTable:
             has_preference=np.array([bool(q.preferred_streets) for q in queries], dtype=bool),
             invalid=dict(invalid or {}),
         )
+
+    def take(self, rows: np.ndarray) -> LeadTable:
+        """The leads at `rows`, in that order, as a table of their own (their preferred streets
+        renumbered to the new rows); ranking it ranks each of them as in the whole table."""
+        rows = np.asarray(rows, dtype=np.int64)
+        renumbered = np.full(len(self), -1, dtype=np.int64)
+        renumbered[rows] = np.arange(rows.size, dtype=np.int64)
+        kept = renumbered[self.pref_lead] >= 0
+        columns = {f.name: getattr(self, f.name)[rows] for f in fields(self) if f.name in _ROW_COLUMNS}
+        return LeadTable(
+            **columns,
+            pref_lead=renumbered[self.pref_lead[kept]],
+            pref_street=self.pref_street[kept],
+            invalid={},
+        )
+
+    def fingerprints(self) -> dict[int, str]:
+        """Lead id -> a digest of everything its ranking reads of it (its row and preferred streets):
+        two tables' digests of a lead differ exactly when its ranking may."""
+        streets: dict[int, list[int]] = {}
+        for row, street in zip(self.pref_lead.tolist(), self.pref_street.tolist(), strict=True):
+            streets.setdefault(row, []).append(street)
+        columns = [getattr(self, name).tolist() for name in _ROW_COLUMNS]
+        digests = {}
+        for row, lead_id in enumerate(self.id.tolist()):
+            values = [column[row] for column in columns] + sorted(streets.get(row, []))
+            digests[lead_id] = hashlib.blake2b(repr(values).encode(), digest_size=8).hexdigest()
+        return digests
+
+
+# LeadTable's columns with one value per lead row (the preferred streets are pairs).
+_ROW_COLUMNS = (
+    "id",
+    "division",
+    "section",
+    "division_code",
+    "section_code",
+    "area_min",
+    "area_max",
+    "budget",
+    "expected_tax",
+    "desired_move_in",
+    "employees",
+    "is_headquarters",
+    "has_preference",
+)
 
 
 @dataclass(frozen=True)

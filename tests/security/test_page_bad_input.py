@@ -358,6 +358,7 @@ def _routes(district) -> dict[str, tuple[str, list, list[str]]]:
         "dashboard_streets": ("get", [], ["year", "street", "page"]),
         "dashboard_map": ("get", [], ["year", "street", "colour"]),
         "dashboard_what_if_form": ("get", [], ["year", "street"]),
+        "dashboard_what_if_buildings": ("get", [], ["year", "street", "building_code_0"]),
         "what_if": ("post", [], ["year", "street", "lead_0", "building_0", "building_code_0"]),
         "leaderboard": ("get", [], ["period", "export"]),
         "appraisal_recompute": ("post", [], ["period"]),

@@ -20,6 +20,7 @@ from crm.services.signings import signing_complete, signing_settle
 from crm.services.white_paper import white_paper_generate
 from policies.models import ApprovalStatus
 from policies.services import case_by_case_propose, policy_create
+from tests.factories import BuildingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +82,76 @@ def test_the_what_if_signs_a_lead_into_a_building(district):
     occupancy = next(row for row in response.context["rows"] if str(row["label"]).startswith("企业入驻率"))
     assert occupancy["after"].quantize(Decimal("0.01")) == Decimal("23.33")
     assert occupancy["before"].quantize(Decimal("0.01")) == Decimal("16.67")
+
+
+def _what_if_buildings(client, year: int, typed: str, **extra) -> str:
+    response = client.get(
+        reverse("web:dashboard_what_if_buildings"),
+        {"year": year, "building_code_2": typed, **extra},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_what_if_finds_buildings_by_code_or_name_as_typed(district):
+    # given
+    client = district.client("district_admin")
+
+    # when
+    by_code = _what_if_buildings(client, district.tax_year, "a0")
+    by_name = _what_if_buildings(client, district.tax_year, "中心")
+    nothing_typed = _what_if_buildings(client, district.tax_year, " ")
+
+    # then: A001 (甲大厦) by its code's start, B001 (乙中心) by its name; nothing for nothing typed
+    assert by_code.strip() == '<option value="A001">甲大厦</option>'
+    assert by_name.strip() == '<option value="B001">乙中心</option>'
+    assert nothing_typed.strip() == ""
+
+
+def test_the_what_if_offers_at_most_twenty_buildings(district):
+    # given: 25 more buildings whose codes start with C
+    for i in range(25):
+        BuildingFactory(code=f"C{i:03d}", street=district.street)
+
+    # when
+    page = _what_if_buildings(district.client("district_admin"), district.tax_year, "C")
+
+    # then: C000 to C019, in code order
+    assert page.count("<option") == 20
+    assert '"C000"' in page and '"C019"' in page and '"C020"' not in page
+
+
+def test_a_street_officers_what_if_offers_only_their_streets_buildings(district):
+    # when: the officer of 甲街道 types a code of each street, and asks for the other street
+    own = _what_if_buildings(district.client("street_officer"), district.tax_year, "A0")
+    other = _what_if_buildings(
+        district.client("street_officer"), district.tax_year, "B0", street=district.other_street.pk
+    )
+
+    # then: their own A001; never B001 of 乙街道
+    assert "A001" in own
+    assert "B001" not in other
+
+
+def test_the_what_if_buildings_lookup_redirects_outside_htmx(district):
+    # when
+    response = district.client("district_admin").get(reverse("web:dashboard_what_if_buildings"))
+
+    # then
+    assert response.status_code == 302
+
+
+def test_the_what_if_signs_a_lead_into_a_typed_building_code(district):
+    # when: the code as the lookup offered it
+    response = district.client("district_admin").post(
+        reverse("web:what_if"),
+        {"year": district.tax_year, "lead_0": district.lead.pk, "building_code_0": "A001"},
+    )
+
+    # then: (500 + 200) / 3,000 = 23.33%, as with the building's id
+    occupancy = next(row for row in response.context["rows"] if str(row["label"]).startswith("企业入驻率"))
+    assert occupancy["after"].quantize(Decimal("0.01")) == Decimal("23.33")
 
 
 def test_the_building_page_draws_the_units_floor_by_floor(district):

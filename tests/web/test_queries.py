@@ -246,6 +246,36 @@ def test_the_forecast_queries_the_same_however_many_open_leads(district):
     assert few == many == [PER_REQUEST + 6]
 
 
+def test_the_what_if_form_is_the_same_size_however_many_buildings(district):
+    # given
+    client = district.client("district_admin")
+    url = f"{reverse('web:dashboard_what_if_form')}?year={district.tax_year}"
+    few = client.get(url, HTTP_HX_REQUEST="true")
+
+    # when: 15 more buildings
+    _more_buildings(district)
+    many = client.get(url, HTTP_HX_REQUEST="true")
+
+    # then: no building is written into the form (its field looks them up as typed): the same bytes
+    assert len(many.content) == len(few.content)
+    assert "A001" not in many.content.decode()
+
+
+def test_the_what_if_buildings_lookup_queries_the_same_however_many_buildings(district):
+    # given
+    client = district.client("district_admin")
+    url = f"{reverse('web:dashboard_what_if_buildings')}?year={district.tax_year}&building_code_0=B"
+    few = _count(client, url)
+
+    # when: 15 more buildings, every code starting with B
+    _more_buildings(district)
+    many = _count(client, url)
+
+    # then: the two; whether the viewer sees the whole area; the streets of the form; the buildings
+    # found (one query, at most WHAT_IF_BUILDINGS rows)
+    assert few == many == PER_REQUEST + 3
+
+
 def test_a_street_officers_forecast_queries_the_same_however_many_open_leads(district):
     # given
     client = district.client("street_officer")

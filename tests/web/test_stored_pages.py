@@ -14,11 +14,14 @@ from django.urls import reverse
 
 from crm.data_versions import INDICATORS, MATCHING
 from crm.models import DataVersion, StoredResult, Street
+from crm.services.leads import lead_update
 from crm.services.stored_results import (
+    OPEN_LEADS,
     PLACEMENTS,
     YEAR_FIGURES,
     stored_results_recompute,
 )
+from tests.factories import LeadFactory
 from workers import enqueue
 from workers.tasks import stored_results_recompute_task
 
@@ -103,7 +106,7 @@ def test_the_forecast_waits_for_the_open_leads_placements(district, settings, se
     # then: the one open lead is counted or unplaced, from the stored placements
     forecast = response.context["forecast"]
     assert forecast.leads_counted + forecast.leads_unplaced == 1
-    assert StoredResult.objects.get(kind=PLACEMENTS).payload["rates"]["new"] == [0, 0]
+    assert StoredResult.objects.get(kind=PLACEMENTS, key=OPEN_LEADS).payload["rates"]["new"] == [0, 0]
 
 
 def test_a_committed_write_queues_one_recomputation_per_group_however_many_rows(
@@ -132,3 +135,71 @@ def test_a_second_write_while_one_recomputation_is_queued_queues_nothing_more(di
     stored_results_recompute_task(INDICATORS)
     assert enqueue.stored_results_schedule(INDICATORS) is True
     assert len(sent) == 2
+
+
+def _placements() -> StoredResult:
+    return StoredResult.objects.get(kind=PLACEMENTS, key=OPEN_LEADS)
+
+
+def _three_more_leads(district) -> list:
+    return [
+        LeadFactory(
+            owner=district.promoter,
+            industry=district.lead.industry,
+            area_min_m2=Decimal("100"),
+            area_max_m2=Decimal("400"),
+        )
+        for _ in range(3)
+    ]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_write_to_one_lead_ranks_that_lead_only_under_the_new_version(district):
+    # given: four open leads ranked (the first recomputation ranks all four)
+    _three_more_leads(district)
+    assert stored_results_recompute(group=MATCHING)["leads_ranked"] == 4
+
+    # when: a promoter widens one lead's area (committed: the triggers advance the version)
+    lead_update(lead=district.lead, area_max_m2=Decimal("2000"))
+    version = DataVersion.objects.get(name=MATCHING).value
+    timings = stored_results_recompute(group=MATCHING)
+
+    # then: one lead ranked, the row is stored under the version of the write, and its best
+    # buildings are those of ranking all four again
+    assert timings["leads_ranked"] == 1
+    assert _placements().data_version == version
+    changed_only = _placements().payload
+    assert stored_results_recompute(group=MATCHING, full=True)["leads_ranked"] == 4
+    assert _placements().payload == changed_only
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_write_to_a_building_ranks_every_lead(district):
+    # given
+    _three_more_leads(district)
+    stored_results_recompute(group=MATCHING)
+
+    # when: a building's rent changes (its arrays, not the leads')
+    district.building.rent_max = Decimal("2.80")
+    district.building.save()
+    timings = stored_results_recompute(group=MATCHING)
+
+    # then: all four ranked again
+    assert timings["leads_ranked"] == 4
+    assert _placements().data_version == DataVersion.objects.get(name=MATCHING).value
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_lead_no_longer_open_leaves_the_placements_without_ranking(district):
+    # given
+    others = _three_more_leads(district)
+    stored_results_recompute(group=MATCHING)
+    assert str(others[0].pk) in _placements().payload["best"]
+
+    # when: one lead leaves the open pipeline (its row gone, as a delete or a close removes it)
+    others[0].delete()
+    timings = stored_results_recompute(group=MATCHING)
+
+    # then: nothing ranked, the lead is no longer placed
+    assert timings["leads_ranked"] == 0
+    assert str(others[0].pk) not in _placements().payload["best"]

@@ -7,7 +7,13 @@ from django.db.models import F
 
 from crm.data_versions import INDICATORS, MATCHING
 from crm.models import DataVersion, StoredResult
-from crm.services.stored_results import PLACEMENTS, YEAR_FIGURES, stale_groups, stored_results_recompute
+from crm.services.stored_results import (
+    OPEN_LEADS,
+    PLACEMENTS,
+    YEAR_FIGURES,
+    stale_groups,
+    stored_results_recompute,
+)
 from workers import enqueue
 from workers.schedule import DEFAULT_SCHEDULE
 from workers.tasks import stored_results_nightly, stored_results_refresh
@@ -59,7 +65,7 @@ def test_placements_of_another_day_are_stale():
     stored_results_nightly()
 
     # when
-    row = StoredResult.objects.get(kind=PLACEMENTS)
+    row = StoredResult.objects.get(kind=PLACEMENTS, key=OPEN_LEADS)
     row.payload = {**row.payload, "on": "2000-01-01"}
     row.save()
 
