@@ -159,6 +159,27 @@ def _street_promoter_ids(street_ids: Iterable[int]) -> dict[int, list[int]]:
     return result
 
 
+def _tenant_warnings(
+    row: dict, responders: set[int], *, kind, title, detail, due_on, dedupe_key, now
+) -> list[EarlyWarning]:
+    """One warning about a tenant for each who answers for its building and the promoter who brought
+    it (a user who is both gets one)."""
+    return [
+        EarlyWarning(
+            kind=kind,
+            assignee_id=user_id,
+            building_id=row["building_id"],
+            enterprise_id=row["enterprise_id"],
+            title=title,
+            detail=detail,
+            due_on=due_on,
+            dedupe_key=dedupe_key,
+            created_at=now,
+        )
+        for user_id in {*responders, row["owner_user"]} - {None}
+    ]
+
+
 def _create(warnings: list[EarlyWarning], now: dt.datetime) -> int:
     """Insert the warnings that are new, each with an in-app notification; returns how many were new."""
     if not warnings:
@@ -276,20 +297,16 @@ def tenancy_ending_warnings(*, today: dt.date | None = None) -> int:
             f"租约将于 {row['end']:%Y-%m-%d} 到期:{row['enterprise__name']}({row['building__name']})/ "
             f"tenancy ends within {TENANCY_WARNING_DAYS} days"
         )
-        for user_id in {*responders[row["building_id"]], row["owner_user"]} - {None}:
-            warnings.append(
-                EarlyWarning(
-                    kind=EarlyWarning.Kind.TENANCY_ENDING,
-                    assignee_id=user_id,
-                    building_id=row["building_id"],
-                    enterprise_id=row["enterprise_id"],
-                    title=title,
-                    detail="请走访企业了解续租意向 / visit the tenant about renewing",
-                    due_on=row["end"],
-                    dedupe_key=f"tenancy_ending:{row['pk']}:{row['end']}",
-                    created_at=now,
-                )
-            )
+        warnings += _tenant_warnings(
+            row,
+            responders[row["building_id"]],
+            kind=EarlyWarning.Kind.TENANCY_ENDING,
+            title=title,
+            detail="请走访企业了解续租意向 / visit the tenant about renewing",
+            due_on=row["end"],
+            dedupe_key=f"tenancy_ending:{row['pk']}:{row['end']}",
+            now=now,
+        )
     return _create(warnings, now)
 
 
@@ -335,20 +352,16 @@ def tax_drop_warnings(*, year: int, today: dt.date | None = None) -> int:
         )
         before, after = yuan_text(previous), yuan_text(current)
         detail = f"{year - 1} 年 {before} 元 → {year} 年 {after} 元 / {before} → {after} yuan"
-        for user_id in {*responders[row["building_id"]], row["owner_user"]} - {None}:
-            warnings.append(
-                EarlyWarning(
-                    kind=EarlyWarning.Kind.TAX_DROP,
-                    assignee_id=user_id,
-                    building_id=row["building_id"],
-                    enterprise_id=row["enterprise_id"],
-                    title=title,
-                    detail=detail,
-                    due_on=today + dt.timedelta(days=30),
-                    dedupe_key=f"tax_drop:{row['enterprise_id']}:{row['building_id']}:{year}",
-                    created_at=now,
-                )
-            )
+        warnings += _tenant_warnings(
+            row,
+            responders[row["building_id"]],
+            kind=EarlyWarning.Kind.TAX_DROP,
+            title=title,
+            detail=detail,
+            due_on=today + dt.timedelta(days=30),
+            dedupe_key=f"tax_drop:{row['enterprise_id']}:{row['building_id']}:{year}",
+            now=now,
+        )
     return _create(warnings, now)
 
 
@@ -393,20 +406,16 @@ def move_out_risk_warnings(*, today: dt.date | None = None) -> int:
             f"近一年税收 {tax} 元,预期流失 {at_risk} 元;请安排稳商走访 / "
             f"last year's tax {tax} yuan, expected at risk {at_risk} yuan: plan a retention visit"
         )
-        for user_id in {*responders[row["building_id"]], row["owner_user"]} - {None}:
-            warnings.append(
-                EarlyWarning(
-                    kind=EarlyWarning.Kind.MOVE_OUT_RISK,
-                    assignee_id=user_id,
-                    building_id=row["building_id"],
-                    enterprise_id=row["enterprise_id"],
-                    title=title,
-                    detail=detail,
-                    due_on=today + dt.timedelta(days=30),
-                    dedupe_key=f"move_out_risk:{row['tenancy_id']}:{quarter}",
-                    created_at=now,
-                )
-            )
+        warnings += _tenant_warnings(
+            row,
+            responders[row["building_id"]],
+            kind=EarlyWarning.Kind.MOVE_OUT_RISK,
+            title=title,
+            detail=detail,
+            due_on=today + dt.timedelta(days=30),
+            dedupe_key=f"move_out_risk:{row['tenancy_id']}:{quarter}",
+            now=now,
+        )
     return _create(warnings, now)
 
 

@@ -198,10 +198,9 @@ class LeadFilterForm(forms.Form):
             self.fields["owner"].queryset = promoters
 
 
-class LeadForm(SafeForm):
-    """Quick add: the company, what it does, who to talk to, and how it came to us. Areas, budget,
-    tax, streets and the entry intentions are filled in on the lead page; the three intentions start
-    as yes, as the plan's entry threshold assumes."""
+class LeadFactsForm(SafeForm):
+    """The company, what it does, who to talk to and how it came to us: what quick add asks and the
+    lead's edit page corrects alike."""
 
     company_name = forms.CharField(label=_("企业名称"), max_length=200)
     credit_code = forms.CharField(
@@ -213,7 +212,12 @@ class LeadForm(SafeForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("输入后自动推荐行业"),
     )
-    industry = DivisionChoiceField(label=_("行业(大类)"), queryset=Industry.objects.none(), required=False)
+    industry = DivisionChoiceField(
+        label=_("行业(大类)"),
+        queryset=Industry.objects.none(),
+        required=False,
+        help_text=_("没有行业的线索无法匹配楼宇"),
+    )
     contact_name = forms.CharField(label=_("联系人"), max_length=100, required=False)
     contact_phone = forms.CharField(label=_("联系电话"), max_length=40, required=False)
     lawful_basis = forms.ChoiceField(
@@ -231,11 +235,29 @@ class LeadForm(SafeForm):
         required=False,
         help_text=_("以商招商:推荐本企业的区内租户"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["industry"].queryset = divisions()
+        self.fields["business_scope"].widget.attrs.update(
+            {
+                "hx-post": reverse("web:industry_suggestions"),
+                "hx-trigger": "input changed delay:600ms",
+                "hx-target": "#industry-suggestions",
+                "hx-include": "#id_business_scope",
+            }
+        )
+
+
+class LeadForm(LeadFactsForm):
+    """Quick add: the lead's facts and, for the office, its owner. Areas, budget, tax, streets and the
+    entry intentions are filled in on the lead page; the three intentions start as yes, as the plan's
+    entry threshold assumes."""
+
     owner = forms.ModelChoiceField(label=_("负责人"), queryset=Promoter.objects.none(), required=False)
 
     def __init__(self, *args, promoters=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["industry"].queryset = divisions()
         if promoters is None:
             del self.fields["owner"]
         else:
@@ -251,14 +273,6 @@ class LeadForm(SafeForm):
                     "autocomplete": "off",
                 }
             )
-        self.fields["business_scope"].widget.attrs.update(
-            {
-                "hx-post": reverse("web:industry_suggestions"),
-                "hx-trigger": "input changed delay:600ms",
-                "hx-target": "#industry-suggestions",
-                "hx-include": "#id_business_scope",
-            }
-        )
 
 
 class StageForm(SafeForm):

@@ -6,11 +6,10 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from crm.constants import LawfulBasis, LeadChannel, Role
+from crm.constants import Role
 from crm.credit_code import normalise_credit_code
 from crm.models import ContactAccess, Industry, Lead, Street
 from crm.services.leads import LeadVersionConflict, lead_update, referrer_by_credit_code
@@ -19,10 +18,8 @@ from crm.web.access import CHANGE, object_in_scope, roles_required
 from crm.web.forms import (
     BoundedDateField,
     DateInput,
-    DivisionChoiceField,
-    SafeForm,
+    LeadFactsForm,
     add_service_errors,
-    divisions,
 )
 from matching.core.types import MatchingInputError
 from matching.industry_suggest import suggest_industry
@@ -52,41 +49,10 @@ PLAIN_FIELDS = (
 )
 
 
-class LeadEditForm(SafeForm):
+class LeadEditForm(LeadFactsForm):
     """A lead's facts as its worker corrects them; `version` is the one the page was read at."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2_147_483_647)
-    company_name = forms.CharField(label=_("企业名称"), max_length=200)
-    credit_code = forms.CharField(
-        label=_("统一社会信用代码"), max_length=18, required=False, help_text=_("18位,签约时必填")
-    )
-    business_scope = forms.CharField(
-        label=_("经营范围"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("输入后自动推荐行业"),
-    )
-    industry = DivisionChoiceField(
-        label=_("行业(大类)"),
-        queryset=Industry.objects.none(),
-        required=False,
-        help_text=_("没有行业的线索无法匹配楼宇"),
-    )
-    channel = forms.ChoiceField(label=_("渠道"), choices=LeadChannel.choices)
-    referred_by = forms.CharField(
-        label=_("推荐企业(统一社会信用代码)"),
-        max_length=18,
-        required=False,
-        help_text=_("以商招商:推荐本企业的区内租户"),
-    )
-    contact_name = forms.CharField(label=_("联系人"), max_length=100, required=False)
-    contact_phone = forms.CharField(label=_("联系电话"), max_length=40, required=False)
-    lawful_basis = forms.ChoiceField(
-        label=_("个人信息处理依据"),
-        choices=[("", "—"), *LawfulBasis.choices],
-        required=False,
-        help_text=_("填写联系人时必须注明依据(见隐私说明)"),
-    )
     area_min_m2 = forms.DecimalField(label=_("最小面积(㎡)"), required=False, max_digits=12, decimal_places=2)
     area_max_m2 = forms.DecimalField(label=_("最大面积(㎡)"), required=False, max_digits=12, decimal_places=2)
     budget_rent = forms.DecimalField(
@@ -111,24 +77,7 @@ class LeadEditForm(SafeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["industry"].queryset = divisions()
         self.fields["preferred_streets"].queryset = Street.objects.order_by("name")
-        self.fields["business_scope"].widget.attrs.update(
-            {
-                "hx-post": reverse("web:industry_suggestions"),
-                "hx-trigger": "input changed delay:600ms",
-                "hx-target": "#industry-suggestions",
-                "hx-include": "#id_business_scope",
-            }
-        )
-
-    def clean(self):
-        cleaned = super().clean()
-        contact = (cleaned.get("contact_name") or "").strip() or (cleaned.get("contact_phone") or "").strip()
-        if contact and not cleaned.get("lawful_basis"):
-            # PIPL: a contact person's data is kept only with the basis it is processed on.
-            self.add_error("lawful_basis", _("填写联系人时须选择个人信息处理依据"))
-        return cleaned
 
 
 def lead_form_values(lead: Lead) -> dict:
