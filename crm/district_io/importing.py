@@ -22,18 +22,29 @@ from django.db.models import F, Max
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from crm.constants import OPEN_STAGES, ActivityKind, IndustryLevel, LeadChannel, LeadStage, Role, UnitStatus
+from crm.constants import (
+    LEAD_TRANSITIONS,
+    OPEN_STAGES,
+    ActivityKind,
+    IndustryLevel,
+    LeadChannel,
+    LeadStage,
+    Role,
+    UnitStatus,
+)
 from crm.data_versions import INDICATORS, MATCHING
 from crm.district_io.errors import DistrictImportError, RowError
 from crm.district_io.reading import Source, read_source
 from crm.district_io.rows import (
     ACTIVITIES,
+    AGENCIES,
     BUILDINGS,
     ENTERPRISES,
     FILES,
     LEADS,
     PROMOTERS,
     SIGNINGS,
+    STAGE_CHANGES,
     STREETS,
     TAX,
     TENANCIES,
@@ -44,6 +55,7 @@ from crm.district_io.rows import (
 )
 from crm.models import (
     Activity,
+    Agency,
     Building,
     BusinessCircle,
     Enterprise,
@@ -51,6 +63,7 @@ from crm.models import (
     Lead,
     Promoter,
     Signing,
+    StageChange,
     Street,
     TaxRecord,
     Tenancy,
@@ -259,7 +272,9 @@ class _DistrictImport:
             TENANCIES.name: self._check_tenancies,
             TAX.name: self._check_tax,
             PROMOTERS.name: self._check_promoters,
+            AGENCIES.name: self._check_agencies,
             LEADS.name: self._check_leads,
+            STAGE_CHANGES.name: self._check_stage_changes,
             ACTIVITIES.name: self._check_activities,
             SIGNINGS.name: self._check_signings,
         }
@@ -287,6 +302,7 @@ class _DistrictImport:
         self.ids["enterprise"].update(Enterprise.objects.values_list("credit_code", "id"))
         self.ids["promoter"].update(Promoter.objects.values_list("user__username", "id"))
         self.ids["lead"].update(Lead.objects.values_list("ref", "id"))
+        self.ids["agency"].update(Agency.objects.values_list("name", "id"))
 
     def _error(self, line: int, column: str, message: str, file: str | None = None) -> None:
         self.errors.append(RowError(file or self.label, line, column, message))
@@ -549,6 +565,15 @@ class _DistrictImport:
             self.ids["user"].setdefault(username, None)
             self.ids["promoter"].setdefault(username, None)
 
+    def _check_agencies(self, rows) -> None:
+        existing = {(r["name"],): r for r in Agency.objects.values(*_attnames(Agency))}
+        plans = self.plans[AGENCIES.name] = []
+        for row in self._unique(AGENCIES, rows):
+            values: dict[str, Any] = {}
+            self._copy(row, values, *AGENCIES.column_names)
+            plans.append(_Plan(row.line, row.key, values, existing.get(row.key)))
+            self.ids["agency"].setdefault(row.key[0], None)
+
     def _check_leads(self, rows) -> None:
         rows = list(rows)
         existing = _load(Lead, "ref", [r.key[0] for r in rows if r.key], lambda r: (r["ref"],))
@@ -562,12 +587,15 @@ class _DistrictImport:
         self.leads_label = self.label
         for row in self._unique(LEADS, rows):
             values: dict[str, Any] = {}
-            self._copy(row, values, *_plain(LEADS, "industry", "owner", "referred_by", "preferred_streets"))
+            self._copy(
+                row, values, *_plain(LEADS, "industry", "owner", "agency", "referred_by", "preferred_streets")
+            )
             if "company_name" in values:
                 # bulk_create skips Lead.save, which keeps this derived column for the 撞单 check.
                 values["normalised_name"] = normalise_company_name(values["company_name"])
             self._industry(row, values, "industry", (IndustryLevel.DIVISION,))
             self._ref(row, values, "owner", "owner_id", "promoter", "招商人员", "promoter")
+            self._ref(row, values, "agency", "agency_id", "agency", "中介机构", "agency")
             self._referrer(row, values)
             ex = existing.get(row.key)
             final = _merged(ex, values)
@@ -650,6 +678,38 @@ class _DistrictImport:
                 "referred_by",
                 f"{code} 不是区内楼宇的租户 / {code} is no tenant of the district's buildings",
             )
+
+    def _check_stage_changes(self, rows) -> None:
+        """A lead's logged stage moves: along an allowed edge, by a known user (blank: by nobody known)."""
+        rows = list(rows)
+        existing = _load(
+            StageChange,
+            "lead__ref",
+            [r.key[0] for r in rows if r.key],
+            lambda r: (r["k_ref"], r["changed_at"], r["to_stage"]),
+            k_ref="lead__ref",
+        )
+        usernames = {r.values["changed_by"] for r in rows if r.values.get("changed_by")}
+        for username, pk in _select(get_user_model().objects.all(), "username", usernames, "username", "id"):
+            self.ids["user"].setdefault(username, pk)
+        plans = self.plans[STAGE_CHANGES.name] = []
+        for row in self._unique(STAGE_CHANGES, rows):
+            ref, changed_at, to_stage = row.key
+            values: dict[str, Any] = {"changed_at": changed_at, "to_stage": to_stage}
+            if self._known(row, "lead", "lead", ref, "线索", "lead"):
+                values["lead_id"] = _Ref("lead", ref)
+            self._copy(row, values, "from_stage", "reason")
+            self._ref(row, values, "changed_by", "changed_by_id", "user", "账号", "user")
+            from_stage = row.values.get("from_stage")
+            # The database refuses any other edge (stage_change_allowed_edge): say which row first.
+            if row.ok("from_stage") and from_stage and to_stage not in LEAD_TRANSITIONS[from_stage]:
+                self._error(
+                    row.line,
+                    "to_stage",
+                    f"阶段不能从 {from_stage} 变为 {to_stage} / "
+                    f"a lead cannot move from {from_stage} to {to_stage}",
+                )
+            plans.append(_Plan(row.line, row.key, values, existing.get(row.key)))
 
     def _check_activities(self, rows) -> None:
         rows = list(rows)
@@ -1025,12 +1085,14 @@ class _DistrictImport:
         self._write_tax()
         self._write_users()
         self._write_table(PROMOTERS.name, Promoter, "promoter", history=False)
+        self._write_table(AGENCIES.name, Agency, "agency", history=False)
         self.plans.setdefault(LEADS.name, [])
         self._write_table(LEADS.name, Lead, "lead", extra=self.lead_touches)
         self._write_m2m(
             LEADS.name, Lead.preferred_streets.through, "lead_id", "street_id", "street", self.preferred_now
         )
         self._count(LEADS.name)
+        self._write_table(STAGE_CHANGES.name, StageChange, None, history=False)
         self._write_table(ACTIVITIES.name, Activity, None, history=False)
         self._write_table(SIGNINGS.name, Signing, None)
         self._write_m2m(

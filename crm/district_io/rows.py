@@ -1,4 +1,4 @@
-"""The ten files of import-format.md: their columns and keys, and each cell turned into a value and back."""
+"""The files of import-format.md: their columns and keys, and each cell turned into a value and back."""
 
 import datetime as dt
 import functools
@@ -25,6 +25,7 @@ from crm.credit_code import credit_code_error, normalise_credit_code
 from crm.district_io.cells import formula_escape, formula_unescape
 from crm.district_io.errors import RowError
 from crm.district_io.reading import ROW, RawTable
+from crm.models.people import Agency
 from crm.validators import MAX_TEXT_LENGTH, REPORT_YEAR_MIN, YEAR_MAX, date_range_error, unsafe_text_error
 
 # A blank cell of a column whose field has a default: keep the row's value, or the default when new.
@@ -382,6 +383,17 @@ PROMOTERS = FileSpec(
         _c("street", Name(100)),
     ),
 )
+AGENCIES = FileSpec(
+    "agencies.csv",
+    ("name",),
+    (
+        _c("name", Text(200), True),
+        _c("kind", Choice(Agency.Kind)),
+        _c("contact_name", Text(100)),
+        _c("contact_phone", Text(40)),
+        _c("active", Boolean()),
+    ),
+)
 LEADS = FileSpec(
     "leads.csv",
     ("ref",),
@@ -408,11 +420,24 @@ LEADS = FileSpec(
         _c("pays_tax_in_district", Boolean()),
         _c("channel", Choice(LeadChannel), True),
         _c("owner", Name(150)),
+        _c("agency", Name(200)),
         _c("referred_by", CreditCode()),
         _c("case_by_case", Boolean()),
         _c("stage", Choice(LeadStage)),
         _c("lost_reason", Text(300)),
         _c("created_at", DateTime(), True),
+    ),
+)
+STAGE_CHANGES = FileSpec(
+    "stage_changes.csv",
+    ("lead", "changed_at", "to_stage"),
+    (
+        _c("lead", Name(40), True),
+        _c("changed_at", DateTime(), True),
+        _c("from_stage", Choice(LeadStage), True),
+        _c("to_stage", Choice(LeadStage), True),
+        _c("reason", Text(300)),
+        _c("changed_by", Username(150)),
     ),
 )
 ACTIVITIES = FileSpec(
@@ -450,7 +475,9 @@ FILES: tuple[FileSpec, ...] = (
     TENANCIES,
     TAX,
     PROMOTERS,
+    AGENCIES,
     LEADS,
+    STAGE_CHANGES,
     ACTIVITIES,
     SIGNINGS,
 )

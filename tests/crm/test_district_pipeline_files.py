@@ -1,0 +1,165 @@
+"""The pipeline's own records in the district format: agencies.csv, leads.csv's agency and
+stage_changes.csv, each checked row by row and written back by the export."""
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from crm.district_io import DistrictImportError, district_export, district_import
+from crm.models import Agency, Lead, StageChange
+from tests.factories import AgencyFactory, PromoterFactory
+
+pytestmark = pytest.mark.django_db
+
+LEADS = "ref,company_name,channel,stage,agency,created_at\n"
+STAGES = "lead,changed_at,from_stage,to_stage,reason,changed_by\n"
+
+
+def _files(tmp_path: Path, **files: str) -> Path:
+    directory = tmp_path / "in"
+    directory.mkdir()
+    for name, text in files.items():
+        (directory / f"{name}.csv").write_text(text, encoding="utf-8")
+    return directory
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def test_an_agency_and_its_lead_import_and_export_back(tmp_path):
+    # given an agency of agencies.csv (kind and active left blank) and the lead it submitted
+    source = _files(
+        tmp_path,
+        agencies="name,kind,contact_name,contact_phone,active\n越城招商服务中心,,周先生,0575-8800,\n",
+        leads=LEADS + "L1,甲科技有限公司,agency,new,越城招商服务中心,2024-01-01\n",
+    )
+
+    # when it is imported and the district exported
+    district_import(source=source)
+    district_export(directory=tmp_path / "out")
+
+    # then the agency is an intermediary in partnership, the lead names it, and both files say so
+    agency = Agency.objects.get()
+    assert (agency.name, agency.kind, agency.contact_name, agency.active) == (
+        "越城招商服务中心",
+        "intermediary",
+        "周先生",
+        True,
+    )
+    assert Lead.objects.get(ref="L1").agency == agency
+    assert _rows(tmp_path / "out" / "agencies.csv") == [
+        {
+            "name": "越城招商服务中心",
+            "kind": "intermediary",
+            "contact_name": "周先生",
+            "contact_phone": "0575-8800",
+            "active": "true",
+        }
+    ]
+    assert _rows(tmp_path / "out" / "leads.csv")[0]["agency"] == "越城招商服务中心"
+
+
+def test_an_unknown_agency_is_a_row_error(tmp_path):
+    # given a lead naming an agency neither in the database nor in agencies.csv
+    AgencyFactory(name="已有机构")
+    source = _files(tmp_path, leads=LEADS + "L1,甲有限公司,agency,new,未登记机构,2024-01-01\n")
+
+    # when
+    with pytest.raises(DistrictImportError) as raised:
+        district_import(source=source)
+
+    # then the agency cell of line 2 is wrong, and no lead is written
+    assert [(e.file, e.line, e.column) for e in raised.value.row_errors] == [("leads.csv", 2, "agency")]
+    assert "unknown agency 未登记机构" in raised.value.row_errors[0].message
+    assert not Lead.objects.exists()
+
+
+def test_stage_changes_import_with_their_time_reason_and_user_and_export_back(tmp_path):
+    # given a promoter and a lead that was contacted, lost and contacted again
+    PromoterFactory(user__username="zhangsan")
+    source = _files(
+        tmp_path,
+        leads=LEADS + "L1,甲有限公司,department,contacted,,2024-01-01\n",
+        stage_changes=STAGES
+        + "L1,2024-01-02 09:30:00,new,contacted,,zhangsan\n"
+        + "L1,2024-02-01 10:00:00,contacted,lost,客户暂缓,zhangsan\n"
+        + "L1,2024-03-01 11:00:00,lost,contacted,客户重启,\n",
+    )
+
+    # when
+    district_import(source=source)
+    district_export(directory=tmp_path / "out")
+
+    # then the three moves are logged as given (local time, Asia/Shanghai), the last by nobody known
+    changes = list(StageChange.objects.order_by("changed_at"))
+    assert [(c.from_stage, c.to_stage, c.reason) for c in changes] == [
+        ("new", "contacted", ""),
+        ("contacted", "lost", "客户暂缓"),
+        ("lost", "contacted", "客户重启"),
+    ]
+    assert timezone.localtime(changes[0].changed_at).replace(tzinfo=None) == dt.datetime(2024, 1, 2, 9, 30)
+    assert [c.changed_by.username if c.changed_by else None for c in changes] == [
+        "zhangsan",
+        "zhangsan",
+        None,
+    ]
+    exported = (tmp_path / "out" / "stage_changes.csv").read_text(encoding="utf-8").splitlines()
+    assert exported == [
+        "lead,changed_at,from_stage,to_stage,reason,changed_by",
+        "L1,2024-01-02 09:30:00,new,contacted,,zhangsan",
+        "L1,2024-02-01 10:00:00,contacted,lost,客户暂缓,zhangsan",
+        "L1,2024-03-01 11:00:00,lost,contacted,客户重启,",
+    ]
+
+
+def test_a_second_import_of_the_stage_changes_writes_nothing(tmp_path):
+    # given stage changes imported once
+    source = _files(
+        tmp_path,
+        leads=LEADS + "L1,甲有限公司,department,contacted,,2024-01-01\n",
+        stage_changes=STAGES + "L1,2024-01-02 09:30:00,new,contacted,首次联系,\n",
+    )
+    district_import(source=source)
+
+    # when the same files are imported again
+    report = district_import(source=source)
+
+    # then the change is matched on its key and left as it is
+    counts = report.counts["stage_changes.csv"]
+    assert (counts.created, counts.updated, counts.unchanged) == (0, 0, 1)
+    assert StageChange.objects.count() == 1
+
+
+def test_a_wrong_stage_change_is_a_row_error_and_nothing_is_written(tmp_path):
+    # given a move the product never makes (new → signed), an unknown lead, an unknown user and a
+    # repeated key
+    source = _files(
+        tmp_path,
+        leads=LEADS + "L1,甲有限公司,department,contacted,,2024-01-01\n",
+        stage_changes=STAGES
+        + "L1,2024-01-02 09:30:00,new,signed,,\n"
+        + "L9,2024-01-02 09:30:00,new,contacted,,\n"
+        + "L1,2024-01-03 09:30:00,new,contacted,,nobody\n"
+        + "L1,2024-01-03 09:30:00,new,contacted,,\n",
+    )
+
+    # when
+    with pytest.raises(DistrictImportError) as raised:
+        district_import(source=source)
+
+    # then each wrong row names its cell, and neither the lead nor a change is written
+    errors = [(e.file, e.line, e.column) for e in raised.value.row_errors]
+    assert errors == [
+        ("stage_changes.csv", 2, "to_stage"),
+        ("stage_changes.csv", 3, "lead"),
+        ("stage_changes.csv", 4, "changed_by"),
+        ("stage_changes.csv", 5, "lead"),
+    ]
+    assert "cannot move from new to signed" in raised.value.row_errors[0].message
+    assert not Lead.objects.exists()
+    assert not StageChange.objects.exists()
