@@ -14,6 +14,7 @@ from crm.district_io.rows import (
     BUILDINGS,
     ENTERPRISES,
     FILES,
+    HOLDS,
     LEADS,
     PROMOTERS,
     SIGNINGS,
@@ -32,6 +33,7 @@ from crm.models import (
     Enterprise,
     Lead,
     Promoter,
+    Reservation,
     Signing,
     StageChange,
     Street,
@@ -89,6 +91,15 @@ QUERIES: dict[str, tuple[models.QuerySet, dict[str, str]]] = {
     ACTIVITIES.name: (
         Activity.objects.order_by("lead__ref", "occurred_at", "kind"),
         {"lead": "lead__ref", "building": "building__code", "promoter": "promoter__user__username"},
+    ),
+    HOLDS.name: (
+        Reservation.objects.order_by("unit__building__code", "unit__number", "created_at"),
+        {
+            "building": "unit__building__code",
+            "unit": "unit__number",
+            "lead": "lead__ref",
+            "promoter": "promoter__user__username",
+        },
     ),
     SIGNINGS.name: (
         Signing.objects.order_by("lead__ref", "building__code"),

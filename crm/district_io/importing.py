@@ -41,6 +41,7 @@ from crm.district_io.rows import (
     BUILDINGS,
     ENTERPRISES,
     FILES,
+    HOLDS,
     LEADS,
     PROMOTERS,
     SIGNINGS,
@@ -62,6 +63,7 @@ from crm.models import (
     Industry,
     Lead,
     Promoter,
+    Reservation,
     Signing,
     StageChange,
     Street,
@@ -276,6 +278,7 @@ class _DistrictImport:
             LEADS.name: self._check_leads,
             STAGE_CHANGES.name: self._check_stage_changes,
             ACTIVITIES.name: self._check_activities,
+            HOLDS.name: self._check_holds,
             SIGNINGS.name: self._check_signings,
         }
         self._load_known_keys()
@@ -740,6 +743,63 @@ class _DistrictImport:
                 self._error(row.line, "building", "实地看房须填写楼宇 / a site tour needs a building")
             plans.append(_Plan(row.line, row.key, values, ex))
 
+    def _check_holds(self, rows) -> None:
+        """Holds on units: of a known lead and promoter, expiring after they were taken, and at most
+        one live (unreleased) hold per unit, counting the database's (reservation_one_live_per_unit)."""
+        rows = list(rows)
+        unit_keys = {(r.key[0], r.key[1]) for r in rows if r.key}
+        unit_ids = [pk for pk in (self.ids["unit"].get(key) for key in unit_keys) if pk]
+        existing = _load(
+            Reservation,
+            "unit_id",
+            unit_ids,
+            lambda r: (r["k_building"], r["k_number"], r["created_at"]),
+            k_building="unit__building__code",
+            k_number="unit__number",
+        )
+        # Unit key → where its live hold is; a hold the file lists is the file's to release or keep.
+        in_file = {r.key for r in rows if r.key}
+        live: dict[tuple, str] = {
+            (code, number): "db"
+            for (code, number, created_at), row in existing.items()
+            if row["released_at"] is None and (code, number, created_at) not in in_file
+        }
+        plans = self.plans[HOLDS.name] = []
+        for row in self._unique(HOLDS, rows):
+            code, number, created_at = row.key
+            values: dict[str, Any] = {"created_at": created_at}
+            if self._known(row, "unit", "unit", (code, number), "房源", "unit"):
+                values["unit_id"] = _Ref("unit", (code, number))
+            self._ref(row, values, "lead", "lead_id", "lead", "线索", "lead")
+            self._ref(row, values, "promoter", "promoter_id", "promoter", "招商人员", "promoter")
+            self._copy(row, values, "expires_on", "released_at")
+            ex = existing.get(row.key)
+            final = _merged(ex, values)
+            expires_on = final.get("expires_on")
+            if row.ok("expires_on") and expires_on and expires_on < timezone.localtime(created_at).date():
+                self._error(
+                    row.line, "expires_on", "预留到期早于预留时间 / the hold expires before it was taken"
+                )
+            released_at = final.get("released_at")
+            if row.ok("released_at") and released_at and released_at < created_at:
+                self._error(
+                    row.line, "released_at", "释放时间早于预留时间 / the hold is released before it was taken"
+                )
+            where = live.get((code, number))
+            if row.ok("released_at") and released_at is None:
+                if where is not None:
+                    other = "数据库中" if where == "db" else f"第 {where} 行"
+                    other_en = "in the database" if where == "db" else f"on line {where}"
+                    self._error(
+                        row.line,
+                        "released_at",
+                        f"房源 {number} 已有未释放的预留({other})/ "
+                        f"unit {number} already has a live hold {other_en}",
+                    )
+                else:
+                    live[(code, number)] = str(row.line)
+            plans.append(_Plan(row.line, row.key, values, ex))
+
     def _lead_facts(self, refs: list[str]) -> dict[str, dict]:
         """Each lead's values after this import: its leads.csv row over its database row."""
         wanted = set(refs)
@@ -1094,6 +1154,7 @@ class _DistrictImport:
         self._count(LEADS.name)
         self._write_table(STAGE_CHANGES.name, StageChange, None, history=False)
         self._write_table(ACTIVITIES.name, Activity, None, history=False)
+        self._write_table(HOLDS.name, Reservation, None)
         self._write_table(SIGNINGS.name, Signing, None)
         self._write_m2m(
             SIGNINGS.name, Signing.units.through, "signing_id", "unit_id", "unit", self.signing_units_now
@@ -1102,6 +1163,30 @@ class _DistrictImport:
         self._mark_imported_settlements()
         self._update(Unit, self.unit_status_plans)
         self.report.alongside["签约房源改为已租 / signed units marked leased"] = len(self.unit_status_plans)
+        self._release_units_without_a_hold()
+
+    def _release_units_without_a_hold(self) -> None:
+        """A unit this import leaves reserved with no live hold is vacant: nothing would ever release it.
+
+        Only units the import wrote or whose holds it wrote are looked at, so that a partial import
+        leaves the rest of the district as it is.
+        """
+        unit_ids = {plan.pk for plan in self.plans.get(UNITS.name, ()) if plan.pk}
+        unit_ids |= {
+            self.ids["unit"][plan.key[:2]]
+            for plan in self.plans.get(HOLDS.name, ())
+            if plan.key[:2] in self.ids["unit"]
+        }
+        live = Reservation.objects.filter(unit=models.OuterRef("pk"), released_at__isnull=True)
+        stranded = Unit.objects.filter(status=UnitStatus.RESERVED).exclude(models.Exists(live))
+        plans = [
+            _Plan(0, (row["id"],), {"status": UnitStatus.VACANT}, row)
+            for row in _select(stranded, "id", unit_ids, *_attnames(Unit), named=True)
+        ]
+        self._update(Unit, plans)
+        self.report.alongside["无预留的预留房源改为空置 / reserved units without a hold made vacant"] = len(
+            plans
+        )
 
     def _mark_imported_settlements(self) -> None:
         # The format carries the lead's stage, not the verification: a lead the district's records

@@ -453,6 +453,19 @@ ACTIVITIES = FileSpec(
         _c("next_follow_up_at", DateTime()),
     ),
 )
+HOLDS = FileSpec(
+    "holds.csv",
+    ("building", "unit", "created_at"),
+    (
+        _c("building", Name(40), True),
+        _c("unit", Name(40), True),
+        _c("created_at", DateTime(), True),
+        _c("lead", Name(40), True),
+        _c("promoter", Name(150)),
+        _c("expires_on", Date(), True),
+        _c("released_at", DateTime()),
+    ),
+)
 SIGNINGS = FileSpec(
     "signings.csv",
     ("lead", "building"),
@@ -479,6 +492,7 @@ FILES: tuple[FileSpec, ...] = (
     LEADS,
     STAGE_CHANGES,
     ACTIVITIES,
+    HOLDS,
     SIGNINGS,
 )
 SPECS = {spec.name: spec for spec in FILES}

@@ -59,6 +59,7 @@ COLUMNS = {
     "agencies.csv": "name,kind,contact_name,contact_phone,active",
     "stage_changes.csv": "lead,changed_at,from_stage,to_stage,reason,changed_by",
     "activities.csv": "lead,kind,occurred_at,building,promoter,notes,next_follow_up_at",
+    "holds.csv": "building,unit,created_at,lead,promoter,expires_on,released_at",
     "signings.csv": "lead,building,units,area_m2,rent,signed_on",
 }
 
@@ -259,6 +260,7 @@ def test_export_command_prints_rows_per_file(tmp_path):
         "leads.csv: 4",
         "stage_changes.csv: 0",
         "activities.csv: 4",
+        "holds.csv: 0",
         "signings.csv: 1",
     ]
     assert Path(tmp_path / "new" / "dir" / "signings.csv").exists()

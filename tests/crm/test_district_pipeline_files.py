@@ -1,5 +1,5 @@
-"""The pipeline's own records in the district format: agencies.csv, leads.csv's agency and
-stage_changes.csv, each checked row by row and written back by the export."""
+"""The pipeline's own records in the district format: agencies.csv, leads.csv's agency,
+stage_changes.csv and holds.csv, each checked row by row and written back by the export."""
 
 import csv
 import datetime as dt
@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from crm.constants import UnitStatus
 from crm.district_io import DistrictImportError, district_export, district_import
-from crm.models import Agency, Lead, StageChange
-from tests.factories import AgencyFactory, PromoterFactory
+from crm.models import Agency, Lead, Reservation, StageChange, Unit
+from tests.factories import AgencyFactory, BuildingFactory, LeadFactory, PromoterFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +164,76 @@ def test_a_wrong_stage_change_is_a_row_error_and_nothing_is_written(tmp_path):
     assert "cannot move from new to signed" in raised.value.row_errors[0].message
     assert not Lead.objects.exists()
     assert not StageChange.objects.exists()
+
+
+HOLDS = "building,unit,created_at,lead,promoter,expires_on,released_at\n"
+
+
+@pytest.fixture
+def units():
+    """Building H1 with units 101 and 102, both marked reserved, and lead L1 of promoter zhangsan."""
+    building = BuildingFactory(code="H1")
+    UnitFactory(building=building, number="101", status=UnitStatus.RESERVED)
+    UnitFactory(building=building, number="102", status=UnitStatus.RESERVED)
+    LeadFactory(ref="L1", owner=PromoterFactory(user__username="zhangsan"))
+    return building
+
+
+def test_holds_import_and_export_back_and_a_reserved_unit_without_one_is_made_vacant(tmp_path, units):
+    # given a live hold on 101 and a hold on 102 released on 10 March
+    source = _files(
+        tmp_path,
+        holds=HOLDS
+        + "H1,101,2024-03-01 09:00:00,L1,zhangsan,2024-03-31,\n"
+        + "H1,102,2024-03-01 09:00:00,L1,,2024-03-31,2024-03-10 18:00:00\n",
+    )
+
+    # when
+    report = district_import(source=source)
+    district_export(directory=tmp_path / "out")
+
+    # then 101 stays reserved behind its hold; 102, reserved with nothing to release it, is vacant
+    statuses = dict(Unit.objects.values_list("number", "status"))
+    assert statuses == {"101": UnitStatus.RESERVED, "102": UnitStatus.VACANT}
+    assert report.alongside["无预留的预留房源改为空置 / reserved units without a hold made vacant"] == 1
+    live = Reservation.objects.get(released_at__isnull=True)
+    assert (live.unit.number, live.lead.ref, live.promoter.user.username, live.expires_on) == (
+        "101",
+        "L1",
+        "zhangsan",
+        dt.date(2024, 3, 31),
+    )
+    assert (tmp_path / "out" / "holds.csv").read_text(encoding="utf-8").splitlines() == [
+        "building,unit,created_at,lead,promoter,expires_on,released_at",
+        "H1,101,2024-03-01 09:00:00,L1,zhangsan,2024-03-31,",
+        "H1,102,2024-03-01 09:00:00,L1,,2024-03-31,2024-03-10 18:00:00",
+    ]
+
+
+def test_a_second_live_hold_on_a_unit_and_other_wrong_holds_are_row_errors(tmp_path, units):
+    # given a live hold on 101 in the database, another in the file, one expiring before it was
+    # taken, one released before it was taken, and an unknown unit
+    Reservation.objects.create(
+        unit=Unit.objects.get(number="101"),
+        lead=Lead.objects.get(ref="L1"),
+        created_at=timezone.make_aware(dt.datetime(2024, 2, 1, 9)),
+        expires_on=dt.date(2024, 4, 30),
+    )
+    source = _files(
+        tmp_path,
+        holds=HOLDS
+        + "H1,101,2024-03-01 09:00:00,L1,,2024-03-31,\n"
+        + "H1,102,2024-03-01 09:00:00,L1,,2024-02-28,2024-03-02 09:00:00\n"
+        + "H1,102,2024-03-05 09:00:00,L1,,2024-03-31,2024-03-04 09:00:00\n"
+        + "H1,999,2024-03-01 09:00:00,L1,,2024-03-31,\n",
+    )
+
+    # when
+    with pytest.raises(DistrictImportError) as raised:
+        district_import(source=source)
+
+    # then each names its cell, and only the database's hold is left
+    errors = [(e.line, e.column) for e in raised.value.row_errors]
+    assert errors == [(2, "released_at"), (3, "expires_on"), (4, "released_at"), (5, "unit")]
+    assert "already has a live hold in the database" in raised.value.row_errors[0].message
+    assert Reservation.objects.count() == 1
