@@ -90,7 +90,12 @@ QUERIES: dict[str, tuple[models.QuerySet, dict[str, str]]] = {
     ),
     ACTIVITIES.name: (
         Activity.objects.order_by("lead__ref", "occurred_at", "kind"),
-        {"lead": "lead__ref", "building": "building__code", "promoter": "promoter__user__username"},
+        {
+            "lead": "lead__ref",
+            "building": "building__code",
+            "unit": "unit__number",
+            "promoter": "promoter__user__username",
+        },
     ),
     HOLDS.name: (
         Reservation.objects.order_by("unit__building__code", "unit__number", "created_at"),

@@ -732,6 +732,7 @@ class _DistrictImport:
                 latest = self.latest_in_file.get(ref)
                 self.latest_in_file[ref] = occurred_at if latest is None else max(latest, occurred_at)
             self._ref(row, values, "building", "building_id", "building", "楼宇", "building")
+            self._activity_unit(row, values)
             self._ref(row, values, "promoter", "promoter_id", "promoter", "招商人员", "promoter")
             self._copy(row, values, "notes", "next_follow_up_at")
             ex = existing.get(row.key)
@@ -742,6 +743,21 @@ class _DistrictImport:
             ):
                 self._error(row.line, "building", "实地看房须填写楼宇 / a site tour needs a building")
             plans.append(_Plan(row.line, row.key, values, ex))
+
+    def _activity_unit(self, row: ParsedRow, values: dict) -> None:
+        """The unit shown on a site tour: a number in the row's building (blank: none)."""
+        if "unit" not in row.values:
+            return
+        number = row.values["unit"]
+        if number is None:
+            values["unit_id"] = None
+            return
+        building = row.values.get("building")
+        if not building:
+            if row.ok("building"):
+                self._error(row.line, "unit", "房源须与楼宇同填 / a unit needs its building")
+        elif self._known(row, "unit", "unit", (building, number), "房源", "unit"):
+            values["unit_id"] = _Ref("unit", (building, number))
 
     def _check_holds(self, rows) -> None:
         """Holds on units: of a known lead and promoter, expiring after they were taken, and at most

@@ -448,6 +448,7 @@ ACTIVITIES = FileSpec(
         _c("kind", Choice(ActivityKind), True),
         _c("occurred_at", DateTime(), True),
         _c("building", Name(40)),
+        _c("unit", Name(40)),
         _c("promoter", Name(150)),
         _c("notes", Text()),
         _c("next_follow_up_at", DateTime()),

@@ -58,7 +58,7 @@ COLUMNS = {
     "lost_reason,created_at",
     "agencies.csv": "name,kind,contact_name,contact_phone,active",
     "stage_changes.csv": "lead,changed_at,from_stage,to_stage,reason,changed_by",
-    "activities.csv": "lead,kind,occurred_at,building,promoter,notes,next_follow_up_at",
+    "activities.csv": "lead,kind,occurred_at,building,unit,promoter,notes,next_follow_up_at",
     "holds.csv": "building,unit,created_at,lead,promoter,expires_on,released_at",
     "signings.csv": "lead,building,units,area_m2,rent,signed_on",
 }

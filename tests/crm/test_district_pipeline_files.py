@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from crm.constants import UnitStatus
 from crm.district_io import DistrictImportError, district_export, district_import
-from crm.models import Agency, Lead, Reservation, StageChange, Unit
+from crm.models import Activity, Agency, Lead, Reservation, StageChange, Unit
 from tests.factories import AgencyFactory, BuildingFactory, LeadFactory, PromoterFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -237,3 +237,41 @@ def test_a_second_live_hold_on_a_unit_and_other_wrong_holds_are_row_errors(tmp_p
     assert errors == [(2, "released_at"), (3, "expires_on"), (4, "released_at"), (5, "unit")]
     assert "already has a live hold in the database" in raised.value.row_errors[0].message
     assert Reservation.objects.count() == 1
+
+
+ACTIVITIES = "lead,kind,occurred_at,building,unit,promoter,notes,next_follow_up_at\n"
+
+
+def test_a_site_tour_keeps_the_unit_it_showed_and_exports_it_back(tmp_path, units):
+    # given a site tour of unit 101 in building H1
+    source = _files(
+        tmp_path, activities=ACTIVITIES + "L1,site_tour,2024-03-02 10:00:00,H1,101,zhangsan,看房,\n"
+    )
+
+    # when
+    district_import(source=source)
+    district_export(directory=tmp_path / "out")
+
+    # then the activity names the unit, and activities.csv writes its number back
+    assert Activity.objects.get().unit == Unit.objects.get(number="101")
+    row = _rows(tmp_path / "out" / "activities.csv")[0]
+    assert (row["building"], row["unit"]) == ("H1", "101")
+
+
+def test_a_unit_without_its_building_or_not_in_it_is_a_row_error(tmp_path, units):
+    # given a call naming a unit but no building, and a tour of a unit H1 does not have
+    source = _files(
+        tmp_path,
+        activities=ACTIVITIES
+        + "L1,call,2024-03-01 10:00:00,,101,,,\n"
+        + "L1,site_tour,2024-03-02 10:00:00,H1,999,,,\n",
+    )
+
+    # when
+    with pytest.raises(DistrictImportError) as raised:
+        district_import(source=source)
+
+    # then both rows are wrong in their unit cell, and no activity is written
+    assert [(e.line, e.column) for e in raised.value.row_errors] == [(2, "unit"), (3, "unit")]
+    assert "a unit needs its building" in raised.value.row_errors[0].message
+    assert not Activity.objects.exists()
