@@ -16,9 +16,11 @@ from crm.district_io.rows import (
     FILES,
     HOLDS,
     LEADS,
+    PROMOTER_TARGETS,
     PROMOTERS,
     SIGNINGS,
     STAGE_CHANGES,
+    STREET_TARGETS,
     STREETS,
     TAX,
     TENANCIES,
@@ -33,10 +35,12 @@ from crm.models import (
     Enterprise,
     Lead,
     Promoter,
+    PromoterTarget,
     Reservation,
     Signing,
     StageChange,
     Street,
+    StreetTarget,
     TaxRecord,
     Tenancy,
     TenancyUnit,
@@ -83,6 +87,12 @@ QUERIES: dict[str, tuple[models.QuerySet, dict[str, str]]] = {
             "preferred_streets": "@preferred_streets",
         },
     ),
+    PROMOTER_TARGETS.name: (
+        PromoterTarget.objects.order_by("promoter__user__username", "period_kind", "period_start"),
+        {"promoter": "promoter__user__username"},
+    ),
+    # By street name, sorted on the way out like streets.csv (see _rows).
+    STREET_TARGETS.name: (StreetTarget.objects.order_by("year", "key"), {"street": "street__name"}),
     AGENCIES.name: (Agency.objects.order_by("name"), {}),
     STAGE_CHANGES.name: (
         StageChange.objects.order_by("lead__ref", "changed_at", "to_stage"),
@@ -130,7 +140,7 @@ def _many_to_many() -> dict[str, dict[int, list[str]]]:
 
 
 def _rows(spec: FileSpec, maps: dict[str, dict[int, list[str]]]) -> Iterator[list[str]]:
-    if spec in (STREETS, AGENCIES):
+    if spec in (STREETS, STREET_TARGETS, AGENCIES):
         # Chinese names sort by the database's collation, which differs between PostgreSQL and SQLite;
         # the few streets and agencies are sorted here by code point so that every database writes the
         # same file.

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -43,9 +44,11 @@ from crm.district_io.rows import (
     FILES,
     HOLDS,
     LEADS,
+    PROMOTER_TARGETS,
     PROMOTERS,
     SIGNINGS,
     STAGE_CHANGES,
+    STREET_TARGETS,
     STREETS,
     TAX,
     TENANCIES,
@@ -63,10 +66,12 @@ from crm.models import (
     Industry,
     Lead,
     Promoter,
+    PromoterTarget,
     Reservation,
     Signing,
     StageChange,
     Street,
+    StreetTarget,
     TaxRecord,
     Tenancy,
     TenancyUnit,
@@ -274,6 +279,8 @@ class _DistrictImport:
             TENANCIES.name: self._check_tenancies,
             TAX.name: self._check_tax,
             PROMOTERS.name: self._check_promoters,
+            PROMOTER_TARGETS.name: self._check_promoter_targets,
+            STREET_TARGETS.name: self._check_street_targets,
             AGENCIES.name: self._check_agencies,
             LEADS.name: self._check_leads,
             STAGE_CHANGES.name: self._check_stage_changes,
@@ -562,11 +569,61 @@ class _DistrictImport:
         for row in self._unique(PROMOTERS, rows):
             username = row.key[0]
             values: dict[str, Any] = {"user_id": _Ref("user", username)}
-            self._copy(row, values, "name", "team")
+            self._copy(row, values, "name", "team", "is_team_lead")
             self._ref(row, values, "street", "street_id", "street", "镇街", "street")
             plans.append(_Plan(row.line, row.key, values, existing.get(row.key)))
             self.ids["user"].setdefault(username, None)
             self.ids["promoter"].setdefault(username, None)
+
+    def _model_rules(self, row: ParsedRow, model: type[models.Model], final: dict) -> None:
+        """The model's own clean() over the row as this import leaves it: its rules, not a copy."""
+        fields = {f.attname for f in model._meta.concrete_fields}
+        try:
+            model(**{name: value for name, value in final.items() if name in fields}).clean()
+        except ValidationError as exc:
+            for column, messages in exc.message_dict.items():
+                if row.ok(column):
+                    self._error(row.line, column, "; ".join(messages))
+
+    def _check_promoter_targets(self, rows) -> None:
+        rows = list(rows)
+        existing = _load(
+            PromoterTarget,
+            "promoter__user__username",
+            [r.key[0] for r in rows if r.key],
+            lambda r: (r["k_username"], r["period_kind"], r["period_start"]),
+            k_username="promoter__user__username",
+        )
+        plans = self.plans[PROMOTER_TARGETS.name] = []
+        for row in self._unique(PROMOTER_TARGETS, rows):
+            username, period_kind, period_start = row.key
+            values: dict[str, Any] = {"period_kind": period_kind, "period_start": period_start}
+            if self._known(row, "promoter", "promoter", username, "招商人员", "promoter"):
+                values["promoter_id"] = _Ref("promoter", username)
+            self._copy(row, values, *_plain(PROMOTER_TARGETS, "promoter"))
+            ex = existing.get(row.key)
+            self._model_rules(row, PromoterTarget, _merged(ex, values))
+            plans.append(_Plan(row.line, row.key, values, ex))
+
+    def _check_street_targets(self, rows) -> None:
+        rows = list(rows)
+        existing = _load(
+            StreetTarget,
+            "street__name",
+            [r.key[0] for r in rows if r.key],
+            lambda r: (r["k_street"], r["year"], r["key"]),
+            k_street="street__name",
+        )
+        plans = self.plans[STREET_TARGETS.name] = []
+        for row in self._unique(STREET_TARGETS, rows):
+            street, year, key = row.key
+            values: dict[str, Any] = {"year": year, "key": key}
+            if self._known(row, "street", "street", street, "镇街", "street"):
+                values["street_id"] = _Ref("street", street)
+            self._copy(row, values, "value")
+            ex = existing.get(row.key)
+            self._model_rules(row, StreetTarget, _merged(ex, values))
+            plans.append(_Plan(row.line, row.key, values, ex))
 
     def _check_agencies(self, rows) -> None:
         existing = {(r["name"],): r for r in Agency.objects.values(*_attnames(Agency))}
@@ -1161,6 +1218,8 @@ class _DistrictImport:
         self._write_tax()
         self._write_users()
         self._write_table(PROMOTERS.name, Promoter, "promoter", history=False)
+        self._write_table(PROMOTER_TARGETS.name, PromoterTarget, None)
+        self._write_table(STREET_TARGETS.name, StreetTarget, None)
         self._write_table(AGENCIES.name, Agency, "agency", history=False)
         self.plans.setdefault(LEADS.name, [])
         self._write_table(LEADS.name, Lead, "lead", extra=self.lead_touches)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from crm.constants import (
     ActivityKind,
     FeaturedType,
+    IndicatorKey,
     LawfulBasis,
     LeadChannel,
     LeadStage,
@@ -25,6 +26,7 @@ from crm.credit_code import credit_code_error, normalise_credit_code
 from crm.district_io.cells import formula_escape, formula_unescape
 from crm.district_io.errors import RowError
 from crm.district_io.reading import ROW, RawTable
+from crm.models.appraisal import PERCENT_METRICS, Metric, PeriodKind
 from crm.models.people import Agency
 from crm.validators import MAX_TEXT_LENGTH, REPORT_YEAR_MIN, YEAR_MAX, date_range_error, unsafe_text_error
 
@@ -380,7 +382,36 @@ PROMOTERS = FileSpec(
         _c("username", Username(150), True),
         _c("name", Text(100), True),
         _c("team", Text(100)),
+        _c("is_team_lead", Boolean()),
         _c("street", Name(100)),
+    ),
+)
+PROMOTER_TARGETS = FileSpec(
+    "promoter_targets.csv",
+    ("promoter", "period_kind", "period_start"),
+    (
+        _c("promoter", Name(150), True),
+        _c("period_kind", Choice(PeriodKind), True),
+        _c("period_start", Date(), True),
+        *(
+            _c(
+                metric,
+                Number(
+                    16, 2, minimum=Decimal(0), maximum=Decimal(100) if metric in PERCENT_METRICS else None
+                ),
+            )
+            for metric in Metric.values
+        ),
+    ),
+)
+STREET_TARGETS = FileSpec(
+    "street_targets.csv",
+    ("street", "year", "key"),
+    (
+        _c("street", Name(100), True),
+        _c("year", Integer(REPORT_YEAR_MIN, YEAR_MAX), True),
+        _c("key", Choice(IndicatorKey), True),
+        _c("value", Number(14, 2, minimum=Decimal(0)), True),
     ),
 )
 AGENCIES = FileSpec(
@@ -489,6 +520,8 @@ FILES: tuple[FileSpec, ...] = (
     TENANCIES,
     TAX,
     PROMOTERS,
+    PROMOTER_TARGETS,
+    STREET_TARGETS,
     AGENCIES,
     LEADS,
     STAGE_CHANGES,

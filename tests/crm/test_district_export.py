@@ -51,7 +51,11 @@ COLUMNS = {
     "is_headquarters,employees,business_scope",
     "tenancies.csv": "credit_code,building,units,area_m2,start,end",
     "tax.csv": "credit_code,year,month,amount_yuan",
-    "promoters.csv": "username,name,team,street",
+    "promoters.csv": "username,name,team,is_team_lead,street",
+    "promoter_targets.csv": "promoter,period_kind,period_start,leads_logged,valid_leads,activities,"
+    "site_tours,signings,signed_area_m2,expected_tax_yuan,actual_tax_yuan,conversion_rate,median_days_to_sign,"
+    "followup_timeliness",
+    "street_targets.csv": "street,year,key,value",
     "leads.csv": "ref,company_name,credit_code,industry,business_scope,contact_name,contact_phone,"
     "lawful_basis,lawful_basis_recorded_at,area_min_m2,area_max_m2,budget_rent,expected_annual_tax,employees,is_headquarters,preferred_streets,"
     "desired_move_in,registers_in_district,settles_in_district,pays_tax_in_district,channel,owner,agency,referred_by,case_by_case,stage,"
@@ -256,6 +260,8 @@ def test_export_command_prints_rows_per_file(tmp_path):
         "tenancies.csv: 4",
         "tax.csv: 4",
         "promoters.csv: 2",
+        "promoter_targets.csv: 0",
+        "street_targets.csv: 0",
         "agencies.csv: 0",
         "leads.csv: 4",
         "stage_changes.csv: 0",

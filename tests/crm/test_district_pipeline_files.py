@@ -3,6 +3,7 @@ stage_changes.csv and holds.csv, each checked row by row and written back by the
 
 import csv
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from crm.constants import UnitStatus
 from crm.district_io import DistrictImportError, district_export, district_import
-from crm.models import Activity, Agency, Lead, Reservation, StageChange, Unit
+from crm.models import Activity, Agency, Lead, PromoterTarget, Reservation, StageChange, Unit
 from tests.factories import AgencyFactory, BuildingFactory, LeadFactory, PromoterFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -275,3 +276,78 @@ def test_a_unit_without_its_building_or_not_in_it_is_a_row_error(tmp_path, units
     assert [(e.line, e.column) for e in raised.value.row_errors] == [(2, "unit"), (3, "unit")]
     assert "a unit needs its building" in raised.value.row_errors[0].message
     assert not Activity.objects.exists()
+
+
+def test_targets_and_team_leads_import_and_export_back(tmp_path):
+    # given a team lead, a quarter's targets for them, and a street's occupancy target for 2026
+    source = _files(
+        tmp_path,
+        streets="name,kind\n府山街道,subdistrict\n",
+        promoters="username,name,team,is_team_lead,street\nzhangsan,张三,招商一组,true,府山街道\n",
+        promoter_targets="promoter,period_kind,period_start,signings,activities,site_tours,conversion_rate\n"
+        "zhangsan,quarter,2026-04-01,3,40,12,25.5\n",
+        street_targets="street,year,key,value\n府山街道,2026,occupancy_rate,88.50\n",
+    )
+
+    # when
+    district_import(source=source)
+    district_export(directory=tmp_path / "out")
+
+    # then each is stored as given, the metrics left out of the file blank, and written back
+    assert PromoterTarget.objects.get().promoter.is_team_lead is True
+    target = PromoterTarget.objects.get()
+    assert (
+        target.signings,
+        target.activities,
+        target.site_tours,
+        target.conversion_rate,
+        target.leads_logged,
+    ) == (
+        Decimal("3"),
+        Decimal("40"),
+        Decimal("12"),
+        Decimal("25.5"),
+        None,
+    )
+    assert _rows(tmp_path / "out" / "promoters.csv")[0]["is_team_lead"] == "true"
+    row = _rows(tmp_path / "out" / "promoter_targets.csv")[0]
+    assert (row["period_start"], row["signings"], row["conversion_rate"], row["leads_logged"]) == (
+        "2026-04-01",
+        "3.00",
+        "25.50",
+        "",
+    )
+    assert (tmp_path / "out" / "street_targets.csv").read_text(encoding="utf-8").splitlines() == [
+        "street,year,key,value",
+        "府山街道,2026,occupancy_rate,88.50",
+    ]
+
+
+def test_wrong_targets_are_row_errors_by_the_models_own_rules(tmp_path):
+    # given a quarter starting in May, more site tours than activities, a rate over 100 %, an unknown
+    # promoter, and a street target of an unknown street
+    PromoterFactory(user__username="zhangsan")
+    source = _files(
+        tmp_path,
+        promoter_targets="promoter,period_kind,period_start,activities,site_tours,conversion_rate\n"
+        "zhangsan,quarter,2026-05-01,,,\n"
+        "zhangsan,month,2026-05-01,10,12,\n"
+        "zhangsan,year,2026-01-01,,,101\n"
+        "lisi,month,2026-05-01,,,\n",
+        street_targets="street,year,key,value\n无名街道,2026,occupancy_rate,88\n",
+    )
+
+    # when
+    with pytest.raises(DistrictImportError) as raised:
+        district_import(source=source)
+
+    # then each wrong cell is named, and no target is written
+    assert [(e.file, e.line, e.column) for e in raised.value.row_errors] == [
+        ("promoter_targets.csv", 2, "period_start"),
+        ("promoter_targets.csv", 3, "site_tours"),
+        ("promoter_targets.csv", 4, "conversion_rate"),
+        ("promoter_targets.csv", 5, "promoter"),
+        ("street_targets.csv", 2, "street"),
+    ]
+    assert "a quarter starts in Jan, Apr, Jul or Oct" in raised.value.row_errors[0].message
+    assert not PromoterTarget.objects.exists()

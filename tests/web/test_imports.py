@@ -143,7 +143,7 @@ def test_the_district_exports_as_a_zip_of_the_format_files(district):
     names = (
         "streets buildings units enterprises tenancies tax promoters agencies leads stage_changes activities"
     )
-    names += " holds signings"
+    names += " holds signings promoter_targets street_targets"
     assert sorted(archive.namelist()) == sorted(f"{name}.csv" for name in names.split())
     buildings = archive.read("buildings.csv").decode("utf-8-sig").splitlines()
     assert [line.split(",")[0] for line in buildings[1:]] == ["A001", "B001"]
