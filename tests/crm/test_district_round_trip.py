@@ -119,7 +119,7 @@ NOT_YET = {
     "commitments": "no commitments file yet",
     "commitment_lines": "no commitments file yet",
     "commitment_payments": "no commitments file yet",
-    "signings": "signings.csv does not carry who signed, nor a verification",
+    "signings": "signings.csv carries no verification (settled_at, by whom, override) nor cancellation",
 }
 
 
