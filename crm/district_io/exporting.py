@@ -1,4 +1,4 @@
-"""The district export service: the ten files of import-format.md, which import back unchanged."""
+"""The district export service: the files of import-format.md, which import back unchanged."""
 
 import csv
 from collections import defaultdict
@@ -10,12 +10,17 @@ from django.db.models import F
 
 from crm.district_io.rows import (
     ACTIVITIES,
+    AGENCIES,
     BUILDINGS,
     ENTERPRISES,
     FILES,
+    HOLDS,
     LEADS,
+    PROMOTER_TARGETS,
     PROMOTERS,
     SIGNINGS,
+    STAGE_CHANGES,
+    STREET_TARGETS,
     STREETS,
     TAX,
     TENANCIES,
@@ -25,12 +30,17 @@ from crm.district_io.rows import (
 )
 from crm.models import (
     Activity,
+    Agency,
     Building,
     Enterprise,
     Lead,
     Promoter,
+    PromoterTarget,
+    Reservation,
     Signing,
+    StageChange,
     Street,
+    StreetTarget,
     TaxRecord,
     Tenancy,
     TenancyUnit,
@@ -72,13 +82,39 @@ QUERIES: dict[str, tuple[models.QuerySet, dict[str, str]]] = {
         {
             "industry": "industry_id",
             "owner": "owner__user__username",
+            "agency": "agency__name",
             "referred_by": "referred_by__credit_code",
             "preferred_streets": "@preferred_streets",
         },
     ),
+    PROMOTER_TARGETS.name: (
+        PromoterTarget.objects.order_by("promoter__user__username", "period_kind", "period_start"),
+        {"promoter": "promoter__user__username"},
+    ),
+    # By street name, sorted on the way out like streets.csv (see _rows).
+    STREET_TARGETS.name: (StreetTarget.objects.order_by("year", "key"), {"street": "street__name"}),
+    AGENCIES.name: (Agency.objects.order_by("name"), {}),
+    STAGE_CHANGES.name: (
+        StageChange.objects.order_by("lead__ref", "changed_at", "to_stage"),
+        {"lead": "lead__ref", "changed_by": "changed_by__username"},
+    ),
     ACTIVITIES.name: (
         Activity.objects.order_by("lead__ref", "occurred_at", "kind"),
-        {"lead": "lead__ref", "building": "building__code", "promoter": "promoter__user__username"},
+        {
+            "lead": "lead__ref",
+            "building": "building__code",
+            "unit": "unit__number",
+            "promoter": "promoter__user__username",
+        },
+    ),
+    HOLDS.name: (
+        Reservation.objects.order_by("unit__building__code", "unit__number", "created_at"),
+        {
+            "building": "unit__building__code",
+            "unit": "unit__number",
+            "lead": "lead__ref",
+            "promoter": "promoter__user__username",
+        },
     ),
     SIGNINGS.name: (
         Signing.objects.order_by("lead__ref", "building__code"),
@@ -104,9 +140,10 @@ def _many_to_many() -> dict[str, dict[int, list[str]]]:
 
 
 def _rows(spec: FileSpec, maps: dict[str, dict[int, list[str]]]) -> Iterator[list[str]]:
-    if spec is STREETS:
+    if spec in (STREETS, STREET_TARGETS, AGENCIES):
         # Chinese names sort by the database's collation, which differs between PostgreSQL and SQLite;
-        # the few streets are sorted here by code point so that every database writes the same file.
+        # the few streets and agencies are sorted here by code point so that every database writes the
+        # same file.
         return iter(sorted(_query_rows(spec, maps)))
     return _query_rows(spec, maps)
 
@@ -125,7 +162,7 @@ def _query_rows(spec: FileSpec, maps: dict[str, dict[int, list[str]]]) -> Iterat
 
 
 def district_export(*, directory: Path | str, bom: bool = False, by=None, note: str = "") -> dict[str, int]:
-    """Write the ten files into `directory` (made if missing); returns the rows written per file.
+    """Write the format's files into `directory` (made if missing); returns the rows written per file.
 
     UTF-8 with a header row and the exact columns of import-format.md. `bom` starts each file with
     a byte-order mark, which Excel needs to read Chinese text as UTF-8; the import accepts either.

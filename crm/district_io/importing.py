@@ -17,23 +17,38 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from crm.constants import OPEN_STAGES, ActivityKind, IndustryLevel, LeadChannel, LeadStage, Role, UnitStatus
+from crm.constants import (
+    LEAD_TRANSITIONS,
+    OPEN_STAGES,
+    ActivityKind,
+    IndustryLevel,
+    LeadChannel,
+    LeadStage,
+    Role,
+    UnitStatus,
+)
 from crm.data_versions import INDICATORS, MATCHING
 from crm.district_io.errors import DistrictImportError, RowError
 from crm.district_io.reading import Source, read_source
 from crm.district_io.rows import (
     ACTIVITIES,
+    AGENCIES,
     BUILDINGS,
     ENTERPRISES,
     FILES,
+    HOLDS,
     LEADS,
+    PROMOTER_TARGETS,
     PROMOTERS,
     SIGNINGS,
+    STAGE_CHANGES,
+    STREET_TARGETS,
     STREETS,
     TAX,
     TENANCIES,
@@ -44,14 +59,19 @@ from crm.district_io.rows import (
 )
 from crm.models import (
     Activity,
+    Agency,
     Building,
     BusinessCircle,
     Enterprise,
     Industry,
     Lead,
     Promoter,
+    PromoterTarget,
+    Reservation,
     Signing,
+    StageChange,
     Street,
+    StreetTarget,
     TaxRecord,
     Tenancy,
     TenancyUnit,
@@ -260,8 +280,13 @@ class _DistrictImport:
             TENANCIES.name: self._check_tenancies,
             TAX.name: self._check_tax,
             PROMOTERS.name: self._check_promoters,
+            PROMOTER_TARGETS.name: self._check_promoter_targets,
+            STREET_TARGETS.name: self._check_street_targets,
+            AGENCIES.name: self._check_agencies,
             LEADS.name: self._check_leads,
+            STAGE_CHANGES.name: self._check_stage_changes,
             ACTIVITIES.name: self._check_activities,
+            HOLDS.name: self._check_holds,
             SIGNINGS.name: self._check_signings,
         }
         self._load_known_keys()
@@ -288,6 +313,7 @@ class _DistrictImport:
         self.ids["enterprise"].update(Enterprise.objects.values_list("credit_code", "id"))
         self.ids["promoter"].update(Promoter.objects.values_list("user__username", "id"))
         self.ids["lead"].update(Lead.objects.values_list("ref", "id"))
+        self.ids["agency"].update(Agency.objects.values_list("name", "id"))
 
     def _error(self, line: int, column: str, message: str, file: str | None = None) -> None:
         self.errors.append(RowError(file or self.label, line, column, message))
@@ -544,11 +570,70 @@ class _DistrictImport:
         for row in self._unique(PROMOTERS, rows):
             username = row.key[0]
             values: dict[str, Any] = {"user_id": _Ref("user", username)}
-            self._copy(row, values, "name", "team")
+            self._copy(row, values, "name", "team", "is_team_lead")
             self._ref(row, values, "street", "street_id", "street", "镇街", "street")
             plans.append(_Plan(row.line, row.key, values, existing.get(row.key)))
             self.ids["user"].setdefault(username, None)
             self.ids["promoter"].setdefault(username, None)
+
+    def _model_rules(self, row: ParsedRow, model: type[models.Model], final: dict) -> None:
+        """The model's own clean() over the row as this import leaves it: its rules, not a copy."""
+        fields = {f.attname for f in model._meta.concrete_fields}
+        try:
+            model(**{name: value for name, value in final.items() if name in fields}).clean()
+        except ValidationError as exc:
+            for column, messages in exc.message_dict.items():
+                if row.ok(column):
+                    self._error(row.line, column, "; ".join(messages))
+
+    def _check_promoter_targets(self, rows) -> None:
+        rows = list(rows)
+        existing = _load(
+            PromoterTarget,
+            "promoter__user__username",
+            [r.key[0] for r in rows if r.key],
+            lambda r: (r["k_username"], r["period_kind"], r["period_start"]),
+            k_username="promoter__user__username",
+        )
+        plans = self.plans[PROMOTER_TARGETS.name] = []
+        for row in self._unique(PROMOTER_TARGETS, rows):
+            username, period_kind, period_start = row.key
+            values: dict[str, Any] = {"period_kind": period_kind, "period_start": period_start}
+            if self._known(row, "promoter", "promoter", username, "招商人员", "promoter"):
+                values["promoter_id"] = _Ref("promoter", username)
+            self._copy(row, values, *_plain(PROMOTER_TARGETS, "promoter"))
+            ex = existing.get(row.key)
+            self._model_rules(row, PromoterTarget, _merged(ex, values))
+            plans.append(_Plan(row.line, row.key, values, ex))
+
+    def _check_street_targets(self, rows) -> None:
+        rows = list(rows)
+        existing = _load(
+            StreetTarget,
+            "street__name",
+            [r.key[0] for r in rows if r.key],
+            lambda r: (r["k_street"], r["year"], r["key"]),
+            k_street="street__name",
+        )
+        plans = self.plans[STREET_TARGETS.name] = []
+        for row in self._unique(STREET_TARGETS, rows):
+            street, year, key = row.key
+            values: dict[str, Any] = {"year": year, "key": key}
+            if self._known(row, "street", "street", street, "镇街", "street"):
+                values["street_id"] = _Ref("street", street)
+            self._copy(row, values, "value")
+            ex = existing.get(row.key)
+            self._model_rules(row, StreetTarget, _merged(ex, values))
+            plans.append(_Plan(row.line, row.key, values, ex))
+
+    def _check_agencies(self, rows) -> None:
+        existing = {(r["name"],): r for r in Agency.objects.values(*_attnames(Agency))}
+        plans = self.plans[AGENCIES.name] = []
+        for row in self._unique(AGENCIES, rows):
+            values: dict[str, Any] = {}
+            self._copy(row, values, *AGENCIES.column_names)
+            plans.append(_Plan(row.line, row.key, values, existing.get(row.key)))
+            self.ids["agency"].setdefault(row.key[0], None)
 
     def _check_leads(self, rows) -> None:
         rows = list(rows)
@@ -563,12 +648,15 @@ class _DistrictImport:
         self.leads_label = self.label
         for row in self._unique(LEADS, rows):
             values: dict[str, Any] = {}
-            self._copy(row, values, *_plain(LEADS, "industry", "owner", "referred_by", "preferred_streets"))
+            self._copy(
+                row, values, *_plain(LEADS, "industry", "owner", "agency", "referred_by", "preferred_streets")
+            )
             if "company_name" in values:
                 # bulk_create skips Lead.save, which keeps this derived column for the 撞单 check.
                 values["normalised_name"] = normalise_company_name(values["company_name"])
             self._industry(row, values, "industry", (IndustryLevel.DIVISION,))
             self._ref(row, values, "owner", "owner_id", "promoter", "招商人员", "promoter")
+            self._ref(row, values, "agency", "agency_id", "agency", "中介机构", "agency")
             self._referrer(row, values)
             ex = existing.get(row.key)
             final = _merged(ex, values)
@@ -666,6 +754,38 @@ class _DistrictImport:
                 f"{code} 不是区内楼宇的租户 / {code} is no tenant of the district's buildings",
             )
 
+    def _check_stage_changes(self, rows) -> None:
+        """A lead's logged stage moves: along an allowed edge, by a known user (blank: by nobody known)."""
+        rows = list(rows)
+        existing = _load(
+            StageChange,
+            "lead__ref",
+            [r.key[0] for r in rows if r.key],
+            lambda r: (r["k_ref"], r["changed_at"], r["to_stage"]),
+            k_ref="lead__ref",
+        )
+        usernames = {r.values["changed_by"] for r in rows if r.values.get("changed_by")}
+        for username, pk in _select(get_user_model().objects.all(), "username", usernames, "username", "id"):
+            self.ids["user"].setdefault(username, pk)
+        plans = self.plans[STAGE_CHANGES.name] = []
+        for row in self._unique(STAGE_CHANGES, rows):
+            ref, changed_at, to_stage = row.key
+            values: dict[str, Any] = {"changed_at": changed_at, "to_stage": to_stage}
+            if self._known(row, "lead", "lead", ref, "线索", "lead"):
+                values["lead_id"] = _Ref("lead", ref)
+            self._copy(row, values, "from_stage", "reason")
+            self._ref(row, values, "changed_by", "changed_by_id", "user", "账号", "user")
+            from_stage = row.values.get("from_stage")
+            # The database refuses any other edge (stage_change_allowed_edge): say which row first.
+            if row.ok("from_stage") and from_stage and to_stage not in LEAD_TRANSITIONS[from_stage]:
+                self._error(
+                    row.line,
+                    "to_stage",
+                    f"阶段不能从 {from_stage} 变为 {to_stage} / "
+                    f"a lead cannot move from {from_stage} to {to_stage}",
+                )
+            plans.append(_Plan(row.line, row.key, values, existing.get(row.key)))
+
     def _check_activities(self, rows) -> None:
         rows = list(rows)
         existing = _load(
@@ -684,6 +804,7 @@ class _DistrictImport:
                 latest = self.latest_in_file.get(ref)
                 self.latest_in_file[ref] = occurred_at if latest is None else max(latest, occurred_at)
             self._ref(row, values, "building", "building_id", "building", "楼宇", "building")
+            self._activity_unit(row, values)
             self._ref(row, values, "promoter", "promoter_id", "promoter", "招商人员", "promoter")
             self._copy(row, values, "notes", "next_follow_up_at")
             ex = existing.get(row.key)
@@ -693,6 +814,78 @@ class _DistrictImport:
                 and _merged(ex, values).get("building_id") is None
             ):
                 self._error(row.line, "building", "实地看房须填写楼宇 / a site tour needs a building")
+            plans.append(_Plan(row.line, row.key, values, ex))
+
+    def _activity_unit(self, row: ParsedRow, values: dict) -> None:
+        """The unit shown on a site tour: a number in the row's building (blank: none)."""
+        if "unit" not in row.values:
+            return
+        number = row.values["unit"]
+        if number is None:
+            values["unit_id"] = None
+            return
+        building = row.values.get("building")
+        if not building:
+            if row.ok("building"):
+                self._error(row.line, "unit", "房源须与楼宇同填 / a unit needs its building")
+        elif self._known(row, "unit", "unit", (building, number), "房源", "unit"):
+            values["unit_id"] = _Ref("unit", (building, number))
+
+    def _check_holds(self, rows) -> None:
+        """Holds on units: of a known lead and promoter, expiring after they were taken, and at most
+        one live (unreleased) hold per unit, counting the database's (reservation_one_live_per_unit)."""
+        rows = list(rows)
+        unit_keys = {(r.key[0], r.key[1]) for r in rows if r.key}
+        unit_ids = [pk for pk in (self.ids["unit"].get(key) for key in unit_keys) if pk]
+        existing = _load(
+            Reservation,
+            "unit_id",
+            unit_ids,
+            lambda r: (r["k_building"], r["k_number"], r["created_at"]),
+            k_building="unit__building__code",
+            k_number="unit__number",
+        )
+        # Unit key → where its live hold is; a hold the file lists is the file's to release or keep.
+        in_file = {r.key for r in rows if r.key}
+        live: dict[tuple, str] = {
+            (code, number): "db"
+            for (code, number, created_at), row in existing.items()
+            if row["released_at"] is None and (code, number, created_at) not in in_file
+        }
+        plans = self.plans[HOLDS.name] = []
+        for row in self._unique(HOLDS, rows):
+            code, number, created_at = row.key
+            values: dict[str, Any] = {"created_at": created_at}
+            if self._known(row, "unit", "unit", (code, number), "房源", "unit"):
+                values["unit_id"] = _Ref("unit", (code, number))
+            self._ref(row, values, "lead", "lead_id", "lead", "线索", "lead")
+            self._ref(row, values, "promoter", "promoter_id", "promoter", "招商人员", "promoter")
+            self._copy(row, values, "expires_on", "released_at")
+            ex = existing.get(row.key)
+            final = _merged(ex, values)
+            expires_on = final.get("expires_on")
+            if row.ok("expires_on") and expires_on and expires_on < timezone.localtime(created_at).date():
+                self._error(
+                    row.line, "expires_on", "预留到期早于预留时间 / the hold expires before it was taken"
+                )
+            released_at = final.get("released_at")
+            if row.ok("released_at") and released_at and released_at < created_at:
+                self._error(
+                    row.line, "released_at", "释放时间早于预留时间 / the hold is released before it was taken"
+                )
+            where = live.get((code, number))
+            if row.ok("released_at") and released_at is None:
+                if where is not None:
+                    other = "数据库中" if where == "db" else f"第 {where} 行"
+                    other_en = "in the database" if where == "db" else f"on line {where}"
+                    self._error(
+                        row.line,
+                        "released_at",
+                        f"房源 {number} 已有未释放的预留({other})/ "
+                        f"unit {number} already has a live hold {other_en}",
+                    )
+                else:
+                    live[(code, number)] = str(row.line)
             plans.append(_Plan(row.line, row.key, values, ex))
 
     def _lead_facts(self, refs: list[str]) -> dict[str, dict]:
@@ -1040,13 +1233,18 @@ class _DistrictImport:
         self._write_tax()
         self._write_users()
         self._write_table(PROMOTERS.name, Promoter, "promoter", history=False)
+        self._write_table(PROMOTER_TARGETS.name, PromoterTarget, None)
+        self._write_table(STREET_TARGETS.name, StreetTarget, None)
+        self._write_table(AGENCIES.name, Agency, "agency", history=False)
         self.plans.setdefault(LEADS.name, [])
         self._write_table(LEADS.name, Lead, "lead", extra=self.lead_touches)
         self._write_m2m(
             LEADS.name, Lead.preferred_streets.through, "lead_id", "street_id", "street", self.preferred_now
         )
         self._count(LEADS.name)
+        self._write_table(STAGE_CHANGES.name, StageChange, None, history=False)
         self._write_table(ACTIVITIES.name, Activity, None, history=False)
+        self._write_table(HOLDS.name, Reservation, None)
         self._write_table(SIGNINGS.name, Signing, None)
         self._write_m2m(
             SIGNINGS.name, Signing.units.through, "signing_id", "unit_id", "unit", self.signing_units_now
@@ -1055,6 +1253,30 @@ class _DistrictImport:
         self._mark_imported_settlements()
         self._update(Unit, self.unit_status_plans)
         self.report.alongside["签约房源改为已租 / signed units marked leased"] = len(self.unit_status_plans)
+        self._release_units_without_a_hold()
+
+    def _release_units_without_a_hold(self) -> None:
+        """A unit this import leaves reserved with no live hold is vacant: nothing would ever release it.
+
+        Only units the import wrote or whose holds it wrote are looked at, so that a partial import
+        leaves the rest of the district as it is.
+        """
+        unit_ids = {plan.pk for plan in self.plans.get(UNITS.name, ()) if plan.pk}
+        unit_ids |= {
+            self.ids["unit"][plan.key[:2]]
+            for plan in self.plans.get(HOLDS.name, ())
+            if plan.key[:2] in self.ids["unit"]
+        }
+        live = Reservation.objects.filter(unit=models.OuterRef("pk"), released_at__isnull=True)
+        stranded = Unit.objects.filter(status=UnitStatus.RESERVED).exclude(models.Exists(live))
+        plans = [
+            _Plan(0, (row["id"],), {"status": UnitStatus.VACANT}, row)
+            for row in _select(stranded, "id", unit_ids, *_attnames(Unit), named=True)
+        ]
+        self._update(Unit, plans)
+        self.report.alongside["无预留的预留房源改为空置 / reserved units without a hold made vacant"] = len(
+            plans
+        )
 
     def _mark_imported_settlements(self) -> None:
         # The format carries the lead's stage, not the verification: a lead the district's records

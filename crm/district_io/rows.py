@@ -1,4 +1,4 @@
-"""The ten files of import-format.md: their columns and keys, and each cell turned into a value and back."""
+"""The files of import-format.md: their columns and keys, and each cell turned into a value and back."""
 
 import datetime as dt
 import functools
@@ -15,6 +15,7 @@ from django.utils import timezone
 from crm.constants import (
     ActivityKind,
     FeaturedType,
+    IndicatorKey,
     LawfulBasis,
     LeadChannel,
     LeadStage,
@@ -25,6 +26,8 @@ from crm.credit_code import credit_code_error, normalise_credit_code
 from crm.district_io.cells import formula_escape, formula_unescape
 from crm.district_io.errors import RowError
 from crm.district_io.reading import ROW, RawTable
+from crm.models.appraisal import PERCENT_METRICS, Metric, PeriodKind
+from crm.models.people import Agency
 from crm.validators import MAX_TEXT_LENGTH, REPORT_YEAR_MIN, YEAR_MAX, date_range_error, unsafe_text_error
 
 # A blank cell of a column whose field has a default: keep the row's value, or the default when new.
@@ -379,7 +382,47 @@ PROMOTERS = FileSpec(
         _c("username", Username(150), True),
         _c("name", Text(100), True),
         _c("team", Text(100)),
+        _c("is_team_lead", Boolean()),
         _c("street", Name(100)),
+    ),
+)
+PROMOTER_TARGETS = FileSpec(
+    "promoter_targets.csv",
+    ("promoter", "period_kind", "period_start"),
+    (
+        _c("promoter", Name(150), True),
+        _c("period_kind", Choice(PeriodKind), True),
+        _c("period_start", Date(), True),
+        *(
+            _c(
+                metric,
+                Number(
+                    16, 2, minimum=Decimal(0), maximum=Decimal(100) if metric in PERCENT_METRICS else None
+                ),
+            )
+            for metric in Metric.values
+        ),
+    ),
+)
+STREET_TARGETS = FileSpec(
+    "street_targets.csv",
+    ("street", "year", "key"),
+    (
+        _c("street", Name(100), True),
+        _c("year", Integer(REPORT_YEAR_MIN, YEAR_MAX), True),
+        _c("key", Choice(IndicatorKey), True),
+        _c("value", Number(14, 2, minimum=Decimal(0)), True),
+    ),
+)
+AGENCIES = FileSpec(
+    "agencies.csv",
+    ("name",),
+    (
+        _c("name", Text(200), True),
+        _c("kind", Choice(Agency.Kind)),
+        _c("contact_name", Text(100)),
+        _c("contact_phone", Text(40)),
+        _c("active", Boolean()),
     ),
 )
 LEADS = FileSpec(
@@ -408,11 +451,24 @@ LEADS = FileSpec(
         _c("pays_tax_in_district", Boolean()),
         _c("channel", Choice(LeadChannel), True),
         _c("owner", Name(150)),
+        _c("agency", Name(200)),
         _c("referred_by", CreditCode()),
         _c("case_by_case", Boolean()),
         _c("stage", Choice(LeadStage)),
         _c("lost_reason", Text(300)),
         _c("created_at", DateTime(), True),
+    ),
+)
+STAGE_CHANGES = FileSpec(
+    "stage_changes.csv",
+    ("lead", "changed_at", "to_stage"),
+    (
+        _c("lead", Name(40), True),
+        _c("changed_at", DateTime(), True),
+        _c("from_stage", Choice(LeadStage), True),
+        _c("to_stage", Choice(LeadStage), True),
+        _c("reason", Text(300)),
+        _c("changed_by", Username(150)),
     ),
 )
 ACTIVITIES = FileSpec(
@@ -423,9 +479,23 @@ ACTIVITIES = FileSpec(
         _c("kind", Choice(ActivityKind), True),
         _c("occurred_at", DateTime(), True),
         _c("building", Name(40)),
+        _c("unit", Name(40)),
         _c("promoter", Name(150)),
         _c("notes", Text()),
         _c("next_follow_up_at", DateTime()),
+    ),
+)
+HOLDS = FileSpec(
+    "holds.csv",
+    ("building", "unit", "created_at"),
+    (
+        _c("building", Name(40), True),
+        _c("unit", Name(40), True),
+        _c("created_at", DateTime(), True),
+        _c("lead", Name(40), True),
+        _c("promoter", Name(150)),
+        _c("expires_on", Date(), True),
+        _c("released_at", DateTime()),
     ),
 )
 SIGNINGS = FileSpec(
@@ -450,8 +520,13 @@ FILES: tuple[FileSpec, ...] = (
     TENANCIES,
     TAX,
     PROMOTERS,
+    PROMOTER_TARGETS,
+    STREET_TARGETS,
+    AGENCIES,
     LEADS,
+    STAGE_CHANGES,
     ACTIVITIES,
+    HOLDS,
     SIGNINGS,
 )
 SPECS = {spec.name: spec for spec in FILES}

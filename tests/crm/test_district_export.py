@@ -51,12 +51,19 @@ COLUMNS = {
     "is_headquarters,employees,business_scope",
     "tenancies.csv": "credit_code,building,units,area_m2,start,end",
     "tax.csv": "credit_code,year,month,amount_yuan",
-    "promoters.csv": "username,name,team,street",
+    "promoters.csv": "username,name,team,is_team_lead,street",
+    "promoter_targets.csv": "promoter,period_kind,period_start,leads_logged,valid_leads,activities,"
+    "site_tours,signings,signed_area_m2,expected_tax_yuan,actual_tax_yuan,conversion_rate,median_days_to_sign,"
+    "followup_timeliness",
+    "street_targets.csv": "street,year,key,value",
     "leads.csv": "ref,company_name,credit_code,industry,business_scope,contact_name,contact_phone,"
     "lawful_basis,lawful_basis_recorded_at,area_min_m2,area_max_m2,budget_rent,expected_annual_tax,employees,is_headquarters,preferred_streets,"
-    "desired_move_in,registers_in_district,settles_in_district,pays_tax_in_district,channel,owner,referred_by,case_by_case,stage,"
+    "desired_move_in,registers_in_district,settles_in_district,pays_tax_in_district,channel,owner,agency,referred_by,case_by_case,stage,"
     "lost_reason,created_at",
-    "activities.csv": "lead,kind,occurred_at,building,promoter,notes,next_follow_up_at",
+    "agencies.csv": "name,kind,contact_name,contact_phone,active",
+    "stage_changes.csv": "lead,changed_at,from_stage,to_stage,reason,changed_by",
+    "activities.csv": "lead,kind,occurred_at,building,unit,promoter,notes,next_follow_up_at",
+    "holds.csv": "building,unit,created_at,lead,promoter,expires_on,released_at",
     "signings.csv": "lead,building,units,area_m2,rent,signed_on",
 }
 
@@ -155,14 +162,14 @@ def test_export_writes_values_as_the_import_reads_them(tmp_path):
     assert leads[2] == (
         "L002,宁波海曙贸易有限公司,91330200MA2H3Q005X,51,,陈女士,,consent,2024-02-01 00:00:00,"
         "300.00,500.00,2.50,,,false,"
-        "东湖镇;城南街道,,true,true,true,tenant_referral,zhangsan,,false,negotiating,,2024-02-01 00:00:00"
+        "东湖镇;城南街道,,true,true,true,tenant_referral,zhangsan,,,false,negotiating,,2024-02-01 00:00:00"
     )
     # the enterprise made from the signed lead L001 is exported like any other
     enterprises = (tmp_path / "enterprises.csv").read_text(encoding="utf-8").splitlines()
     # registered and settling here as its lead intended (all three by default)
     assert enterprises[1] == "91330100MA27Y5K04F,杭州云帆科技有限公司,65,true,true,false,30,云计算服务"
     # the lost lead's reason is written, so that it imports back
-    assert leads[3].endswith(",agency,lisi,,false,lost,客户选择外区园区,2024-03-10 14:00:00")
+    assert leads[3].endswith(",agency,lisi,,,false,lost,客户选择外区园区,2024-03-10 14:00:00")
 
 
 @pytest.mark.django_db
@@ -254,8 +261,13 @@ def test_export_command_prints_rows_per_file(tmp_path):
         "tenancies.csv: 4",
         "tax.csv: 4",
         "promoters.csv: 2",
+        "promoter_targets.csv: 0",
+        "street_targets.csv: 0",
+        "agencies.csv: 0",
         "leads.csv: 4",
+        "stage_changes.csv: 0",
         "activities.csv: 4",
+        "holds.csv: 0",
         "signings.csv: 1",
     ]
     assert Path(tmp_path / "new" / "dir" / "signings.csv").exists()
