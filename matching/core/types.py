@@ -470,20 +470,10 @@ class LeadTable:
 
 
 # LeadTable's columns with one value per lead row (the preferred streets are pairs).
-_ROW_COLUMNS = (
-    "id",
-    "division",
-    "section",
-    "division_code",
-    "section_code",
-    "area_min",
-    "area_max",
-    "budget",
-    "expected_tax",
-    "desired_move_in",
-    "employees",
-    "is_headquarters",
-    "has_preference",
+# A lead's own columns, one value per row: every field but its preferred-street pairs and the count
+# of leads left out. Derived, so a column added to the table is taken and fingerprinted too.
+_ROW_COLUMNS = tuple(
+    f.name for f in fields(LeadTable) if f.name not in ("pref_lead", "pref_street", "invalid")
 )
 
 

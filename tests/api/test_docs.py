@@ -30,4 +30,4 @@ def test_the_curl_examples_of_the_docs_run(full_world, live_server):
         assert re.search(rf"(^|\D){status}$", result.stdout, re.MULTILINE), status
     today = timezone.localdate().isoformat()
     assert f'"registered_on":"{today}"' in result.stdout
-    assert '"area_max_m2":["area_max_m2 100.00 is below area_min_m2 500.00"]' in result.stdout
+    assert '"area_max_m2":["the largest area, 100.00 m², is below the smallest, 500.00 m²"]' in result.stdout

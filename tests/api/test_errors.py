@@ -42,7 +42,7 @@ def test_a_400_is_in_english_when_asked(world):
         HTTP_ACCEPT_LANGUAGE="en",
     )
     # then
-    assert response.json() == {"area_min_m2": ["area must be greater than 0, got -5.00"]}
+    assert response.json() == {"area_min_m2": ["the area must be greater than 0, not -5.00"]}
 
 
 def test_a_wrong_credit_code_is_a_400_on_its_field(world):

@@ -42,3 +42,19 @@ def test_a_leads_digest_changes_with_its_inputs_only():
     # then
     assert after[1] == before[1]
     assert after[2] != before[2]
+
+
+def test_a_leads_digest_changes_with_its_entry_intentions_and_a_taken_table_keeps_them():
+    # given: lead 2 will pay its tax elsewhere
+    table = LeadTable.of([lead("72", lead_id=1), lead("72", lead_id=2, pays_tax_in_district=False)])
+    before = LeadTable.of([lead("72", lead_id=1), lead("72", lead_id=2)]).fingerprints()
+
+    # when
+    after = table.fingerprints()
+    taken = table.take(np.array([1]))
+
+    # then: its ranking may change, so its digest does; and the taken row still says so
+    assert after[1] == before[1]
+    assert after[2] != before[2]
+    assert taken.pays_tax_in_district.tolist() == [False]
+    assert taken.registers_in_district.tolist() == [True]

@@ -303,6 +303,7 @@ def _routes(district) -> dict[str, tuple[str, list, list[str]]]:
         "login": ("post", [], ["username", "password"]),
         "logout": ("post", [], ["next"]),
         "password_change": ("post", [], ["old_password", "new_password1", "new_password2"]),
+        "notification_settings": ("post", [], ["kind", "url", "secret", "clear_secret", "language"]),
         "password_change_done": ("get", [], []),
         "desk": ("get", [], ["page"]),
         "notification_read": ("post", [1], []),
