@@ -177,3 +177,17 @@ def test_get_on_the_what_if_is_still_refused_to_a_promoter(district):
 
     # then
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("role", ["agency", "building_manager", "district_admin"])
+def test_the_policy_list_links_the_commitment_schedule_only_to_roles_it_opens_for(district, role):
+    # given
+    client = district.client(role)
+    schedule = reverse("web:commitment_schedule")
+
+    # when
+    html = client.get(reverse("web:policies")).content.decode()
+    opened = client.get(schedule).status_code
+
+    # then: the link is there exactly when the schedule answers the role
+    assert (f'href="{schedule}"' in html) == (opened == 200)
