@@ -241,9 +241,9 @@ def test_the_forecast_queries_the_same_however_many_open_leads(district):
 
     # then: the two; whether the viewer sees the whole area; the streets of the form; the stored
     # placements (with the district's open leads summed: the office sees every lead); the stored
-    # figures; the stored expected move-outs per building (retention); the plan's targets (no
-    # ranking, no lead or tenancy read)
-    assert few == many == [PER_REQUEST + 6]
+    # figures; the stored expected move-outs per building (retention); the plan's targets; the
+    # commitment schedule's year, owed and paid (two sums) (no ranking, no lead or tenancy read)
+    assert few == many == [PER_REQUEST + 8]
 
 
 def test_the_what_if_form_is_the_same_size_however_many_buildings(district):
@@ -285,4 +285,4 @@ def test_a_street_officers_forecast_queries_the_same_however_many_open_leads(dis
 
     # then: as the office's, and their own street, and their street's open leads (one query of
     # plain tuples)
-    assert few == many == [PER_REQUEST + 8]
+    assert few == many == [PER_REQUEST + 10]
