@@ -226,6 +226,7 @@ def profile_from_lead(
         settles_in_district=settles_in_district,
         pays_tax_in_district=pays_tax_in_district,
         lead_id=lead.pk,
+        referred=lead.referred_by_id is not None,
     )
 
 

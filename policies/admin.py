@@ -244,6 +244,7 @@ class PolicyAdmin(ScopedHistoryAdmin):
                     registers_in_district=data["registers_in_district"],
                     settles_in_district=data["settles_in_district"],
                     pays_tax_in_district=data["pays_tax_in_district"],
+                    referred=data["referred"],
                 )
                 offer = Offer(
                     area_m2=float(data["area_m2"]),
@@ -278,6 +279,7 @@ class WhatIfForm(forms.Form):
     registers_in_district = forms.BooleanField(label=_("在区内注册"), required=False, initial=True)
     settles_in_district = forms.BooleanField(label=_("在区内结算"), required=False, initial=True)
     pays_tax_in_district = forms.BooleanField(label=_("在区内纳税"), required=False, initial=True)
+    referred = forms.BooleanField(label=_("以商招商(由区内租户推荐)"), required=False)
     area_m2 = forms.DecimalField(label=_("租用面积(㎡)"), min_value=Decimal("0.01"))
     rent_per_m2_day = forms.DecimalField(
         label=_("租金(元/㎡·天)"), required=False, min_value=Decimal("0"), help_text=_("留空:楼宇参考租金")
@@ -291,6 +293,7 @@ class CommitmentLineInline(ScopedInline, admin.TabularInline):
         "policy_name",
         "benefit_kind",
         "beneficiary",
+        "referrer",
         "year_index",
         "period_start",
         "period_end",

@@ -17,6 +17,7 @@ from policies.engine.terms import (
     KINDS,
     MAX_MONTHS,
     PARAMETERS,
+    REFERRER,
     SCOPE_LABELS,
     BenefitKind,
     Scope,
@@ -294,14 +295,22 @@ def _benefit_constraints() -> list[models.CheckConstraint]:
             name="benefit_yearly_cap_not_negative",
         ),
     ]
-    # Each kind carries exactly its own parameters.
+    # Each kind carries exactly its own parameters, and exactly one of its alternatives (one_of).
     for kind, info in KINDS.items():
         allowed = set(info.required) | set(info.optional)
         needed = {f"{name}__isnull": False for name in info.required}
         absent = {f"{name}__isnull": True for name in PARAMETERS if name not in allowed}
+        own = Q(**needed, **absent)
+        if info.one_of:
+            exactly_one = Q()
+            for chosen in info.one_of:
+                exactly_one |= Q(
+                    **{f"{name}__isnull": name != chosen for name in info.one_of},
+                )
+            own &= exactly_one
         constraints.append(
             models.CheckConstraint(
-                condition=~Q(kind=kind.value) | Q(**needed, **absent), name=f"benefit_{kind.value}_parameters"
+                condition=~Q(kind=kind.value) | own, name=f"benefit_{kind.value}_parameters"
             )
         )
     return constraints
@@ -438,6 +447,15 @@ class CommitmentLine(models.Model):
     policy_name = models.CharField(_("政策名称"), max_length=200)
     benefit_kind = models.CharField(_("福利类型"), max_length=30, choices=KIND_CHOICES)
     beneficiary = models.CharField(_("受益方"), max_length=20)
+    # 以商招商: the tenant a referral reward is promised to, as the lead named it at signing.
+    referrer = models.ForeignKey(
+        "crm.Enterprise",
+        verbose_name=_("推荐企业"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referral_reward_lines",
+    )
     year_index = models.PositiveSmallIntegerField(_("第几年"))
     # The calendar year the period starts in (the year the white paper and the forecast count it in).
     year = models.PositiveSmallIntegerField(_("年度"), db_index=True)
@@ -472,6 +490,11 @@ class CommitmentLine(models.Model):
             models.CheckConstraint(
                 condition=Q(withheld_at__isnull=True) | ~Q(withheld_reason=""),
                 name="commitment_line_withheld_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(beneficiary=REFERRER, referrer__isnull=False)
+                | (~Q(beneficiary=REFERRER) & Q(referrer__isnull=True)),
+                name="commitment_line_referrer_iff_referral",
             ),
         ]
 

@@ -5,10 +5,19 @@ from decimal import Decimal
 
 from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy
 
 from policies.engine.schedule import PeriodStatus, period_status
 from policies.models import CommitmentLine, CommitmentPayment
 
+# A schedule period's state as the pages and the admin name it.
+STATUS_LABELS = {
+    PeriodStatus.SCHEDULED: gettext_lazy("未到期"),
+    PeriodStatus.DUE: gettext_lazy("应兑现"),
+    PeriodStatus.PAID: gettext_lazy("已兑现"),
+    PeriodStatus.WITHHELD: gettext_lazy("暂缓兑现"),
+    PeriodStatus.CANCELLED: gettext_lazy("签约已取消"),
+}
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=16, decimal_places=2))
 
 
@@ -38,10 +47,10 @@ def _paid_subquery() -> Subquery:
 
 def commitment_schedule(lines: QuerySet) -> QuerySet:
     """Scoped schedule rows (the caller passes them through crm.selectors.scope.visible_to), each
-    with `paid_yuan`, its signing, lead and building, in period order."""
+    with `paid_yuan`, its signing, lead, building and referrer (a referral reward's), in period order."""
     return (
         lines.annotate(paid_yuan=Coalesce(_paid_subquery(), ZERO))
-        .select_related("commitment__signing__lead", "commitment__building")
+        .select_related("commitment__signing__lead", "commitment__building", "referrer")
         .order_by("period_start", "commitment_id", "id")
     )
 

@@ -20,7 +20,7 @@ from crm.validators import unsafe_text_error
 from policies.adapter import evaluate_building, offer_for_lead, profile_from_lead
 from policies.engine import Evaluation, Offer, Profile, Scope
 from policies.engine.schedule import agreement_period
-from policies.engine.terms import PARAMETERS
+from policies.engine.terms import PARAMETERS, REFERRER
 from policies.models import (
     ApprovalStatus,
     Benefit,
@@ -355,7 +355,7 @@ def commitment_record(*, signing: Signing, by=None) -> Commitment:  # noqa: ARG0
     The snapshot and its yearly lines are copies: editing or deleting a policy later leaves them
     as they were, so the district can total its promises per year, per building and per policy.
     """
-    lead = Lead.objects.select_related("industry").get(pk=signing.lead_id)
+    lead = Lead.objects.select_related("industry", "referred_by").get(pk=signing.lead_id)
     offer = _signing_offer(signing)
     profile = profile_from_lead(lead)
     evaluation = evaluate_building(profile=profile, offer=offer, building=signing.building)
@@ -370,7 +370,9 @@ def commitment_record(*, signing: Signing, by=None) -> Commitment:  # noqa: ARG0
             "settles_in_district": profile.settles_in_district,
             "pays_tax_in_district": profile.pays_tax_in_district,
             "lead_id": profile.lead_id,
+            "referred": profile.referred,
         },
+        "referred_by": lead.referred_by.credit_code if lead.referred_by_id else None,
         "evaluation": evaluation.to_dict(),
     }
     commitment = Commitment.objects.create(
@@ -405,6 +407,8 @@ def commitment_record(*, signing: Signing, by=None) -> Commitment:  # noqa: ARG0
                         policy_name=outcome.name,
                         benefit_kind=benefit.kind,
                         beneficiary=benefit.beneficiary,
+                        # A referral reward pays only with a referrer (the engine gives 0 without).
+                        referrer=lead.referred_by if benefit.beneficiary == REFERRER else None,
                         year_index=index,
                         year=first.year,
                         period_start=first,
@@ -533,9 +537,11 @@ def profile_build(
     registers_in_district: bool = True,
     settles_in_district: bool = True,
     pays_tax_in_district: bool = True,
+    referred: bool = False,
     lead: Lead | None = None,
 ) -> Profile:
-    """An applicant profile from plain input (the what-if form); industry: a section or a division code."""
+    """An applicant profile from plain input (the what-if form); industry: a section or a division code;
+    `referred`: a tenant referred the applicant (以商招商), so referral rewards count."""
     section = division = ""
     if industry_code:
         industry = Industry.objects.filter(
@@ -563,6 +569,7 @@ def profile_build(
         settles_in_district=settles_in_district,
         pays_tax_in_district=pays_tax_in_district,
         lead_id=lead.pk if lead is not None else None,
+        referred=referred,
     )
 
 

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin.base import (
@@ -16,6 +17,8 @@ from crm.admin.base import (
 from crm.admin.filters import industry_section_filter
 from crm.models import Enterprise, Lead, TaxRecord, Tenancy, Unit
 from crm.services.tenancies import tenancy_create
+from policies.models import CommitmentLine
+from policies.selectors import STATUS_LABELS, commitment_schedule, schedule_row_status
 
 
 class TenancyInline(ReadOnlyInline, admin.TabularInline):
@@ -54,6 +57,44 @@ class ReferredLeadInline(ReadOnlyInline, admin.TabularInline):
         return super().get_queryset(request).select_related("owner").order_by("-created_at")
 
 
+class ReferralRewardInline(ReadOnlyInline, admin.TabularInline):
+    """以商招商: what this tenant earned as referrer, the referral-reward periods of the signings it
+    referred (promised at signing, written by commitment_record), with what was paid and their state."""
+
+    model = CommitmentLine
+    fk_name = "referrer"
+    fields = (
+        "company",
+        "policy_name",
+        "year_index",
+        "period_start",
+        "period_end",
+        "amount_yuan",
+        "paid",
+        "state",
+    )
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name = _("以商招商奖励")
+    verbose_name_plural = _("作为推荐企业获得的以商招商奖励")
+
+    def get_queryset(self, request):
+        return commitment_schedule(super().get_queryset(request))
+
+    @admin.display(description=_("被推荐企业"))
+    def company(self, line):
+        return line.commitment.signing.lead.company_name
+
+    @admin.display(description=_("已兑现(元)"))
+    def paid(self, line):
+        return line.paid_yuan
+
+    @admin.display(description=_("状态"))
+    def state(self, line):
+        status = schedule_row_status(line, today=timezone.localdate())
+        return f"{STATUS_LABELS[status]} / {status.value}"
+
+
 @admin.register(Enterprise)
 class EnterpriseAdmin(ScopedHistoryAdmin):
     list_display = (
@@ -74,7 +115,7 @@ class EnterpriseAdmin(ScopedHistoryAdmin):
     search_fields = ("name", "credit_code")
     list_select_related = ("industry",)
     autocomplete_fields = ("industry",)
-    inlines = (TenancyInline, TaxRecordInline, ReferredLeadInline)
+    inlines = (TenancyInline, TaxRecordInline, ReferredLeadInline, ReferralRewardInline)
 
 
 class TenancyForm(ServiceForm, forms.ModelForm):

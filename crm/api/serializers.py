@@ -753,6 +753,11 @@ class ProfileInput(StrictInput):
     registers_in_district = serializers.BooleanField(required=False, default=True)
     settles_in_district = serializers.BooleanField(required=False, default=True)
     pays_tax_in_district = serializers.BooleanField(required=False, default=True)
+    referred = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="以商招商:由区内租户推荐,计入推荐奖励 / referred by a tenant: referral rewards count",
+    )
 
 
 class OfferInput(StrictInput):

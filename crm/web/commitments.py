@@ -17,19 +17,12 @@ from crm.web.exports import export_response, wanted_format
 from crm.web.forms import BoundedDateField
 from crm.web.params import BadParameter
 from policies.models import MONEY, CommitmentLine
-from policies.selectors import commitment_schedule, schedule_row_status
+from policies.selectors import STATUS_LABELS, commitment_schedule, schedule_row_status
 from policies.services import commitment_line_withhold, commitment_payment_record
 
 PAGE_SIZE = 50
 # Who reads the district's promises (crm.selectors.scope narrows them to rows).
 READERS = (Role.DISTRICT_ADMIN, Role.AUDITOR, Role.STREET_OFFICER, Role.PROMOTER)
-STATUS_LABELS = {
-    "scheduled": gettext_lazy("未到期"),
-    "due": gettext_lazy("应兑现"),
-    "paid": gettext_lazy("已兑现"),
-    "withheld": gettext_lazy("暂缓兑现"),
-    "cancelled": gettext_lazy("签约已取消"),
-}
 
 
 class PaymentForm(forms.Form):
@@ -74,6 +67,8 @@ def commitment_schedule_page(request):
             "已兑现(元) paid_yuan",
             "状态 status",
             "暂缓原因 withheld_reason",
+            "受益方 beneficiary",
+            "推荐企业 referrer",
         ]
         # Exact yuan, as stored: a download is a machine output, only the page rounds.
         lines = (
@@ -91,6 +86,8 @@ def commitment_schedule_page(request):
                 format(line.paid_yuan, "f"),
                 schedule_row_status(line, today=today).value,
                 line.withheld_reason,
+                line.beneficiary,
+                line.referrer.credit_code if line.referrer_id else "",
             ]
             for line in rows.iterator(chunk_size=2000)
         )

@@ -452,6 +452,11 @@ class PolicyWhatIfForm(forms.Form):
     )
     employees = forms.IntegerField(label=_("员工人数"), required=False, min_value=0)
     is_headquarters = forms.BooleanField(label=_("总部企业"), required=False)
+    referred = forms.BooleanField(
+        label=_("以商招商(由区内租户推荐)"),
+        required=False,
+        help_text=_("有推荐企业时计入以商招商奖励 / counts referral rewards, paid to the referring tenant"),
+    )
     on = BoundedDateField(label=_("测算日期"), widget=DateInput())
 
     def __init__(self, *args, buildings=None, **kwargs):

@@ -132,6 +132,7 @@ def policy_calculator(request):
             expected_annual_tax=lead.expected_annual_tax,
             employees=lead.employees,
             is_headquarters=lead.is_headquarters,
+            referred=lead.referred_by_id is not None,
         )
     data = request.GET if "building" in request.GET else None
     form = PolicyWhatIfForm(data, buildings=buildings, initial=initial)
@@ -144,6 +145,7 @@ def policy_calculator(request):
                 expected_annual_tax=d["expected_annual_tax"] or 0,
                 employees=d["employees"] or 0,
                 is_headquarters=d["is_headquarters"],
+                referred=d["referred"],
                 lead=lead,
             )
             offer = Offer(

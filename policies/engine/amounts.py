@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import numpy as np
 
-from policies.engine.terms import DAYS_PER_YEAR, HORIZON_YEARS, BenefitKind, BenefitTerms
+from policies.engine.terms import DAYS_PER_YEAR, HORIZON_YEARS, KINDS, REFERRER, BenefitKind, BenefitTerms
 
 _YEARS = np.arange(HORIZON_YEARS)
 _RENT_KINDS = (BenefitKind.RENT_SUBSIDY, BenefitKind.RENT_FREE)
@@ -30,6 +30,7 @@ class BenefitTable:
     fraction: np.ndarray  # (benefits, years): part of the yearly base paid in each year
     yearly_cap_fen: np.ndarray  # inf when there is none
     cap_fen: np.ndarray  # inf when there is none
+    for_referrer: np.ndarray  # bool: paid to a referring tenant, so nothing without one
 
 
 def _fraction(benefit: BenefitTerms) -> np.ndarray:
@@ -53,7 +54,9 @@ def benefit_table(benefits: Sequence[BenefitTerms]) -> BenefitTable:
             coef_rent[i] = 1.0
         elif b.kind in _AREA_KINDS:
             coef_area[i] = b.yuan_per_m2 or 0
-        elif b.kind == BenefitKind.TAX_REWARD:
+        elif b.kind == BenefitKind.TAX_REWARD or (
+            b.kind == BenefitKind.REFERRAL_REWARD and b.percent is not None
+        ):
             coef_tax[i] = (b.percent or 0) / 100.0
         else:
             constant[i] = b.amount_yuan or 0
@@ -62,16 +65,24 @@ def benefit_table(benefits: Sequence[BenefitTerms]) -> BenefitTable:
             yearly_cap[i] = round(b.yearly_cap_yuan * 100)
         if b.cap_yuan is not None:
             cap[i] = round(b.cap_yuan * 100)
-    return BenefitTable(coef_rent, coef_area, coef_tax, constant, fraction, yearly_cap, cap)
+    for_referrer = np.fromiter((KINDS[b.kind].beneficiary == REFERRER for b in benefits), bool, size)
+    return BenefitTable(coef_rent, coef_area, coef_tax, constant, fraction, yearly_cap, cap, for_referrer)
 
 
 def amounts_fen(
-    table: BenefitTable, rows: np.ndarray, *, area_m2: float, rent: np.ndarray, retained_tax: float
+    table: BenefitTable,
+    rows: np.ndarray,
+    *,
+    area_m2: float,
+    rent: np.ndarray,
+    retained_tax: float,
+    referred: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(uncapped, capped) fen per year, shape (len(rows), HORIZON_YEARS), for benefit `rows`.
 
     `rent` is the rent (yuan/m²/day) each row's building is offered at; `retained_tax` is the
-    applicant's expected annual tax times the district-retained share.
+    applicant's expected annual tax times the district-retained share; `referred`: whether a tenant
+    referred the applicant, without which a referral reward pays nothing.
     """
     base = (
         table.coef_rent[rows] * (area_m2 * DAYS_PER_YEAR) * rent
@@ -79,6 +90,8 @@ def amounts_fen(
         + table.coef_tax[rows] * retained_tax
         + table.constant[rows]
     )
+    if not referred:
+        base = np.where(table.for_referrer[rows], 0.0, base)
     uncapped = np.floor(base[:, None] * table.fraction[rows] * 100.0 + 0.5)
     yearly = np.minimum(uncapped, table.yearly_cap_fen[rows][:, None])
     # The total cap is spent in date order: year 1 first, whatever is left in later years.
@@ -147,13 +160,23 @@ def worked_sum(
     tax_retained_share: float,
     uncapped: np.ndarray,
     capped: np.ndarray,
+    referred: bool = False,
 ) -> str:
     """The arithmetic behind one benefit's amount.
 
     For example '300 m² × 2.8 yuan/m²/day × 365 × 50% × 6/12 = 76,650'.
     """
     area, kind = format_operand(area_m2), benefit.kind
-    if kind == BenefitKind.RENT_SUBSIDY:
+    if kind == BenefitKind.REFERRAL_REWARD and not referred:
+        return "no referring tenant (以商招商) on this lead: a referral reward pays nothing = 0"
+    if kind == BenefitKind.REFERRAL_REWARD and benefit.percent is not None:
+        formula = (
+            f"{format_operand(expected_annual_tax)} yuan tax × {_pct(tax_retained_share)} retained × "
+            f"{format_operand(benefit.percent)}% in year 1"
+        )
+    elif kind == BenefitKind.REFERRAL_REWARD:
+        formula = f"referral reward of {format_operand(benefit.amount_yuan or 0)} yuan"
+    elif kind == BenefitKind.RENT_SUBSIDY:
         formula = (
             f"{area} m² × {format_operand(rent)} yuan/m²/day × {DAYS_PER_YEAR} × "
             f"{format_operand(benefit.percent or 0)}% × {benefit.months}/12"
@@ -182,4 +205,6 @@ def worked_sum(
         text += " (" + "; ".join(f"year {year}: {format_yuan(fen)}" for year, fen in paid_years) + ")"
     if kind == BenefitKind.RENOVATION_SUBSIDY:
         text += ", paid to the owner"
+    elif kind == BenefitKind.REFERRAL_REWARD:
+        text += ", paid to the referring tenant"
     return text

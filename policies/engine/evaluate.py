@@ -269,6 +269,7 @@ class PolicyBook:
             area_m2=float(offer.area_m2),
             rent=rent[pairs.building[row_pair]],
             retained_tax=float(profile.expected_annual_tax) * self.tax_retained_share,
+            referred=profile.referred,
         )
         pair_fen = np.zeros((pairs.policy.size, HORIZON_YEARS))
         if row_pair.size:
@@ -359,6 +360,7 @@ class PolicyBook:
                             tax_retained_share=self.tax_retained_share,
                             uncapped=result.uncapped[row],
                             capped=result.capped[row],
+                            referred=profile.referred,
                         ),
                     )
                 )

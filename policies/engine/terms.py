@@ -40,10 +40,13 @@ class BenefitKind(enum.StrEnum):
     TAX_REWARD = "tax_reward"
     ONE_OFF_AWARD = "one_off_award"
     RENOVATION_SUBSIDY = "renovation_subsidy"
+    REFERRAL_REWARD = "referral_reward"
 
 
 COMPANY = "company"
 OWNER = "owner"
+# 以商招商: the tenant enterprise that referred the signing company (the lead's referred_by).
+REFERRER = "referrer"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class KindInfo:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     beneficiary: str = COMPANY
+    # Exactly one of these is given (a reward is a fixed amount or a share of tax, never both).
+    one_of: tuple[str, ...] = ()
 
 
 KINDS: dict[BenefitKind, KindInfo] = {
@@ -71,6 +76,16 @@ KINDS: dict[BenefitKind, KindInfo] = {
     BenefitKind.ONE_OFF_AWARD: KindInfo("一次性奖励", "one-off award", ("amount_yuan",), ()),
     BenefitKind.RENOVATION_SUBSIDY: KindInfo(
         "装修补贴(业主)", "renovation subsidy (owner)", ("yuan_per_m2",), ("cap_yuan",), OWNER
+    ),
+    # Paid in year 1 to the referring tenant, only when the signing's lead names one: a fixed amount,
+    # or a percent of the referred company's first-year district-retained tax, optionally capped.
+    BenefitKind.REFERRAL_REWARD: KindInfo(
+        "以商招商奖励",
+        "referral reward",
+        (),
+        ("amount_yuan", "percent", "cap_yuan"),
+        REFERRER,
+        one_of=("amount_yuan", "percent"),
     ),
 }
 
@@ -100,6 +115,18 @@ def benefit_problems(kind: str, values: Mapping[str, float | int | None]) -> lis
         ]
     problems: list[tuple[str, str, str]] = []
     allowed = set(info.required) | set(info.optional)
+    given = [name for name in info.one_of if values.get(name) is not None]
+    if info.one_of and len(given) != 1:
+        names_zh = "或".join(PARAMETERS[name][0] for name in info.one_of)
+        names_en = " or ".join(PARAMETERS[name][1] for name in info.one_of)
+        what_zh, what_en = ("只能填写其一", "not both") if given else ("须填写其一", "one is needed")
+        problems.append(
+            (
+                info.one_of[-1] if given else info.one_of[0],
+                f"{info.label_zh}须填写{names_zh},{what_zh}",
+                f"a {info.label_en} gives {names_en}: {what_en}",
+            )
+        )
     for name in PARAMETERS:
         value = values.get(name)
         zh, en = PARAMETERS[name]
@@ -223,6 +250,7 @@ class Profile:
     settles_in_district: bool = False
     pays_tax_in_district: bool = False
     lead_id: int | None = None
+    referred: bool = False  # a tenant referred the applicant (以商招商): referral rewards pay only then
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,12 @@ class ScheduleRowSerializer(serializers.ModelSerializer):
     building = serializers.IntegerField(source="commitment.building_id")
     building_name = serializers.CharField(source="commitment.building.name")
     paid_yuan = serializers.DecimalField(**MONEY)
+    referrer = serializers.CharField(
+        source="referrer.credit_code",
+        allow_null=True,
+        help_text="以商招商奖励的推荐企业(统一社会信用代码),其他为空 / a referral reward's referring tenant",
+    )
+    referrer_name = serializers.CharField(source="referrer.name", allow_null=True)
     status = serializers.SerializerMethodField(help_text=" / ".join(s.value for s in PeriodStatus))
 
     class Meta:
@@ -45,6 +51,8 @@ class ScheduleRowSerializer(serializers.ModelSerializer):
             "policy_name",
             "benefit_kind",
             "beneficiary",
+            "referrer",
+            "referrer_name",
             "year_index",
             "year",
             "period_start",
