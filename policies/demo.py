@@ -1,5 +1,6 @@
-"""Demo policies for the demo district: a district baseline, street and featured-building policies,
-and one approved case-by-case package, created through the services from the buildings in the database."""
+"""Demo policies for the demo district: a district baseline (with a referral reward for 以商招商), street
+and featured-building policies, and one approved case-by-case package, created through the services
+from the buildings in the database."""
 
 from __future__ import annotations
 
@@ -84,6 +85,12 @@ def _district_policies(valid_from: dt.date, valid_to: dt.date) -> list[dict]:
             "name": "星级楼宇招商装修补贴(业主)",
             "condition": "star_rating >= 3 and area_m2 >= 500",
             "benefits": [{"kind": BenefitKind.RENOVATION_SUBSIDY, "yuan_per_m2": 40, "cap_yuan": 300_000}],
+        },
+        {
+            # 以商招商: the tenant that referred a signing company earns a share of its first year's tax.
+            "name": "以商招商推荐奖励",
+            "condition": "pays_tax_in_district",
+            "benefits": [{"kind": BenefitKind.REFERRAL_REWARD, "percent": 10, "cap_yuan": 200_000}],
         },
     ]
 

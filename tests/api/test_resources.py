@@ -191,6 +191,35 @@ def test_the_what_if_calculator_gives_the_amounts(world):
     assert [p["name"] for p in body["applied"]] == ["入驻补贴"]
 
 
+def test_the_what_if_calculator_counts_a_referral_reward_only_when_referred(world):
+    # given 10% of the first year's retained tax as a referral reward, at most 100,000
+    policy_create(
+        name="以商招商奖励",
+        valid_from=dt.date(2020, 1, 1),
+        benefits=[{"kind": "referral_reward", "percent": "10", "cap_yuan": "100000"}],
+    )
+
+    def asked(**profile):
+        return api_client(world, "agency").post(
+            "/api/v1/policies/evaluate/",
+            {
+                "profile": {"expected_annual_tax": "2000000", **profile},
+                "building": world.building.pk,
+                "offer": {"area_m2": "300", "on": "2026-01-01"},
+            },
+            format="json",
+        )
+
+    # when asked for a referred company and for one nobody referred
+    referred, unreferred = asked(referred=True).json(), asked().json()
+
+    # then 2,000,000 × 40% × 10% = 80,000 to the referrer in year 1; nothing without one
+    benefit = referred["applied"][0]["benefits"][0]
+    assert (referred["total"], referred["years"][:2]) == ("80000.00", ["80000.00", "0.00"])
+    assert (benefit["kind"], benefit["beneficiary"]) == ("referral_reward", "referrer")
+    assert unreferred["total"] == "0.00"
+
+
 def test_the_what_if_calculator_refuses_an_unknown_industry(world):
     # when
     response = api_client(world, "agency").post(

@@ -435,3 +435,17 @@ def test_on_the_demo_the_move_out_model_is_ahead_of_both_heuristics(demo):
     # then the model's AUC gain over each heuristic has its whole interval above zero
     for heuristic in (LEASE, TAX_FELL):
         assert report["auc_gain"][heuristic]["interval"][0] > 0
+
+
+def test_the_demos_referred_signings_earn_their_referrers_a_reward(demo):
+    # 以商招商: every reward line of the demo names the tenant its signing's lead was referred by, and
+    # no unreferred signing has one
+    from policies.models import CommitmentLine
+
+    rewards = CommitmentLine.objects.filter(benefit_kind="referral_reward").select_related(
+        "commitment__signing__lead"
+    )
+    assert rewards.exists()
+    assert all(line.referrer_id == line.commitment.signing.lead.referred_by_id for line in rewards)
+    # 10% of the first year's retained tax, capped at 200,000: never above the cap, year 1 only
+    assert all(line.amount_yuan <= 200_000 and line.year_index == 1 for line in rewards)

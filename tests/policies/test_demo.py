@@ -56,8 +56,9 @@ def test_the_demo_policies_cover_district_streets_featured_buildings_and_one_pac
 
     counts = seed_demo_policies(rng=random.Random(7), as_of=AS_OF)
 
-    # 4 district-wide, 1 per street (2), 1 per building featured by the as-of date (5, not the one from 2024)
-    assert counts == {"district": 4, "street": 2, "building": 5, "case_by_case": 1}
+    # 5 district-wide (the referral reward among them), 1 per street (2), 1 per building featured by the
+    # as-of date (5, not the one from 2024)
+    assert counts == {"district": 5, "street": 2, "building": 5, "case_by_case": 1}
     assert set(
         Policy.objects.filter(scope="building", lead__isnull=True).values_list("building", flat=True)
     ) == {b.pk for b in featured.values()}

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.constants import LeadStage
-from crm.models import PromoterTarget
+from crm.models import Enterprise, PromoterTarget
 from crm.models.appraisal import PeriodKind
 from crm.services.appraisal import appraisal_compute
 from crm.services.leads import lead_transition
@@ -269,6 +269,35 @@ def test_the_policy_calculator_shows_each_benefit_in_yuan(district):
     page = response.content.decode()
     assert "300 m² × 100 yuan/m² = 30,000" in page
     assert "30,000 + 0 + 0" in page and "30000.00" not in page
+
+
+def test_the_calculator_counts_a_referral_reward_for_a_referred_lead_and_explains_it(district):
+    # given a 50,000 yuan referral reward, and the promoter's lead referred by the tenant 甲软件
+    policy_create(
+        name="以商招商奖励",
+        valid_from=dt.date(2020, 1, 1),
+        benefits=[{"kind": "referral_reward", "amount_yuan": Decimal("50000")}],
+    )
+    district.lead.channel = "tenant_referral"
+    district.lead.referred_by = Enterprise.objects.get(name="甲软件有限公司")
+    district.lead.save()
+    client = district.client("promoter")
+    url = reverse("web:policy_calculator")
+    asked = {"building": district.building.pk, "area_m2": "300", "on": "2026-01-10", "lead": district.lead.pk}
+
+    # when the calculator opens from the lead, then is asked with and without the referral
+    opened = client.get(url, {"lead": district.lead.pk})
+    referred = client.get(url, {**asked, "referred": "on"})
+    unreferred = client.get(url, asked)
+
+    # then the form starts ticked; a referred company's referrer gets 50,000, an unreferred one nothing
+    assert opened.context["form"].initial["referred"] is True
+    assert referred.context["evaluation"].total == Decimal("50000.00")
+    assert (
+        "referral reward of 50,000 yuan = 50,000, paid to the referring tenant" in referred.content.decode()
+    )
+    assert unreferred.context["evaluation"].total == Decimal("0.00")
+    assert "no referring tenant" in unreferred.content.decode()
 
 
 def test_a_district_admin_approves_a_case_by_case_package(district):
