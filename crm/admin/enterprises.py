@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -15,7 +16,7 @@ from crm.admin.base import (
     scoped,
 )
 from crm.admin.filters import industry_section_filter
-from crm.models import Enterprise, Lead, TaxRecord, Tenancy, Unit
+from crm.models import Enterprise, Lead, Signing, TaxRecord, Tenancy, Unit
 from crm.services.tenancies import tenancy_create
 from policies.models import CommitmentLine
 from policies.selectors import STATUS_LABELS, commitment_schedule, schedule_row_status
@@ -48,13 +49,31 @@ class ReferredLeadInline(ReadOnlyInline, admin.TabularInline):
 
     model = Lead
     fk_name = "referred_by"
-    fields = ("ref", "company_name", "stage", "owner", "created_at")
+    fields = ("ref", "company_name", "stage", "outcome", "owner", "created_at")
     readonly_fields = fields
     verbose_name = _("推荐的线索")
     verbose_name_plural = _("推荐的线索(以商招商)")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("owner").order_by("-created_at")
+        signings = Signing.objects.select_related("building").order_by("signed_on", "pk")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("owner")
+            .prefetch_related(Prefetch("signings", queryset=signings))
+            .order_by("-created_at")
+        )
+
+    @admin.display(description=_("结果"))
+    def outcome(self, lead):
+        # What became of the referral: where and when it signed, and whether that held.
+        parts = []
+        for signing in lead.signings.all():
+            state = (
+                _("已取消") if signing.cancelled_at else _("已入驻") if signing.settled_at else _("已签约")
+            )
+            parts.append(f"{signing.building.name} {signing.signed_on:%Y-%m-%d} {state}")
+        return "; ".join(parts) or "—"
 
 
 class ReferralRewardInline(ReadOnlyInline, admin.TabularInline):

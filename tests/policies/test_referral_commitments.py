@@ -207,6 +207,7 @@ def test_the_referrers_enterprise_page_shows_what_it_earned(client, referral_pol
     # when the office opens the referrer in the admin
     html = client.get(reverse("admin:crm_enterprise_change", args=[referrer.pk])).content.decode()
 
-    # then its referral reward is listed with the company referred, the amount and what was paid
+    # then the referred lead shows where it signed, and its reward the company, amount and what was paid
+    assert "大厦9 2026-03-01 已签约" in html
     assert "作为推荐企业获得的以商招商奖励" in html
     assert "被推荐9有限公司" in html and "100000.00" in html and "40000.50" in html
