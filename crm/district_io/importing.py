@@ -1781,7 +1781,9 @@ class _DistrictImport:
         for plan in self.plans[USERS.name]:
             role, place = self.account_facts[plan.key[0]]
             changed = False
-            if role is not OMIT_ROLE:
+            # A superuser is exported as a district admin, which it is without the group.
+            superuser = bool(plan.existing and plan.existing["is_superuser"])
+            if role is not OMIT_ROLE and not (superuser and role == Role.DISTRICT_ADMIN):
                 now = set(
                     through.objects.filter(user_id=plan.pk, group__name__in=Role.values).values_list(
                         "group__name", flat=True
