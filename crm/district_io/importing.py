@@ -1324,6 +1324,8 @@ class _DistrictImport:
             ex = existing.get(row.key)
             if ex is None:
                 values["password"] = make_password(None)  # no login until the user resets it
+            elif ex["is_superuser"]:
+                self._keep_superuser(row, ex, values)
             plan = _Plan(row.line, row.key, values, ex)
             place: dict[str, Any] = {}
             self._ref(row, place, "street", "street_id", "street", "镇街", "street")
@@ -1335,6 +1337,20 @@ class _DistrictImport:
             self.account_facts[username] = (row.values.get("role", OMIT_ROLE), place)
             plans.append(plan)
             self.ids["user"].setdefault(username, None)
+
+    def _keep_superuser(self, row: ParsedRow, existing: dict, values: dict) -> None:
+        # A district admin may import; a superuser's address or role changed that way would hand
+        # them the superuser's login. Superusers are changed in the admin only.
+        changed = [attname for attname, value in values.items() if existing[attname] != value]
+        role = row.values.get("role", OMIT_ROLE)
+        if role is not OMIT_ROLE and role != Role.DISTRICT_ADMIN:
+            changed.append("role")
+        for attname in changed:
+            self._error(
+                row.line,
+                "active" if attname == "is_active" else attname,
+                "超级管理员的账号只能在管理后台修改 / a superuser's login is changed in the admin only",
+            )
 
     def _check_policies(self, rows) -> None:
         """Policies, each checked by the model's own rules and the condition language's parser."""

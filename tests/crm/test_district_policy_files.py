@@ -310,3 +310,17 @@ def test_a_superuser_exported_as_district_admin_imports_back_unchanged(tmp_path)
     # then the login is unchanged: still in no group
     assert (report.counts["users.csv"].created, report.counts["users.csv"].updated) == (0, 0)
     assert not get_user_model().objects.get(username="root").groups.exists()
+
+
+def test_users_csv_cannot_change_a_superusers_login(tmp_path):
+    # given a superuser, and a users.csv giving that login another address and the auditor's role
+    UserFactory(username="root", is_superuser=True, email="root@example.org")
+    users = "username,email,role\nroot,someone@example.org,auditor\n"
+
+    # when
+    errors = import_errors(only(tmp_path, users=users))
+
+    # then both are refused on line 2 and the login keeps its address
+    message = "超级管理员的账号只能在管理后台修改 / a superuser's login is changed in the admin only"
+    assert errors == [f"users.csv:2: email: {message}", f"users.csv:2: role: {message}"]
+    assert get_user_model().objects.get(username="root").email == "root@example.org"
