@@ -1409,11 +1409,8 @@ class _DistrictImport:
                 "a policy that needs approval is pending, approved or rejected; any other is not_required",
             )
         elif status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED):
-            for column in ("reviewed_by", "reviewed_at"):
-                if (
-                    row.ok(column)
-                    and final.get(f"{column}_id" if column == "reviewed_by" else column) is None
-                ):
+            for column, attname in (("reviewed_by", "reviewed_by_id"), ("reviewed_at", "reviewed_at")):
+                if row.ok(column) and final.get(attname) is None:
                     self._error(
                         row.line, column, "已审批的政策须记录审批人和时间 / a review records who and when"
                     )

@@ -324,3 +324,30 @@ def test_users_csv_cannot_change_a_superusers_login(tmp_path):
     message = "超级管理员的账号只能在管理后台修改 / a superuser's login is changed in the admin only"
     assert errors == [f"users.csv:2: email: {message}", f"users.csv:2: role: {message}"]
     assert get_user_model().objects.get(username="root").email == "root@example.org"
+
+
+def test_a_policy_approved_without_its_review_or_needing_approval_without_a_status_is_refused(tmp_path):
+    # given line 2 approved but naming no reviewer nor time, line 3 needing approval yet not_required
+    policies = (
+        "name,valid_from,scope,needs_approval,approval_status\n"
+        "甲奖励,2024-01-01,district,true,approved\n"
+        "乙奖励,2024-01-01,district,true,not_required\n"
+    )
+    benefits = (
+        "policy,policy_valid_from,kind,amount_yuan\n"
+        "甲奖励,2024-01-01,one_off_award,1000\n"
+        "乙奖励,2024-01-01,one_off_award,1000\n"
+    )
+
+    # when
+    errors = import_errors(only(tmp_path, policies=policies, policy_benefits=benefits))
+
+    # then each is said on its line, as the database's constraints would refuse them
+    review = "已审批的政策须记录审批人和时间 / a review records who and when"
+    assert errors == [
+        f"policies.csv:2: reviewed_by: {review}",
+        f"policies.csv:2: reviewed_at: {review}",
+        "policies.csv:3: approval_status: 需审批的政策应为待审批、已批准或已驳回,其余为无需审批 / "
+        "a policy that needs approval is pending, approved or rejected; any other is not_required",
+    ]
+    assert not Policy.objects.exists()
