@@ -1,5 +1,7 @@
 """Which of the six roles a user has, and the Django permissions each role's group carries."""
 
+from collections.abc import Iterable
+
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
@@ -109,6 +111,14 @@ def user_role(user) -> Role | None:
     if names is None:
         names = set(user.groups.values_list("name", flat=True))
         user._role_names = names  # cached on the request's user object
+    return role_of_groups(names)
+
+
+def role_of_groups(names: Iterable[str], *, is_superuser: bool = False) -> Role | None:
+    """The role of an account in these groups, active or not (user_role asks for a live login)."""
+    if is_superuser:
+        return Role.DISTRICT_ADMIN
+    names = set(names)
     for role in _PRECEDENCE:
         if role in names:
             return role

@@ -207,8 +207,8 @@ def policy_update(
     if errors:
         raise ValidationError(errors)
     # Rows are replaced only when they differ, so that the history shows real changes only.
-    benefits_changed = rows is not None and sorted(map(_benefit_key, policy.benefits.all())) != sorted(
-        map(_benefit_key, rows)
+    benefits_changed = rows is not None and sorted(map(benefit_key, policy.benefits.all())) != sorted(
+        map(benefit_key, rows)
     )
     terms_changed |= benefits_changed
     if terms_changed:
@@ -223,7 +223,8 @@ def policy_update(
     return policy
 
 
-def _benefit_key(benefit: Benefit) -> tuple:
+def benefit_key(benefit: Benefit) -> tuple:
+    """A benefit's kind and parameters, comparable whatever the decimals' trailing zeros."""
     values = [getattr(benefit, name) for name in PARAMETERS]
     return (str(benefit.kind), *("" if v is None else str(Decimal(v).normalize()) for v in values))
 

@@ -1,4 +1,4 @@
-"""A district's data in and out as the ten spreadsheet files of import-format.md."""
+"""A district's data in and out as the spreadsheet files of import-format.md (rows.FILES)."""
 
 from crm.district_io.errors import DistrictImportError, RowError
 from crm.district_io.exporting import district_export

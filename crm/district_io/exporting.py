@@ -4,7 +4,9 @@ import csv
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.db.models import F
 
@@ -12,10 +14,15 @@ from crm.district_io.rows import (
     ACTIVITIES,
     AGENCIES,
     BUILDINGS,
+    COMMITMENT_LINES,
+    COMMITMENT_PAYMENTS,
+    COMMITMENTS,
     ENTERPRISES,
     FILES,
     HOLDS,
     LEADS,
+    POLICIES,
+    POLICY_BENEFITS,
     PROMOTER_TARGETS,
     PROMOTERS,
     SIGNINGS,
@@ -25,6 +32,7 @@ from crm.district_io.rows import (
     TAX,
     TENANCIES,
     UNITS,
+    USERS,
     FileSpec,
     format_row,
 )
@@ -47,7 +55,9 @@ from crm.models import (
     Unit,
 )
 from crm.models.privacy import AccessWay
+from crm.roles import role_of_groups
 from crm.services.privacy import contact_access_record
+from policies.models import Benefit, Commitment, CommitmentLine, CommitmentPayment, Policy
 
 CHUNK = 2000
 
@@ -118,37 +128,102 @@ QUERIES: dict[str, tuple[models.QuerySet, dict[str, str]]] = {
     ),
     SIGNINGS.name: (
         Signing.objects.order_by("lead__ref", "building__code"),
-        {"lead": "lead__ref", "building": "building__code", "units": "@signing_units"},
+        {
+            "lead": "lead__ref",
+            "building": "building__code",
+            "units": "@signing_units",
+            "signed_by": "signed_by__user__username",
+            "settled_by": "settled_by__username",
+            "cancelled_by": "cancelled_by__username",
+        },
+    ),
+    USERS.name: (
+        get_user_model().objects.all(),
+        {
+            "role": "@user_roles",
+            "street": "scope__street__name",
+            "building": "scope__building__code",
+            "active": "is_active",
+        },
+    ),
+    POLICIES.name: (
+        Policy.objects.all(),
+        {
+            "street": "street__name",
+            "business_circle": "business_circle__name",
+            "building": "building__code",
+            "lead": "lead__ref",
+            "proposed_by": "proposed_by__username",
+            "reviewed_by": "reviewed_by__username",
+        },
+    ),
+    POLICY_BENEFITS.name: (
+        Benefit.objects.all(),
+        {"policy": "policy__name", "policy_valid_from": "policy__valid_from"},
+    ),
+    COMMITMENTS.name: (
+        Commitment.objects.all(),
+        {"lead": "signing__lead__ref", "building": "signing__building__code"},
+    ),
+    COMMITMENT_LINES.name: (
+        CommitmentLine.objects.all(),
+        {
+            "lead": "commitment__signing__lead__ref",
+            "building": "commitment__signing__building__code",
+            "policy": "policy__name",
+            "policy_valid_from": "policy__valid_from",
+            "withheld_by": "withheld_by__username",
+        },
+    ),
+    COMMITMENT_PAYMENTS.name: (
+        CommitmentPayment.objects.all(),
+        {
+            "lead": "line__commitment__signing__lead__ref",
+            "building": "line__commitment__signing__building__code",
+            "policy_name": "line__policy_name",
+            "benefit_kind": "line__benefit_kind",
+            "beneficiary": "line__beneficiary",
+            "year_index": "line__year_index",
+            "recorded_by": "recorded_by__username",
+        },
     ),
 }
+# Files whose rows are sorted here, by their cells: names in Chinese sort by the database's collation,
+# which differs between PostgreSQL and SQLite, and every database must write the same file.
+SORTED_HERE = frozenset(
+    spec.name
+    for spec in (STREETS, STREET_TARGETS, AGENCIES, USERS, POLICIES, POLICY_BENEFITS, COMMITMENTS)
+    + (COMMITMENT_LINES, COMMITMENT_PAYMENTS)
+)
 
 
 QUERIES_M2M = {
     "tenancy_units": (TenancyUnit.objects.all(), ("tenancy_id", "unit__number")),
     "preferred_streets": (Lead.preferred_streets.through.objects.all(), ("lead_id", "street__name")),
     "signing_units": (Signing.units.through.objects.all(), ("signing_id", "unit__number")),
+    "user_groups": (get_user_model().groups.through.objects.all(), ("user_id", "group__name")),
 }
 
 
-def _many_to_many() -> dict[str, dict[int, list[str]]]:
-    """The names in each many-to-many column, by the id of the row that holds them."""
-    maps: dict[str, dict[int, list[str]]] = {name: defaultdict(list) for name in QUERIES_M2M}
+def _many_to_many() -> dict[str, dict[int, Any]]:
+    """The names in each many-to-many column, by the id of the row that holds them; each user's role."""
+    maps: dict[str, dict[int, Any]] = {name: defaultdict(list) for name in QUERIES_M2M}
     for name, (query, fields) in QUERIES_M2M.items():
         for owner_id, value in query.values_list(*fields).iterator(chunk_size=CHUNK):
             maps[name][owner_id].append(value)
+    users = get_user_model().objects.values_list("id", "is_superuser")
+    groups = maps.pop("user_groups")
+    maps["user_roles"] = {pk: role_of_groups(groups.get(pk, ()), is_superuser=su) for pk, su in users}
     return maps
 
 
-def _rows(spec: FileSpec, maps: dict[str, dict[int, list[str]]]) -> Iterator[list[str]]:
-    if spec in (STREETS, STREET_TARGETS, AGENCIES):
-        # Chinese names sort by the database's collation, which differs between PostgreSQL and SQLite;
-        # the few streets and agencies are sorted here by code point so that every database writes the
-        # same file.
+def _rows(spec: FileSpec, maps: dict[str, dict[int, Any]]) -> Iterator[list[str]]:
+    if spec.name in SORTED_HERE:
         return iter(sorted(_query_rows(spec, maps)))
     return _query_rows(spec, maps)
 
 
-def _query_rows(spec: FileSpec, maps: dict[str, dict[int, list[str]]]) -> Iterator[list[str]]:
+def _query_rows(spec: FileSpec, maps: dict[str, dict[int, Any]]) -> Iterator[list[str]]:
     query, paths = QUERIES[spec.name]
     fields = ["id"] + [
         paths.get(name, name) for name in spec.column_names if not paths.get(name, "").startswith("@")

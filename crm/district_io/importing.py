@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -40,10 +42,16 @@ from crm.district_io.rows import (
     ACTIVITIES,
     AGENCIES,
     BUILDINGS,
+    COMMITMENT_LINES,
+    COMMITMENT_PAYMENTS,
+    COMMITMENTS,
     ENTERPRISES,
     FILES,
     HOLDS,
     LEADS,
+    LINE_KEY,
+    POLICIES,
+    POLICY_BENEFITS,
     PROMOTER_TARGETS,
     PROMOTERS,
     SIGNINGS,
@@ -53,6 +61,7 @@ from crm.district_io.rows import (
     TAX,
     TENANCIES,
     UNITS,
+    USERS,
     FileSpec,
     ParsedRow,
     parse_rows,
@@ -76,10 +85,23 @@ from crm.models import (
     Tenancy,
     TenancyUnit,
     Unit,
+    UserScope,
 )
 from crm.names import normalise_company_name
 from crm.services.dispatch import INPUTS_CHANGED, dispatch
 from crm.services.leads import LAWFUL_BASIS_NEEDED, contact_lacks_lawful_basis
+from policies.conditions import ConditionError, parse_condition
+from policies.engine.terms import PARAMETERS, BenefitKind
+from policies.models import (
+    ApprovalStatus,
+    Benefit,
+    Commitment,
+    CommitmentLine,
+    CommitmentPayment,
+    Policy,
+    condition_known_values,
+)
+from policies.services import benefit_key
 
 BATCH = 1000
 CHUNK = 900  # keys per `IN (...)`: below SQLite's limit on query parameters
@@ -87,6 +109,19 @@ SCAN_ABOVE = 10 * CHUNK  # more keys than this are found by one scan of the tabl
 HISTORY_REASON = "区级数据导入 / district import"
 SIGNED_STAGES = (LeadStage.SIGNED, LeadStage.SETTLED)
 IMPORTED_SETTLEMENT = "导入记录中已入驻 / settled in the imported records"
+# How a commitment line is named from its own row: the signing, the policy and benefit, the year.
+LINE_PATHS = (
+    "commitment__signing__lead__ref",
+    "commitment__signing__building__code",
+    "policy_name",
+    "benefit_kind",
+    "beneficiary",
+    "year_index",
+)
+PAYMENT_ALIASES = tuple(f"k_{index}" for index in range(len(LINE_PATHS)))
+POLICY_REFERENCES = ("street", "business_circle", "building", "lead", "proposed_by", "reviewed_by")
+OMIT_ROLE = object()  # users.csv without a role column: the login's groups stay as they are
+SIGNING_OUTCOME = ("settled_at", "settle_override_reason", "cancelled_at", "cancel_reason")
 
 
 @dataclass
@@ -260,6 +295,13 @@ class _DistrictImport:
         self.unit_plans: dict[tuple, _Plan] = {}
         self.lead_plans: dict[str, _Plan] = {}
         self.lead_touches: list[_Plan] = []
+        self.settlement_given: list[_Plan] = []
+        self.account_facts: dict[str, tuple[Any, dict]] = {}
+        self.policy_plans: dict[tuple, _Plan] = {}
+        self.known_values: dict[str, list[str]] | None = None
+        self.benefit_rows: dict[tuple, list[tuple[int, dict]]] = defaultdict(list)
+        self.benefits_now: dict[int, list[tuple]] = defaultdict(list)
+        self.line_facts: dict[tuple, tuple] = {}
         self.preferred_now: dict[int, set[int]] = {}
         self.signing_units_now: dict[int, set[int]] = {}
         self.latest_in_file: dict[str, dt.datetime] = {}
@@ -279,6 +321,7 @@ class _DistrictImport:
             ENTERPRISES.name: self._check_enterprises,
             TENANCIES.name: self._check_tenancies,
             TAX.name: self._check_tax,
+            USERS.name: self._check_users,
             PROMOTERS.name: self._check_promoters,
             PROMOTER_TARGETS.name: self._check_promoter_targets,
             STREET_TARGETS.name: self._check_street_targets,
@@ -288,6 +331,11 @@ class _DistrictImport:
             ACTIVITIES.name: self._check_activities,
             HOLDS.name: self._check_holds,
             SIGNINGS.name: self._check_signings,
+            POLICIES.name: self._check_policies,
+            POLICY_BENEFITS.name: self._check_benefits,
+            COMMITMENTS.name: self._check_commitments,
+            COMMITMENT_LINES.name: self._check_lines,
+            COMMITMENT_PAYMENTS.name: self._check_payments,
         }
         self._load_known_keys()
         for spec in FILES:
@@ -301,6 +349,7 @@ class _DistrictImport:
         self._set_last_activity()
         self._check_open_companies()
         self._check_overlaps()
+        self._check_policies_have_benefits()
 
     def _load_known_keys(self) -> None:
         self.ids["street"].update(Street.objects.values_list("name", "id"))
@@ -314,6 +363,23 @@ class _DistrictImport:
         self.ids["promoter"].update(Promoter.objects.values_list("user__username", "id"))
         self.ids["lead"].update(Lead.objects.values_list("ref", "id"))
         self.ids["agency"].update(Agency.objects.values_list("name", "id"))
+        self.ids["user"].update(get_user_model().objects.values_list("username", "id"))
+        self.ids["signing"].update(
+            ((ref, code), pk)
+            for ref, code, pk in Signing.objects.values_list("lead__ref", "building__code", "id")
+        )
+        self.ids["policy"].update(
+            ((name, valid_from), pk)
+            for name, valid_from, pk in Policy.objects.values_list("name", "valid_from", "id")
+        )
+        self.ids["commitment"].update(
+            ((ref, code), pk)
+            for ref, code, pk in Commitment.objects.values_list(
+                "signing__lead__ref", "signing__building__code", "id"
+            )
+        )
+        lines = CommitmentLine.objects.values_list(*LINE_PATHS, "id")
+        self.ids["line"].update((tuple(row[:-1]), row[-1]) for row in lines.iterator(chunk_size=5000))
 
     def _error(self, line: int, column: str, message: str, file: str | None = None) -> None:
         self.errors.append(RowError(file or self.label, line, column, message))
@@ -333,7 +399,8 @@ class _DistrictImport:
     def _known(self, row: ParsedRow, column: str, kind: str, key: Any, zh: str, en: str) -> bool:
         if key in self.ids[kind]:
             return True
-        self._error(row.line, column, f"未知的{zh} {key} / unknown {en} {key}")
+        shown = " @ ".join(map(str, key)) if isinstance(key, tuple) and kind != "unit" else key
+        self._error(row.line, column, f"未知的{zh} {shown} / unknown {en} {shown}")
         return False
 
     def _ref(self, row: ParsedRow, values: dict, column: str, attname: str, kind: str, zh: str, en: str):
@@ -946,7 +1013,10 @@ class _DistrictImport:
         for row in self._unique(SIGNINGS, rows):
             ref, building = row.key
             values: dict[str, Any] = {}
-            self._copy(row, values, "area_m2", "rent", "signed_on")
+            self._copy(row, values, "area_m2", "rent", "signed_on", *SIGNING_OUTCOME)
+            self._ref(row, values, "signed_by", "signed_by_id", "promoter", "招商人员", "promoter")
+            self._ref(row, values, "settled_by", "settled_by_id", "user", "账号", "user")
+            self._ref(row, values, "cancelled_by", "cancelled_by_id", "user", "账号", "user")
             lead_ok = self._known(row, "lead", "lead", ref, "线索", "lead")
             building_ok = self._known(row, "building", "building", building, "楼宇", "building")
             unit_keys = self._unit_keys(row, building)
@@ -964,7 +1034,9 @@ class _DistrictImport:
                     f"线索 {ref} 没有统一社会信用代码,无法签约 / lead {ref} has no credit code to sign with",
                 )
                 continue
-            if stage not in SIGNED_STAGES:
+            ex = existing.get(row.key)
+            cancelled = self._check_signing_outcome(row, _merged(ex, values))
+            if stage not in SIGNED_STAGES and not cancelled:
                 self._error(
                     row.line,
                     "lead",
@@ -974,7 +1046,6 @@ class _DistrictImport:
             if credit_code not in self.ids["enterprise"]:
                 self._enterprise_from_lead(row, credit_code, lead)
             values["enterprise_id"] = _Ref("enterprise", credit_code)
-            ex = existing.get(row.key)
             signed_on = _merged(ex, values).get("signed_on")
             area = _merged(ex, values).get("area_m2")
             if signed_on is None:
@@ -1002,16 +1073,34 @@ class _DistrictImport:
                 continue
             taken_in_file[chosen] = row.line
             values["tenancy_id"] = _Ref("tenancy", chosen)
-            if ex is None:
+            if ex is None and "signed_by" not in row.values:
                 # As signing_complete does: the lead's owner signed, unless told otherwise.
                 values["signed_by_id"] = lead.get("owner_id")
             plan = _Plan(row.line, row.key, values, ex)
             if "units" in row.values:
                 plan.links = unit_keys
             plans.append(plan)
+            if "settled_at" in row.values:
+                self.settlement_given.append(plan)
+            self.ids["signing"].setdefault(row.key, None)
             end = self._tenancy_end(chosen, tenancies)
-            if end is None or end >= self.today:
+            if not cancelled and (end is None or end >= self.today):
                 self.leased_by_signing.update(unit_keys if plan.links is not None else self._units_of(ex))
+
+    def _check_signing_outcome(self, row: ParsedRow, final: dict) -> bool:
+        """A signing verified or cancelled, each with what the database requires; True if cancelled."""
+        cancelled = final.get("cancelled_at") is not None
+        if row.ok("cancelled_at", "cancel_reason") and cancelled and not final.get("cancel_reason"):
+            self._error(
+                row.line, "cancel_reason", "取消签约须填写原因 / a cancelled signing needs its reason"
+            )
+        if row.ok("cancelled_at", "settled_at") and cancelled and final.get("settled_at") is not None:
+            self._error(
+                row.line,
+                "cancelled_at",
+                "已核验入驻的签约不能同时是已取消的 / a signing is not both settled and cancelled",
+            )
+        return cancelled
 
     @staticmethod
     def _tenancy_of_signing(choices: dict, signed_on: dt.date, current: tuple | None, free) -> tuple | None:
@@ -1210,6 +1299,277 @@ class _DistrictImport:
                         file=wrong.file,
                     )
 
+    # ------------------------------------------------------------------ accounts, policies, commitments
+
+    def _check_users(self, rows) -> None:
+        """Logins the other files name: their names, address, role and place; never a password."""
+        rows = list(rows)
+        existing = _load(
+            get_user_model(), "username", [r.key[0] for r in rows if r.key], lambda r: (r["username"],)
+        )
+        plans = self.plans[USERS.name] = []
+        for row in self._unique(USERS, rows):
+            username = row.key[0]
+            values: dict[str, Any] = {"username": username}
+            self._copy(row, values, "first_name", "last_name", "email")
+            if "active" in row.values:
+                values["is_active"] = row.values["active"]
+            if values.get("email"):
+                try:
+                    validate_email(values["email"])
+                except ValidationError:
+                    self._error(
+                        row.line, "email", f"不是电子邮件地址 / not an e-mail address: {values['email']}"
+                    )
+            ex = existing.get(row.key)
+            if ex is None:
+                values["password"] = make_password(None)  # no login until the user resets it
+            elif ex["is_superuser"]:
+                self._keep_superuser(row, ex, values)
+            plan = _Plan(row.line, row.key, values, ex)
+            place: dict[str, Any] = {}
+            self._ref(row, place, "street", "street_id", "street", "镇街", "street")
+            self._ref(row, place, "building", "building_id", "building", "楼宇", "building")
+            if place.get("street_id") is not None and place.get("building_id") is not None:
+                self._error(
+                    row.line, "building", "账号只能限定一个镇街或一幢楼宇 / a login is scoped to one place"
+                )
+            self.account_facts[username] = (row.values.get("role", OMIT_ROLE), place)
+            plans.append(plan)
+            self.ids["user"].setdefault(username, None)
+
+    def _keep_superuser(self, row: ParsedRow, existing: dict, values: dict) -> None:
+        # A district admin may import; a superuser's address or role changed that way would hand
+        # them the superuser's login. Superusers are changed in the admin only.
+        changed = [attname for attname, value in values.items() if existing[attname] != value]
+        role = row.values.get("role", OMIT_ROLE)
+        if role is not OMIT_ROLE and role != Role.DISTRICT_ADMIN:
+            changed.append("role")
+        for attname in changed:
+            self._error(
+                row.line,
+                "active" if attname == "is_active" else attname,
+                "超级管理员的账号只能在管理后台修改 / a superuser's login is changed in the admin only",
+            )
+
+    def _check_policies(self, rows) -> None:
+        """Policies, each checked by the model's own rules and the condition language's parser."""
+        rows = list(rows)
+        existing = _load(
+            Policy, "name", [r.key[0] for r in rows if r.key], lambda r: (r["name"], r["valid_from"])
+        )
+        plans = self.plans[POLICIES.name] = []
+        self.policies_label = self.label
+        for row in self._unique(POLICIES, rows):
+            values: dict[str, Any] = {}
+            self._copy(row, values, *_plain(POLICIES, *POLICY_REFERENCES))
+            for column in ("stacking_group", "condition"):
+                if column in values:
+                    values[column] = values[column].strip()  # as policy_create keeps them
+            self._ref(row, values, "street", "street_id", "street", "镇街", "street")
+            self._ref(
+                row, values, "business_circle", "business_circle_id", "circle", "商圈", "business circle"
+            )
+            self._ref(row, values, "building", "building_id", "building", "楼宇", "building")
+            self._ref(row, values, "lead", "lead_id", "lead", "线索", "lead")
+            self._ref(row, values, "proposed_by", "proposed_by_id", "user", "账号", "user")
+            self._ref(row, values, "reviewed_by", "reviewed_by_id", "user", "账号", "user")
+            ex = existing.get(row.key)
+            final = _merged(ex, values)
+            # The condition is parsed below against this import's streets and circles as well.
+            self._model_rules(row, Policy, {**final, "condition": ""})
+            if row.ok("condition"):
+                try:
+                    parse_condition(final.get("condition", ""), known_values=self._condition_values())
+                except ConditionError as error:
+                    self._error(row.line, "condition", error.message)
+            self._check_approval(row, final)
+            plan = _Plan(row.line, row.key, values, ex)
+            plans.append(plan)
+            self.policy_plans[row.key] = plan
+            self.ids["policy"].setdefault(row.key, None)
+
+    def _condition_values(self) -> dict[str, list[str]]:
+        if self.known_values is None:
+            self.known_values = condition_known_values()
+            self.known_values["street"] = sorted(self.ids["street"])
+            self.known_values["business_circle"] = ["", *sorted(self.ids["circle"])]
+        return self.known_values
+
+    def _check_approval(self, row: ParsedRow, final: dict) -> None:
+        # The database's policy_approval_status_matches and policy_review_recorded, said by line.
+        status = final.get("approval_status", ApprovalStatus.NOT_REQUIRED)
+        if not row.ok("needs_approval", "approval_status"):
+            return
+        if final.get("needs_approval", False) != (status != ApprovalStatus.NOT_REQUIRED):
+            self._error(
+                row.line,
+                "approval_status",
+                "需审批的政策应为待审批、已批准或已驳回,其余为无需审批 / "
+                "a policy that needs approval is pending, approved or rejected; any other is not_required",
+            )
+        elif status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED):
+            for column, attname in (("reviewed_by", "reviewed_by_id"), ("reviewed_at", "reviewed_at")):
+                if row.ok(column) and final.get(attname) is None:
+                    self._error(
+                        row.line, column, "已审批的政策须记录审批人和时间 / a review records who and when"
+                    )
+
+    def _check_benefits(self, rows) -> None:
+        """Each benefit by the rules the policy service applies (benefit_problems), grouped by policy."""
+        self.benefits_label = self.label
+        for row in rows:
+            if row.key is None:
+                continue
+            values: dict[str, Any] = {"kind": row.values.get("kind", "")}
+            values.update({name: row.values.get(name) for name in PARAMETERS})
+            self._model_rules(row, Benefit, values)
+            if self._known(row, "policy", "policy", row.key, "政策", "policy"):
+                self.benefit_rows[row.key].append((row.line, values))
+        policy_ids = [pk for pk in (self.ids["policy"].get(key) for key in self.benefit_rows) if pk]
+        for row in _select(Benefit.objects.all(), "policy_id", policy_ids, "policy_id", "kind", *PARAMETERS):
+            self.benefits_now[row[0]].append(
+                benefit_key(Benefit(**dict(zip(("kind", *PARAMETERS), row[1:], strict=True))))
+            )
+
+    def _check_policies_have_benefits(self) -> None:
+        # As policy_create: a policy needs at least one benefit.
+        for key, plan in self.policy_plans.items():
+            if plan.existing is None and key not in self.benefit_rows:
+                self._error(
+                    plan.line,
+                    "name",
+                    "政策至少须有一项福利(policy_benefits.csv)/ a policy needs at least one benefit "
+                    "(policy_benefits.csv)",
+                    file=self.policies_label,
+                )
+
+    def _check_commitments(self, rows) -> None:
+        """What was promised at each signing, restored as it was: no policy is evaluated again."""
+        rows = list(rows)
+        existing = _load(
+            Commitment,
+            "signing__lead__ref",
+            [r.key[0] for r in rows if r.key],
+            lambda r: (r["k_ref"], r["k_building"]),
+            k_ref="signing__lead__ref",
+            k_building="signing__building__code",
+        )
+        plans = self.plans[COMMITMENTS.name] = []
+        for row in self._unique(COMMITMENTS, rows):
+            values: dict[str, Any] = {}
+            self._copy(row, values, "evaluated_on", "total_yuan", "tax_retained_share", "snapshot")
+            if self._known_signing(row, row.key):
+                values["signing_id"] = _Ref("signing", row.key)
+                values["building_id"] = _Ref("building", row.key[1])
+            plans.append(_Plan(row.line, row.key, values, existing.get(row.key)))
+            self.ids["commitment"].setdefault(row.key, None)
+
+    def _known_signing(self, row: ParsedRow, key: tuple) -> bool:
+        return self._known(row, "lead", "signing", key, "签约(线索 @ 楼宇)", "signing (lead @ building)")
+
+    def _check_lines(self, rows) -> None:
+        """Each period of a schedule, with its payments' period and its withholding's reason."""
+        rows = list(rows)
+        existing = _load(
+            CommitmentLine,
+            "commitment__signing__lead__ref",
+            [r.key[0] for r in rows if r.key],
+            lambda r: (r["k_ref"], r["k_building"], *(r[name] for name in LINE_KEY[2:])),
+            k_ref="commitment__signing__lead__ref",
+            k_building="commitment__signing__building__code",
+        )
+        plans = self.plans[COMMITMENT_LINES.name] = []
+        for row in self._unique(COMMITMENT_LINES, rows):
+            values: dict[str, Any] = dict(zip(LINE_KEY[2:], row.key[2:], strict=True))
+            self._copy(row, values, "year", "period_start", "period_end", "amount_yuan", "withheld_at")
+            self._copy(row, values, "withheld_reason")
+            if self._known_signing(row, row.key[:2]):
+                if row.key[:2] in self.ids["commitment"]:
+                    values["commitment_id"] = _Ref("commitment", row.key[:2])
+                else:
+                    self._error(row.line, "lead", "该签约没有政策承诺 / the signing has no commitment")
+            if values["benefit_kind"] not in {kind.value for kind in BenefitKind}:
+                known = ", ".join(BenefitKind)
+                self._error(
+                    row.line, "benefit_kind", f"未知的福利类型 / unknown benefit kind; allowed: {known}"
+                )
+            self._line_policy(row, values)
+            self._ref(row, values, "withheld_by", "withheld_by_id", "user", "账号", "user")
+            ex = existing.get(row.key)
+            final = _merged(ex, values)
+            start, end = final.get("period_start"), final.get("period_end")
+            if row.ok("period_start", "period_end") and start and end and start > end:
+                self._error(row.line, "period_end", "期间结束早于开始 / the period ends before it starts")
+            if (
+                row.ok("withheld_at", "withheld_reason")
+                and final.get("withheld_at")
+                and not final.get("withheld_reason")
+            ):
+                self._error(row.line, "withheld_reason", "暂缓兑现须填写原因 / withholding needs a reason")
+            plans.append(_Plan(row.line, row.key, values, ex))
+            self.line_facts[row.key] = (final.get("amount_yuan"), start)
+            self.ids["line"].setdefault(row.key, None)
+
+    def _line_policy(self, row: ParsedRow, values: dict) -> None:
+        """The policy a period was promised under (name and valid-from); blank: since deleted."""
+        if "policy" not in row.values:
+            return
+        name, valid_from = row.values["policy"], row.values.get("policy_valid_from")
+        if name is None:
+            values["policy_id"] = None
+        elif valid_from is None:
+            if row.ok("policy_valid_from"):
+                self._error(row.line, "policy_valid_from", "须与政策同填 / needed with the policy")
+        elif self._known(row, "policy", "policy", (name, valid_from), "政策", "policy"):
+            values["policy_id"] = _Ref("policy", (name, valid_from))
+
+    def _check_payments(self, rows) -> None:
+        """Payments against known periods: not before the period begins, never more than it promised."""
+        rows = list(rows)
+        refs = [r.key[0] for r in rows if r.key]
+        existing = _load(
+            CommitmentPayment,
+            "line__commitment__signing__lead__ref",
+            refs,
+            lambda r: (*(r[alias] for alias in PAYMENT_ALIASES), r["paid_on"], r["recorded_at"]),
+            **{alias: f"line__{path}" for alias, path in zip(PAYMENT_ALIASES, LINE_PATHS, strict=True)},
+        )
+        lines = _select(
+            CommitmentLine.objects.all(), LINE_PATHS[0], refs, *LINE_PATHS, "amount_yuan", "period_start"
+        )
+        facts = {tuple(row[:6]): row[6:] for row in lines}
+        facts.update(self.line_facts)
+        in_file = {r.key for r in rows if r.key}
+        paid: dict[tuple, Decimal] = defaultdict(Decimal)
+        for key, row in existing.items():
+            if key not in in_file:
+                paid[key[:6]] += row["amount_yuan"]
+        plans = self.plans[COMMITMENT_PAYMENTS.name] = []
+        for row in self._unique(COMMITMENT_PAYMENTS, rows):
+            line, (paid_on, recorded_at) = row.key[:6], row.key[6:]
+            values: dict[str, Any] = {"paid_on": paid_on, "recorded_at": recorded_at}
+            self._copy(row, values, "amount_yuan", "note")
+            self._ref(row, values, "recorded_by", "recorded_by_id", "user", "账号", "user")
+            if self._known(row, "lead", "line", line, "承诺期间", "commitment period"):
+                values["line_id"] = _Ref("line", line)
+                amount, period_start = facts.get(line, (None, None))
+                if period_start and paid_on < period_start:
+                    self._error(
+                        row.line,
+                        "paid_on",
+                        f"该期自 {period_start} 开始 / the period begins on {period_start}",
+                    )
+                paid[line] += _merged(existing.get(row.key), values).get("amount_yuan") or 0
+                if amount is not None and row.ok("amount_yuan") and paid[line] > amount:
+                    self._error(
+                        row.line,
+                        "amount_yuan",
+                        f"兑现合计 {paid[line]} 超过该期承诺的 {amount} 元 / "
+                        f"payments of {paid[line]} exceed the {amount} yuan promised for the period",
+                    )
+            plans.append(_Plan(row.line, row.key, values, existing.get(row.key)))
+
     # ------------------------------------------------------------------ writing
 
     def write(self) -> None:
@@ -1231,6 +1591,7 @@ class _DistrictImport:
         self._write_links()
         self._count(TENANCIES.name)
         self._write_tax()
+        self._write_accounts()
         self._write_users()
         self._write_table(PROMOTERS.name, Promoter, "promoter", history=False)
         self._write_table(PROMOTER_TARGETS.name, PromoterTarget, None)
@@ -1245,11 +1606,16 @@ class _DistrictImport:
         self._write_table(STAGE_CHANGES.name, StageChange, None, history=False)
         self._write_table(ACTIVITIES.name, Activity, None, history=False)
         self._write_table(HOLDS.name, Reservation, None)
-        self._write_table(SIGNINGS.name, Signing, None)
+        self._write_table(SIGNINGS.name, Signing, "signing")
         self._write_m2m(
             SIGNINGS.name, Signing.units.through, "signing_id", "unit_id", "unit", self.signing_units_now
         )
         self._count(SIGNINGS.name)
+        self._write_table(POLICIES.name, Policy, "policy")
+        self._write_benefits()
+        self._write_table(COMMITMENTS.name, Commitment, "commitment", history=False)
+        self._write_table(COMMITMENT_LINES.name, CommitmentLine, "line")
+        self._write_table(COMMITMENT_PAYMENTS.name, CommitmentPayment, None)
         self._mark_imported_settlements()
         self._update(Unit, self.unit_status_plans)
         self.report.alongside["签约房源改为已租 / signed units marked leased"] = len(self.unit_status_plans)
@@ -1279,11 +1645,17 @@ class _DistrictImport:
         )
 
     def _mark_imported_settlements(self) -> None:
-        # The format carries the lead's stage, not the verification: a lead the district's records
-        # call settled is taken as verified by them, and says so on its signing.
-        marked = Signing.objects.filter(
-            lead__stage=LeadStage.SETTLED, settled_at__isnull=True, cancelled_at__isnull=True
-        ).update(settled_at=timezone.now(), settle_override_reason=IMPORTED_SETTLEMENT)
+        # A file without the verification columns carries the lead's stage only: a lead the
+        # district's records call settled is taken as verified by them, and says so on its signing.
+        # A signing whose row says when it was verified (an export does) is as its row says.
+        given = [plan.pk for plan in self.settlement_given]
+        marked = (
+            Signing.objects.filter(
+                lead__stage=LeadStage.SETTLED, settled_at__isnull=True, cancelled_at__isnull=True
+            )
+            .exclude(pk__in=given)
+            .update(settled_at=timezone.now(), settle_override_reason=IMPORTED_SETTLEMENT)
+        )
         self.report.alongside["按导入阶段标记入驻的签约 / signings settled as imported"] = marked
 
     def _resolve(self, value: Any) -> Any:
@@ -1410,6 +1782,79 @@ class _DistrictImport:
         TaxRecord.objects.bulk_update(updates, ["amount_yuan"], batch_size=BATCH)
         counts.created, counts.updated = len(creates), len(updates)
         counts.unchanged = len(self.tax_plans) - len(creates) - len(updates)
+
+    def _write_accounts(self) -> None:
+        """users.csv's logins, then each one's role group and place where the file names them."""
+        if USERS.name not in self.plans:
+            return
+        self._write_table(USERS.name, get_user_model(), "user", history=False)
+        user_model = get_user_model()
+        through = user_model.groups.through
+        groups = {group.name: group.pk for group in Group.objects.filter(name__in=Role.values)}
+        for plan in self.plans[USERS.name]:
+            role, place = self.account_facts[plan.key[0]]
+            changed = False
+            # A superuser is exported as a district admin, which it is without the group.
+            superuser = bool(plan.existing and plan.existing["is_superuser"])
+            if role is not OMIT_ROLE and not (superuser and role == Role.DISTRICT_ADMIN):
+                now = set(
+                    through.objects.filter(user_id=plan.pk, group__name__in=Role.values).values_list(
+                        "group__name", flat=True
+                    )
+                )
+                if now != ({role} if role else set()):
+                    through.objects.filter(user_id=plan.pk, group__name__in=now - {role}).delete()
+                    if role and role not in now:
+                        group_id = groups.get(role) or Group.objects.get_or_create(name=role)[0].pk
+                        through.objects.create(user_id=plan.pk, group_id=group_id)
+                    changed = True
+            if place:
+                changed |= self._write_user_scope(plan.pk, place)
+            if changed and plan.status == "unchanged":
+                plan.status = "updated"
+        self._count(USERS.name)
+
+    def _write_user_scope(self, user_id: int, place: dict) -> bool:
+        """The login's street or building (UserScope); an agency's login keeps its agency."""
+        wanted = {attname: self._resolve(value) for attname, value in place.items()}
+        scope = UserScope.objects.filter(user_id=user_id).first()
+        if scope is None:
+            if not any(wanted.values()):
+                return False
+            UserScope.objects.create(user_id=user_id, **wanted)
+            return True
+        if all(getattr(scope, attname) == value for attname, value in wanted.items()):
+            return False
+        if (
+            not any(wanted.values())
+            and scope.agency_id is None
+            and not ({"street_id", "building_id"} - wanted.keys())
+        ):
+            scope.delete()
+            return True
+        for attname, value in wanted.items():
+            setattr(scope, attname, value)
+        scope.save()
+        return True
+
+    def _write_benefits(self) -> None:
+        """Each listed policy's benefits, replaced (with their history) only where they differ."""
+        if POLICY_BENEFITS.name not in self.report.counts:
+            return
+        counts = self.report.counts[POLICY_BENEFITS.name]
+        fresh = []
+        for key, rows in self.benefit_rows.items():
+            policy_id = self.ids["policy"][key]
+            wanted = [Benefit(policy_id=policy_id, **values) for _, values in rows]
+            if sorted(map(benefit_key, wanted)) == sorted(self.benefits_now.get(policy_id, [])):
+                counts.unchanged += len(wanted)
+                continue
+            for old in Benefit.objects.filter(policy_id=policy_id):
+                old._change_reason = HISTORY_REASON
+                old.delete()
+            fresh += wanted
+            counts.created += len(wanted)
+        bulk_create_with_history(fresh, Benefit, batch_size=BATCH, default_change_reason=HISTORY_REASON)
 
     def _write_users(self) -> None:
         """A promoter's login: made when missing, with no usable password, in the promoter group."""

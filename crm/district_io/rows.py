@@ -2,6 +2,7 @@
 
 import datetime as dt
 import functools
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from crm.constants import (
     LawfulBasis,
     LeadChannel,
     LeadStage,
+    Role,
     StreetKind,
     UnitStatus,
 )
@@ -29,6 +31,8 @@ from crm.district_io.reading import ROW, RawTable
 from crm.models.appraisal import PERCENT_METRICS, Metric, PeriodKind
 from crm.models.people import Agency
 from crm.validators import MAX_TEXT_LENGTH, REPORT_YEAR_MIN, YEAR_MAX, date_range_error, unsafe_text_error
+from policies.engine.terms import HORIZON_YEARS
+from policies.models import SCOPE_CHOICES, ApprovalStatus
 
 # A blank cell of a column whose field has a default: keep the row's value, or the default when new.
 OMIT = object()
@@ -265,6 +269,22 @@ class NameList(Kind):
         return ";".join(sorted(value or ()))
 
 
+class Json(Kind):
+    """A JSON object as one cell: keys sorted and no ASCII escapes, so that an export is stable."""
+
+    def parse(self, text: str) -> dict:
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise CellError(f"不是 JSON: {exc} / not JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise CellError("应为 JSON 对象 {...} / expected a JSON object {...}")
+        return value
+
+    def format(self, value: Any) -> str:
+        return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -373,6 +393,21 @@ TAX = FileSpec(
         _c("year", Integer(REPORT_YEAR_MIN, YEAR_MAX), True),
         _c("month", Integer(1, 12), True, blank_ok=True),
         _c("amount_yuan", Number(16, 2), True),
+    ),
+)
+# Every login the other files name (promoters.csv adds a promoter's profile); never a password.
+USERS = FileSpec(
+    "users.csv",
+    ("username",),
+    (
+        _c("username", Username(150), True),
+        _c("first_name", Text(150)),
+        _c("last_name", Text(150)),
+        _c("email", Text(254)),
+        _c("role", Choice(Role, blank=None)),
+        _c("street", Name(100)),
+        _c("building", Name(40)),
+        _c("active", Boolean()),
     ),
 )
 PROMOTERS = FileSpec(
@@ -508,6 +543,116 @@ SIGNINGS = FileSpec(
         _c("area_m2", Number(**AREA, positive=True), True),
         _c("rent", Number(**RENT, minimum=Decimal(0))),
         _c("signed_on", Date(), True),
+        _c("signed_by", Name(150)),
+        _c("settled_at", DateTime()),
+        _c("settled_by", Username(150)),
+        _c("settle_override_reason", Text(300)),
+        _c("cancelled_at", DateTime()),
+        _c("cancelled_by", Username(150)),
+        _c("cancel_reason", Text(300)),
+    ),
+)
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+class _Scope:
+    """The policy scope's values (a list of choices, not a TextChoices class)."""
+
+    values = [value for value, _ in SCOPE_CHOICES]
+
+
+POLICIES = FileSpec(
+    "policies.csv",
+    ("name", "valid_from"),
+    (
+        _c("name", Text(200), True),
+        _c("valid_from", Date(), True),
+        _c("valid_to", Date()),
+        _c("description", Text()),
+        _c("scope", Choice(_Scope), True),
+        _c("street", Name(100)),
+        _c("business_circle", Name(100)),
+        _c("building", Name(40)),
+        _c("active", Boolean()),
+        _c("priority", Integer(-32768, 32767, blank=OMIT)),
+        _c("stacking_group", Text(40)),
+        _c("condition", Text()),
+        _c("calendar_years", Boolean()),
+        _c("needs_approval", Boolean()),
+        _c("approval_status", Choice(ApprovalStatus)),
+        _c("lead", Name(40)),
+        _c("proposed_by", Username(150)),
+        _c("proposed_at", DateTime()),
+        _c("reviewed_by", Username(150)),
+        _c("reviewed_at", DateTime()),
+        _c("review_note", Text(300)),
+    ),
+)
+# A policy's benefits as a whole: the rows of one policy replace its benefits when they differ.
+POLICY_BENEFITS = FileSpec(
+    "policy_benefits.csv",
+    ("policy", "policy_valid_from"),
+    (
+        _c("policy", Name(200), True),
+        _c("policy_valid_from", Date(), True),
+        _c("kind", Text(30), True),
+        _c("percent", Number(6, 2)),
+        _c("months", Integer(0, 32767)),
+        _c("years", Integer(0, 32767)),
+        _c("yuan_per_m2", Number(12, 2)),
+        _c("amount_yuan", Number(**MONEY)),
+        _c("cap_yuan", Number(**MONEY)),
+        _c("yearly_cap_yuan", Number(**MONEY)),
+    ),
+)
+COMMITMENTS = FileSpec(
+    "commitments.csv",
+    ("lead", "building"),
+    (
+        _c("lead", Name(40), True),
+        _c("building", Name(40), True),
+        _c("evaluated_on", Date(), True),
+        _c("total_yuan", Number(**MONEY, minimum=Decimal(0)), True),
+        _c("tax_retained_share", Number(4, 3, positive=True, maximum=Decimal(1)), True),
+        _c("snapshot", Json(), True),
+    ),
+)
+# A period of a commitment's schedule, named as the signing, the policy and benefit, and the year.
+LINE_KEY = ("lead", "building", "policy_name", "benefit_kind", "beneficiary", "year_index")
+LINE_KEY_COLUMNS = (
+    _c("lead", Name(40), True),
+    _c("building", Name(40), True),
+    _c("policy_name", Text(200), True),
+    _c("benefit_kind", Text(30), True),
+    _c("beneficiary", Text(20), True),
+    _c("year_index", Integer(1, HORIZON_YEARS), True),
+)
+COMMITMENT_LINES = FileSpec(
+    "commitment_lines.csv",
+    LINE_KEY,
+    (
+        *LINE_KEY_COLUMNS,
+        _c("policy", Name(200)),
+        _c("policy_valid_from", Date()),
+        _c("year", Integer(REPORT_YEAR_MIN, YEAR_MAX), True),
+        _c("period_start", Date(), True),
+        _c("period_end", Date(), True),
+        _c("amount_yuan", Number(**MONEY, positive=True), True),
+        _c("withheld_at", DateTime()),
+        _c("withheld_by", Username(150)),
+        _c("withheld_reason", Text(300)),
+    ),
+)
+COMMITMENT_PAYMENTS = FileSpec(
+    "commitment_payments.csv",
+    (*LINE_KEY, "paid_on", "recorded_at"),
+    (
+        *LINE_KEY_COLUMNS,
+        _c("paid_on", Date(), True),
+        _c("amount_yuan", Number(**MONEY, positive=True), True),
+        _c("note", Text(300)),
+        _c("recorded_by", Username(150)),
+        _c("recorded_at", DateTime(), True),
     ),
 )
 
@@ -519,6 +664,7 @@ FILES: tuple[FileSpec, ...] = (
     ENTERPRISES,
     TENANCIES,
     TAX,
+    USERS,
     PROMOTERS,
     PROMOTER_TARGETS,
     STREET_TARGETS,
@@ -528,6 +674,11 @@ FILES: tuple[FileSpec, ...] = (
     ACTIVITIES,
     HOLDS,
     SIGNINGS,
+    POLICIES,
+    POLICY_BENEFITS,
+    COMMITMENTS,
+    COMMITMENT_LINES,
+    COMMITMENT_PAYMENTS,
 )
 SPECS = {spec.name: spec for spec in FILES}
 

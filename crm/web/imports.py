@@ -77,7 +77,7 @@ def import_progress(request, job_id: str):
 
 @roles_required(Role.DISTRICT_ADMIN)
 def export_district_zip(request):
-    """The whole district as the ten CSV files of import-format.md in one .zip (UTF-8 with BOM for Excel)."""
+    """The whole district as the CSV files of import-format.md in one .zip (UTF-8 with BOM for Excel)."""
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as directory:
         district_export(directory=directory, bom=True, by=request.user)

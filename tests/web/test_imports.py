@@ -143,7 +143,8 @@ def test_the_district_exports_as_a_zip_of_the_format_files(district):
     names = (
         "streets buildings units enterprises tenancies tax promoters agencies leads stage_changes activities"
     )
-    names += " holds signings promoter_targets street_targets"
+    names += " holds signings promoter_targets street_targets users policies policy_benefits commitments"
+    names += " commitment_lines commitment_payments"
     assert sorted(archive.namelist()) == sorted(f"{name}.csv" for name in names.split())
     buildings = archive.read("buildings.csv").decode("utf-8-sig").splitlines()
     assert [line.split(",")[0] for line in buildings[1:]] == ["A001", "B001"]

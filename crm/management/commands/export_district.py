@@ -8,7 +8,10 @@ from crm.district_io import district_export
 
 
 class Command(BaseCommand):
-    help = "导出区级数据为十个 CSV 文件 / Write the district's data as the ten CSV files of import-format.md."
+    help = (
+        "导出区级数据为二十一个 CSV 文件,账号不含密码 / "
+        "Write the district's data as the twenty-one CSV files of import-format.md, logins without passwords."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("directory")

@@ -9,8 +9,10 @@ from crm.district_io import DistrictImportError, district_import
 
 class Command(BaseCommand):
     help = (
-        "导入区级数据:目录、CSV 压缩包或 Excel 工作簿(格式见 import-format.md),全部成功才写入 / "
-        "Import a district's files from a directory, a .zip of CSVs or an .xlsx workbook, all or nothing."
+        "导入区级数据:目录、CSV 压缩包或 Excel 工作簿(import-format.md 的二十一个文件),全部成功才写入;"
+        "新建的账号没有可用密码,须重设 / "
+        "Import a district's files (the twenty-one CSV files of import-format.md) from a directory, a .zip "
+        "of CSVs or an .xlsx workbook, all or nothing; logins it creates have no usable password until reset."
     )
 
     def add_arguments(self, parser):
