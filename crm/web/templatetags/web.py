@@ -131,9 +131,10 @@ def bar(value, scale=1) -> str:
 
 @register.filter
 def percent(value, places: int = 0) -> str:
-    """A share in [0, 1] as a percentage."""
+    """A share in [0, 1] as a percentage, rounded as every number of the pages (num). A share of a
+    target reached is a `progress`, which never reads a miss as 100%."""
     number = _decimal(value)
-    return "—" if number is None else f"{number * 100:.{int(places)}f}%"
+    return "—" if number is None else f"{num(number * 100, places)}%"
 
 
 @register.filter
