@@ -697,6 +697,20 @@ def test_a_street_officer_picks_only_their_streets_buildings(client, district):
     assert names[0].startswith("北海大厦")
 
 
+def test_a_unit_is_offered_by_building_name_and_number(client, district):
+    # given the office picking the unit of a hold
+    _login(client, "district_admin")
+
+    # when it searches units for 801
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "crm", "model_name": "reservation", "field_name": "unit", "term": "801"},
+    )
+
+    # then 801 of 北海大厦 reads as a promoter names it, not by the building's code
+    assert [row["text"] for row in response.json()["results"]] == ["北海大厦 801"]
+
+
 def test_a_hold_added_in_the_admin_goes_through_unit_reserve(client, district):
     # given 乙数据 negotiating and the vacant unit 801
     _login(client, "district_admin")
