@@ -16,10 +16,7 @@ from crm.admin.base import ScopedHistoryAdmin, ScopedInline
 from crm.admin.filters import industry_section_filter
 from crm.constants import UnitStatus
 from crm.models import Building, Unit
-
-# Reserved and leased are results of unit_reserve and tenancy_create/signing_complete; an admin
-# form that set them would leave a unit held or let with no hold or tenancy behind it.
-SERVICE_STATUSES = (UnitStatus.RESERVED, UnitStatus.LEASED)
+from crm.services.units import unit_status_check
 
 
 class UnitForm(forms.ModelForm):
@@ -27,17 +24,13 @@ class UnitForm(forms.ModelForm):
         model = Unit
         fields = ("building", "floor", "number", "area_m2", "status", "asking_rent", "available_from")
 
-    def clean_status(self):
-        status = self.cleaned_data["status"]
-        before = self.initial.get("status") if self.instance.pk else None
-        if status in SERVICE_STATUSES and status != before:
-            raise forms.ValidationError(
-                _(
-                    "预留与已租状态由房源预留和签约登记产生,不能直接设置 / "
-                    "reserved and leased come from holds and signings and cannot be set here"
-                )
-            )
-        return status
+    def clean(self):
+        cleaned = super().clean()
+        if "status" in cleaned:
+            # Reserved and leased come from holds and signings: the services' one rule decides.
+            before = self.initial.get("status") if self.instance.pk else None
+            unit_status_check(before=before, status=cleaned["status"])
+        return cleaned
 
 
 # Each unit in the inline posts nine fields, and Django refuses a request of more than

@@ -144,7 +144,9 @@ class Unit(models.Model):
         indexes = [models.Index(fields=["building", "status"], name="unit_building_status")]
 
     def __str__(self) -> str:
-        return f"{self.building.code} {self.number}"
+        # As a promoter names a space, in admin lists, autocomplete and history: "北海大厦 801", not
+        # the building's code.
+        return f"{self.building.name} {self.number}"
 
     def clean(self) -> None:
 

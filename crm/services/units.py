@@ -13,9 +13,19 @@ from crm.services.reservations import reservation_mark_released
 from crm.services.tenancies import unit_overlapping_links
 
 # Reserved and leased are the results of unit_reserve and tenancy_create/signing_complete: set by
-# hand they would leave a unit held or let with no hold or tenancy behind it (the admin refuses them
-# too, crm.admin.buildings.SERVICE_STATUSES).
+# hand they would leave a unit held or let with no hold or tenancy behind it.
 SETTABLE_STATUSES = (UnitStatus.VACANT, UnitStatus.SELF_USED, UnitStatus.UNAVAILABLE)
+
+
+def unit_status_check(*, before: str | None, status: str) -> None:
+    """Refuse setting a status by hand that only holds and signings produce; `before` is the unit's
+    status until now (None for a new unit). The one rule of the pages' unit_update and the admin's form."""
+    if status != before and status not in SETTABLE_STATUSES:
+        raise invalid(
+            "status",
+            "预留与已租状态由房源预留和签约登记产生,不能直接设置 / "
+            "reserved and leased come from holds and signings and cannot be set here",
+        )
 
 
 @transaction.atomic
@@ -28,12 +38,7 @@ def unit_update(*, unit: Unit, status: str, available_from: dt.date | None, by=N
     (unit,) = lock_rows(Unit, [unit.pk])
     today = timezone.localdate()
     if status != unit.status:
-        if status not in SETTABLE_STATUSES:
-            raise invalid(
-                "status",
-                "预留与已租状态由房源预留和签约登记产生,不能直接设置 / "
-                "reserved and leased come from holds and signings and cannot be set here",
-            )
+        unit_status_check(before=unit.status, status=status)
         if unit.status == UnitStatus.RESERVED:
             live = reservations_live(today=today).filter(unit=unit).first()
             if live is not None:

@@ -31,6 +31,7 @@ from crm.models import (
     Tenancy,
 )
 from crm.tax_tiers import tax_tier, tier_thresholds
+from crm.web.templatetags.web import num, percent
 from policies.engine.amounts import yuan_text
 
 TENANCY_WARNING_DAYS = 90
@@ -346,9 +347,10 @@ def tax_drop_warnings(*, year: int, today: dt.date | None = None) -> int:
     for row in settled:
         previous, current = tax[row["enterprise_id"]]
         fall = (Decimal(1) - Decimal(current) / Decimal(previous)) * 100
+        shown = num(fall, 1)
         title = (
-            f"迁出预警:{row['enterprise__name']}({row['building__name']}){year} 年税收同比下降 {fall:.1f}% / "
-            f"move-out warning: tax fell {fall:.1f}% year on year"
+            f"迁出预警:{row['enterprise__name']}({row['building__name']}){year} 年税收同比下降 {shown}% / "
+            f"move-out warning: tax fell {shown}% year on year"
         )
         before, after = yuan_text(previous), yuan_text(current)
         detail = f"{year - 1} 年 {before} 元 → {year} 年 {after} 元 / {before} → {after} yuan"
@@ -396,7 +398,7 @@ def move_out_risk_warnings(*, today: dt.date | None = None) -> int:
     responders = warning_recipients({row["building_id"]: row["building__street_id"] for row in risky})
     warnings = []
     for row in risky:
-        share = f"{row['probability'] * 100:.0f}%"
+        share = percent(row["probability"])
         title = (
             f"迁出风险:{row['enterprise__name']}({row['building__name']})12个月内迁出概率 {share} / "
             f"move-out risk: {share} within 12 months"

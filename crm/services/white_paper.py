@@ -2,13 +2,14 @@
 
 The HTML is a Django template with inline SVG charts, so it prints and renders without any system
 package. The PDF is WeasyPrint's rendering of the same HTML; where WeasyPrint or its Pango libraries
-are missing the paper is still produced, with a note saying why there is no PDF.
+are missing the paper is still produced, with a note saying why there is no PDF. The paper is a page:
+its figures are formatted by the pages' one formatting module (crm.web.templatetags.web).
 """
 
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -33,6 +34,7 @@ from crm.services.appraisal import appraisal_compute
 from crm.services.assessment import street_assessment_compute
 from crm.tax_tiers import building_tax_tiers
 from crm.validators import REPORT_YEAR_MIN, YEAR_MAX
+from crm.web.templatetags.web import num, progress, wan
 
 logger = logging.getLogger(__name__)
 
@@ -81,24 +83,6 @@ def _bars(items: list[tuple[str, Decimal | float | None, str]], *, scale_to: Dec
     return Chart(bars=bars, height=len(bars) * BAR_STEP + 6)
 
 
-def _fmt(value: Decimal | None, places: int = 2) -> str:
-    return "—" if value is None else f"{value:,.{places}f}"
-
-
-def share_of_target(achieved: Decimal | None) -> str:
-    """A share of the target reached, in %, to one decimal; a figure below target never reads 100.0%
-    (99.97% shows with two decimals, anything closer as 99.99%), so the page never claims a target met
-    that was missed."""
-    if achieved is None:
-        return "—"
-    shown = achieved.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    if achieved < 100 <= shown:
-        shown = achieved.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        if shown >= 100:
-            shown = achieved.quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
-    return f"{shown:,}%"
-
-
 def _indicator_rows(year: int, street: Street | None = None) -> list[dict]:
     rows = []
     for item in district_indicators(year=year, street=street):
@@ -110,9 +94,9 @@ def _indicator_rows(year: int, street: Street | None = None) -> list[dict]:
                 "key": item.key,
                 "label": item.label,
                 "unit": item.unit,
-                "value": _fmt(item.value),
-                "target": _fmt(item.target),
-                "gap": _fmt(item.gap),
+                "value": num(item.value),
+                "target": num(item.target),
+                "gap": num(item.gap),
                 "met": item.value is not None and item.target is not None and item.value >= item.target,
                 "achieved": achieved,
             }
@@ -140,7 +124,7 @@ def _tiers(year: int) -> dict:
                     "from": TaxTier(old).label,
                     "to": TaxTier(now.tier).label,
                     "up": order.index(TaxTier(now.tier)) > order.index(TaxTier(old)),
-                    "tax": _fmt(now.tax_yuan / 10_000, 1),
+                    "tax": wan(now.tax_yuan),
                 }
             )
     movers.sort(key=lambda m: (not m["up"], m["building"]))
@@ -149,7 +133,7 @@ def _tiers(year: int) -> dict:
             {
                 "building": names.get(t.building_id),
                 "tier": TaxTier(t.tier).label,
-                "shortfall": _fmt(t.shortfall_yuan / 10_000, 1),
+                "shortfall": wan(t.shortfall_yuan),
             }
             for t in current.values()
             if t.tier in (TaxTier.NEAR_BILLION, TaxTier.NEAR_TEN_MILLION)
@@ -193,11 +177,9 @@ def _industries(year: int) -> dict:
         ),
         key=lambda row: (-row["tax"], -row["enterprises"]),
     )[:TOP_INDUSTRIES]
-    chart = _bars(
-        [(f"{r['section']} {r['name']}", r["tax"] / 10_000, _fmt(r["tax"] / 10_000, 1)) for r in rows]
-    )
+    chart = _bars([(f"{r['section']} {r['name']}", r["tax"] / 10_000, wan(r["tax"])) for r in rows])
     for row in rows:
-        row["tax"] = _fmt(row["tax"] / 10_000, 1)
+        row["tax"] = wan(row["tax"])
     return {"rows": rows, "chart": chart}
 
 
@@ -237,7 +219,7 @@ def _streets(year: int) -> list[dict]:
         result.append(
             {
                 "assessment": assessment,
-                "tax": _fmt(assessment.tax_yuan / YUAN_PER_YI, 2),
+                "tax": num(assessment.tax_yuan / YUAN_PER_YI, 2),
                 "indicators": _indicator_rows(year, assessment.street),
             }
         )
@@ -273,8 +255,8 @@ def _commitments(year: int) -> dict | None:
         {
             "policy_name": name,
             "n": due.get(name, {}).get("n", 0),
-            "total": _fmt((due.get(name, {}).get("total") or Decimal(0)) / 10_000, 1),
-            "paid": _fmt(paid.get(name, Decimal(0)) / 10_000, 1),
+            "total": wan(due.get(name, {}).get("total") or Decimal(0)),
+            "paid": wan(paid.get(name, Decimal(0))),
         }
         for name in names
     ]
@@ -282,9 +264,9 @@ def _commitments(year: int) -> dict | None:
     paid_total = sum(paid.values(), Decimal(0))
     return {
         "rows": rows,
-        "total": _fmt(total / 10_000, 1),
-        "paid": _fmt(paid_total / 10_000, 1),
-        "withheld": _fmt(withheld / 10_000, 1) if withheld else None,
+        "total": wan(total),
+        "paid": wan(paid_total),
+        "withheld": wan(withheld) if withheld else None,
     }
 
 
@@ -298,10 +280,10 @@ def _stability(year: int) -> dict | None:
     kept_tax = figures["tax_kept_share"]
     return {
         **figures,
-        "kept_share": _fmt(figures["kept_share"] * 100, 1),
-        "tax": _fmt(figures["tax"] / 10_000, 1),
-        "tax_left": _fmt(figures["tax_left"] / 10_000, 1),
-        "tax_kept_share": _fmt(kept_tax * 100, 1) if kept_tax is not None else "—",
+        "kept_share": num(figures["kept_share"] * 100, 1),
+        "tax": wan(figures["tax"]),
+        "tax_left": wan(figures["tax_left"]),
+        "tax_kept_share": num(kept_tax * 100, 1) if kept_tax is not None else "—",
     }
 
 
@@ -313,7 +295,7 @@ def white_paper_context(*, year: int) -> dict:
             (
                 row["label"],
                 row["achieved"],
-                share_of_target(row["achieved"]),
+                progress(row["achieved"], 1),
             )
             for row in district
         ],

@@ -128,6 +128,7 @@ def appraisal_detail(request, pk: int):
                 "actual": getattr(snapshot, metric.value),
                 "target": (snapshot.targets or {}).get(metric.value),
                 "achievement": achieved,
+                "percent": None if achieved is None else achieved * 100,  # labelled by `progress`
                 "weight": weight,
                 "points": points,
             }

@@ -2,7 +2,6 @@
 against targets, notifications and early-warning tasks."""
 
 import datetime as dt
-from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -103,7 +102,9 @@ def appraisal_now(promoter_id: int, *, today: dt.date) -> dict:
                 "actual": actual,
                 "target": goal,
                 "achievement": share,
-                "percent": None if share is None else (share * 100).quantize(Decimal("1")),
+                # Exact: the page labels it by the one progress rule, which never shows a miss as 100%.
+                "percent": None if share is None else share * 100,
+                "met": share is not None and share >= 1,
                 "weight": weights.get(metric.value),
             }
         )

@@ -581,7 +581,6 @@ def _component_rows(components: dict[str, float], contributions: dict[str, float
             "key": key,
             "label": COMPONENT_LABELS[key][1 if english else 0],
             "value": components.get(key, 0.0),
-            "percent": round(components.get(key, 0.0) * 100),
             "contribution": contributions.get(key, 0.0),
         }
         for key in COMPONENTS

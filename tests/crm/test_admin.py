@@ -476,9 +476,10 @@ def test_the_unit_form_does_not_set_a_unit_reserved(client, district):
         {"building": unit.building_id, "floor": 8, "number": "801", "area_m2": "200", "status": "reserved"},
     )
 
-    # then the form refuses: holds are made by unit_reserve
+    # then the form refuses with unit_update's rule (crm.services.units.unit_status_check): holds are
+    # made by unit_reserve
     assert response.status_code == 200
-    assert "status" in response.context["adminform"].form.errors
+    assert "cannot be set here" in " ".join(response.context["adminform"].form.errors["status"])
     unit.refresh_from_db()
     assert unit.status == UnitStatus.VACANT
 
@@ -694,6 +695,20 @@ def test_a_street_officer_picks_only_their_streets_buildings(client, district):
     names = [row["text"] for row in response.json()["results"]]
     assert len(names) == 1
     assert names[0].startswith("北海大厦")
+
+
+def test_a_unit_is_offered_by_building_name_and_number(client, district):
+    # given the office picking the unit of a hold
+    _login(client, "district_admin")
+
+    # when it searches units for 801
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "crm", "model_name": "reservation", "field_name": "unit", "term": "801"},
+    )
+
+    # then 801 of 北海大厦 reads as a promoter names it, not by the building's code
+    assert [row["text"] for row in response.json()["results"]] == ["北海大厦 801"]
 
 
 def test_a_hold_added_in_the_admin_goes_through_unit_reserve(client, district):

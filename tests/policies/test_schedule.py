@@ -368,6 +368,8 @@ def test_the_schedule_page_shows_periods_and_records_a_payment_for_the_office(sc
 
     # then the page showed the period and offered the payment; the payment is recorded
     assert "2025-12-02 – 2026-12-01" in html and f"/commitments/{first.pk}/pay/" in html
+    # its 120,000 yuan promised and nothing paid yet, by the pages' one yuan formatter
+    assert '<td class="num">120,000</td><td class="num">0</td>' in html
     assert response.status_code == 302 and response["Location"] == "/commitments/?year=2025"
     assert [p.amount_yuan for p in first.payments.all()] == [Decimal("120000.00")]
     # the promoter who owns the lead reads it and has no payment form; the office's POST only

@@ -8,8 +8,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import StreetAssessmentSnapshot
-from crm.web.templatetags.web import available, count, measure, progress
+from crm.constants import LeadStage
+from crm.models import PromoterTarget, StreetAssessmentSnapshot
+from crm.models.appraisal import PeriodKind
+from crm.services.leads import lead_transition
+from crm.services.signings import signing_complete, signing_settle
+from crm.web.templatetags.web import available, count, measure, percent, progress
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +45,14 @@ def test_progress_below_target_never_reads_100_percent():
     assert progress(Decimal("99.9999")) == "99.99%"  # closer than two decimals: cut, not rounded
     assert progress(Decimal("100")) == "100%"
     assert progress(Decimal("83.4")) == "83%"
+
+
+def test_a_share_reads_as_a_percentage_written_as_every_page_number():
+    # then: by num, a rounded zero has no sign (-0.1 % is "0%", not "-0%") and 1234 % has a separator
+    assert percent(Decimal("-0.001")) == "0%"
+    assert percent(Decimal("12.34")) == "1,234%"
+    assert percent(Decimal("0.12345"), 1) == "12.3%"
+    assert percent(None) == "—"
 
 
 def test_a_past_availability_date_reads_available_now():
@@ -81,6 +93,33 @@ def test_the_street_assessment_shows_buildings_whole_and_a_missed_rate_below_100
     assert ">10</td>" in body and "10.00" not in body
     assert "99.5%" in body
     assert body.count(">100%<") == 1  # the met target of billion-yuan buildings only
+
+
+def test_the_desk_reads_a_missed_monthly_target_below_100_percent(district):
+    # given: this month's target of 201 m² signed, and 501 (200 m²) signed and verified this month
+    lead = district.lead
+    lead_transition(lead=lead, to_stage=LeadStage.CONTACTED)
+    lead_transition(lead=lead, to_stage=LeadStage.NEGOTIATING)
+    today = timezone.localdate()
+    signing = signing_complete(lead=lead, building=district.building, units=[district.unit], signed_on=today)
+    signing_settle(signing=signing, by=district.users["district_admin"], override_reason="测试:首笔税收已核")
+    PromoterTarget.objects.create(
+        promoter=district.promoter,
+        period_kind=PeriodKind.MONTH,
+        period_start=today.replace(day=1),
+        signed_area_m2=Decimal("201"),
+    )
+
+    # when
+    response = district.client("promoter").get(reverse("web:desk"))
+
+    # then: 200 / 201 = 99.502 %, which whole percent would round to a met "100%": it reads 99.5 %
+    # and its bar is not marked met
+    area = next(r for r in response.context["appraisal"]["rows"] if r["label"] == "签约面积(㎡)")
+    assert not area["met"]
+    body = response.content.decode()
+    assert ">99.5%</span>" in body
+    assert 'aria-label="99.5%"' in body
 
 
 def test_a_building_shows_its_areas_in_wan_square_metres(district):

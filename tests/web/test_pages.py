@@ -353,6 +353,7 @@ def test_the_appraisal_drill_down_shows_the_points_behind_the_score(district):
     signings = next(r for r in response.context["rows"] if str(r["label"]) == "签约数")
     assert signings["achievement"] == Decimal("0.5")
     assert signings["points"] == Decimal(50)
+    assert '<td class="num">50%</td>' in response.content.decode()
     assert response.context["snapshot"].score == Decimal("50.00")
 
 

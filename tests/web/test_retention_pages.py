@@ -213,6 +213,9 @@ def test_a_high_risk_high_tax_tenant_is_escalated_to_its_street_officer(district
     assert created == 2
     assert assignees == {"甲软件有限公司": "officer", "乙金融有限公司": "office"}
     assert EarlyWarning.objects.filter(kind=EarlyWarning.Kind.MOVE_OUT_RISK).count() == 2
+    # and the title gives 0.7 as 70 % by the pages' percent
+    own = EarlyWarning.objects.get(enterprise__name="甲软件有限公司")
+    assert "12个月内迁出概率 70% / move-out risk: 70% within 12 months" in own.title
 
 
 def test_the_move_out_warning_is_not_repeated_within_the_quarter(district, scored):

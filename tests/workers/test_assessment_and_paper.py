@@ -13,7 +13,8 @@ from crm.models import AppraisalSnapshot, StreetAssessmentSnapshot, WhitePaper
 from crm.models.appraisal import PeriodKind
 from crm.services.assessment import street_assessment_compute, street_target_set
 from crm.services.signings import signing_complete
-from crm.services.white_paper import render_pdf, share_of_target, white_paper_generate, white_paper_request
+from crm.services.white_paper import render_pdf, white_paper_generate, white_paper_request
+from crm.web.templatetags.web import progress
 from tests.factories import (
     BuildingFactory,
     LeadFactory,
@@ -152,5 +153,6 @@ def test_the_beat_schedule_is_seeded_as_editable_rows_of_registered_tasks():
         (None, "—"),
     ],
 )
-def test_the_share_of_target_reached_never_reads_100_below_target(achieved, shown):
-    assert share_of_target(achieved) == shown
+def test_the_papers_share_of_target_reached_never_reads_100_below_target(achieved, shown):
+    # The paper shows one decimal by the pages' one progress rule.
+    assert progress(achieved, 1) == shown

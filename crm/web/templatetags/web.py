@@ -61,24 +61,28 @@ def area_wan(value) -> str:
     return "—" if number is None else num(number / 10_000, 2)
 
 
+# The most decimals a progress label takes to keep a missed target below 100%.
+PROGRESS_FINEST_PLACES = 2
+
+
 @register.filter
 def progress(value, places: int = 0) -> str:
     """A percentage of a target reached, for a progress bar's label: to `places` decimals, but a figure
-    below 100 never reads "100%" (99.5 shows as 99.5%, 99.97 as 99.97%, anything closer as 99.99%), so a
-    page never claims a target met that was missed. The white paper keeps the same rule at one decimal
-    (crm.services.white_paper.share_of_target)."""
+    below 100 never reads "100%": it takes more decimals, up to two (99.5 shows as 99.5%, 99.97 as
+    99.97%), and anything closer is cut, not rounded, to 99.99%, so a page never claims a target met that
+    was missed. The one rule of the pages and of the white paper (which shows one decimal)."""
     number = _decimal(value)
     if number is None:
         return "—"
     places = int(places)
+    finest = max(places, PROGRESS_FINEST_PLACES)
     shown = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    for finer in range(places + 1, finest + 1):
+        if not number < 100 <= shown:
+            break
+        shown = number.quantize(Decimal(1).scaleb(-finer), rounding=ROUND_HALF_UP)
     if number < 100 <= shown:
-        for finer in (places + 1, places + 2):
-            shown = number.quantize(Decimal(1).scaleb(-finer), rounding=ROUND_HALF_UP)
-            if shown < 100:
-                break
-        else:
-            shown = number.quantize(Decimal(1).scaleb(-(places + 2)), rounding=ROUND_FLOOR)
+        shown = number.quantize(Decimal(1).scaleb(-finest), rounding=ROUND_FLOOR)
     return f"{shown:,f}%"
 
 
@@ -127,9 +131,10 @@ def bar(value, scale=1) -> str:
 
 @register.filter
 def percent(value, places: int = 0) -> str:
-    """A share in [0, 1] as a percentage."""
+    """A share in [0, 1] as a percentage, rounded as every number of the pages (num). A share of a
+    target reached is a `progress`, which never reads a miss as 100%."""
     number = _decimal(value)
-    return "—" if number is None else f"{number * 100:.{int(places)}f}%"
+    return "—" if number is None else f"{num(number * 100, places)}%"
 
 
 @register.filter
