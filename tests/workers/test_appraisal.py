@@ -204,6 +204,25 @@ def test_the_score_weighs_each_achievement_against_its_target(quarter):
     assert (a.signings, a.pipeline_signings, a.pipeline_area_m2) == (2, 1, Decimal("100.00"))
 
 
+def test_the_appraise_command_prints_the_quarter_with_amounts_formatted_once(quarter):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # given A's signings target of 4 (weight 20 alone: 2 of 4 verified = 50 points)
+    promoter_target_set(promoter=quarter["a"], period_kind=PeriodKind.QUARTER, period_start=Q2, signings=4)
+    out = StringIO()
+
+    # when
+    call_command("appraise", "--period", "2024-Q2", stdout=out)
+
+    # then A's line: rank 1, 2 verified signings of 200 + 50 = 250 m², 10,000 + 5,000 = 15,000 yuan of
+    # first-year tax written as the pages write it, and l5 (100 m²) waiting in the pipeline
+    line = next(row for row in out.getvalue().splitlines() if quarter["a"].name in row)
+    assert line.split()[0] == "1"
+    assert "score=50.00 signings=2 area=250.00㎡ actual_tax=15,000 元 pipeline=1" in line
+
+
 def test_ranks_in_team_and_district(quarter):
     promoter_target_set(promoter=quarter["a"], period_kind=PeriodKind.QUARTER, period_start=Q2, signings=4)
     promoter_target_set(promoter=quarter["b"], period_kind=PeriodKind.QUARTER, period_start=Q2, signings=1)
