@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.constants import ActivityKind, LeadStage, Role
-from crm.models import Activity, AppraisalSnapshot, AppraisalWeight, Lead, Reminder, StageChange
+from crm.models import Activity, AppraisalSnapshot, AppraisalWeight, Enterprise, Lead, Reminder, StageChange
 from crm.models.appraisal import DEFAULT_WEIGHTS, PeriodKind
 from crm.services.appraisal import (
     Period,
@@ -104,6 +104,8 @@ def quarter():
     TaxRecordFactory(enterprise=s4.enterprise, year=2025, month=5, amount_yuan=Decimal("7000"))  # 13th month
     TaxRecordFactory(enterprise=s5.enterprise, year=2024, month=7, amount_yuan=Decimal("9999"))  # not settled
     TaxRecordFactory(enterprise=s6.enterprise, year=2024, month=6, amount_yuan=Decimal("8888"))  # cancelled
+    # The records mark l4's and l5's companies registered in the district (l5 still lacks its tax).
+    Enterprise.objects.filter(pk__in=[s4.enterprise_id, s5.enterprise_id]).update(registered_in_district=True)
     signing_settle(signing=s4, at=at(dt.date(2024, 6, 15)))  # verified: registered, June's tax in
     signing_settle(
         signing=s7, by=admin, override_reason="税务登记迁入中,已核对合同", at=at(dt.date(2024, 4, 25))
