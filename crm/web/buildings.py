@@ -353,7 +353,8 @@ def vacancy_list(request):
                 u.number,
                 u.area_m2,
                 u.asking_rent,
-                u.get_status_display(),
+                # Every row is offerable: one still marked reserved is a hold that ran out, vacant today.
+                read_lapsed_hold_as_vacant(u, offerable=True).get_status_display(),
                 u.available_from,
             ]
             for u in units.iterator(chunk_size=2000)

@@ -424,3 +424,20 @@ def test_a_hold_that_ran_out_reads_vacant_before_the_nightly_release(district):
     assert unit.context["unit"].get_status_display() == "空置"
     assert unit.context["hold"] is None and unit.context["can_hold"] is True
     assert Unit.objects.get(pk=district.unit.pk).status == UnitStatus.RESERVED  # display only
+
+
+def test_the_vacancy_download_lists_a_unit_whose_hold_ran_out_as_vacant(district):
+    import csv
+    import io
+
+    # given 501's hold ran out yesterday, not yet released
+    hold = _held(district, days=0)
+    Reservation.objects.filter(pk=hold.pk).update(expires_on=TODAY - dt.timedelta(days=1))
+
+    # when
+    response = district.client("district_admin").get(reverse("web:vacancies"), {"export": "csv"})
+
+    # then 501 is offered again, and reads 空置 like 502 beside it
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = {row[4]: row[7] for row in list(csv.reader(io.StringIO(text)))[1:]}
+    assert (rows["501"], rows["502"]) == ("空置", "空置")
