@@ -19,6 +19,7 @@ from crm.services.common import attribute_to, invalid
 from crm.validators import unsafe_text_error
 from policies.adapter import evaluate_building, offer_for_lead, profile_from_lead
 from policies.engine import Evaluation, Offer, Profile, Scope
+from policies.engine.amounts import yuan_text
 from policies.engine.schedule import agreement_period
 from policies.engine.terms import PARAMETERS, REFERRER
 from policies.models import (
@@ -480,9 +481,10 @@ def commitment_payment_record(
         raise invalid("amount_yuan", f"最多 2 位小数: {amount_yuan} / at most 2 decimal places")
     owed = line.amount_yuan - commitment_line_paid(line)
     if amount > owed:
+        shown = yuan_text(owed)
         raise invalid(
             "amount_yuan",
-            f"超过该期尚未兑现的 {owed} 元 / more than the {owed} yuan still owed for this period",
+            f"超过该期尚未兑现的 {shown} 元 / more than the {shown} yuan still owed for this period",
         )
     if paid_on > timezone.localdate():
         raise invalid("paid_on", "支付日期不能晚于今天 / the payment date cannot be in the future")

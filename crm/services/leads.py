@@ -71,16 +71,15 @@ def protection_until(lead: Lead) -> dt.date:
 
 
 def lead_protection_conflict(
-    *, credit_code: str, company_name: str, owner: Promoter | None = None, exclude: Lead | None = None
+    *, credit_code: str, company_name: str, exclude: Lead | None = None
 ) -> Lead | None:
     """The open lead that holds this company inside its protection period, if any (撞单).
 
     One rule for every channel: whoever holds the open lead (a promoter, an agency's claim not yet
     assigned, an imported row) holds the company for LEAD_PROTECTION_DAYS from the lead's last
     activity, and no company is twice in the open pipeline, so the same promoter registering it
-    again is refused too. `owner` is accepted for the callers' sake and changes nothing.
+    again is refused too.
     """
-    del owner
     since = timezone.now() - dt.timedelta(days=settings.LEAD_PROTECTION_DAYS)
     candidates = Lead.objects.filter(
         _same_company(credit_code, company_name), stage__in=OPEN_STAGES, last_activity_at__gte=since

@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -43,8 +44,10 @@ def _enterprise_for(lead: Lead, by) -> Enterprise:
             is_headquarters=lead.is_headquarters,
             employees=lead.employees,
             business_scope=lead.business_scope,
-            # What the lead said it would do, until the district's records say otherwise.
-            registered_in_district=lead.registers_in_district,
+            # Registration is a record, not an intention: the company is marked registered in the
+            # district when the records say so (an import, the admin), and only then can the signing
+            # be verified settled (settlement_gaps). Settling accounts is taken as intended.
+            registered_in_district=False,
             settles_in_district=lead.settles_in_district,
         )
         enterprise.full_clean()
@@ -228,7 +231,8 @@ def signing_settle(
     signing = _lock_signing(signing)
     gaps = settlement_gaps(signing)
     if gaps and not reason:
-        raise invalid("settled", ";".join(gaps))
+        # One message a gap: each is bilingual, and the API and pages pick each one's language.
+        raise ValidationError({"settled": gaps})
     signing.settled_at = at or timezone.now()
     signing.settled_by = by if getattr(by, "is_authenticated", False) else None
     signing.settle_override_reason = reason if gaps else ""

@@ -18,7 +18,7 @@ from crm.api.views.buildings import buildings_with_vacancy
 from crm.constants import TaxTier, UnitStatus
 from crm.indicators import indicators_of_building
 from crm.models import Building, Industry, Street, TaxRecord, Tenancy, Unit
-from crm.selectors.units import units_offerable
+from crm.selectors.units import read_lapsed_hold_as_vacant, units_offerable
 from crm.services.stored_results import TENANT_MIX, TODAY, YEAR_FIGURES
 from crm.tax_tiers import BuildingTaxTier, tax_shortfall, tax_tier, tier_thresholds, tier_year
 from crm.web.access import object_in_scope, reaches, role_of, roles_required, scoped, works_leads
@@ -197,6 +197,7 @@ def building_detail(request, pk: int):
     offerable = set(units_offerable().filter(building=building).values_list("pk", flat=True))
     for unit in units:
         unit.offerable = unit.pk in offerable
+        read_lapsed_hold_as_vacant(unit, offerable=unit.offerable)
     status_counts = defaultdict(lambda: {"n": 0, "area": Decimal(0)})
     for unit in units:
         status_counts[unit.status]["n"] += 1
@@ -352,7 +353,8 @@ def vacancy_list(request):
                 u.number,
                 u.area_m2,
                 u.asking_rent,
-                u.get_status_display(),
+                # Every row is offerable: one still marked reserved is a hold that ran out, vacant today.
+                read_lapsed_hold_as_vacant(u, offerable=True).get_status_display(),
                 u.available_from,
             ]
             for u in units.iterator(chunk_size=2000)

@@ -269,7 +269,7 @@ class LeadForm(LeadFactsForm):
                     "hx-post": reverse("web:lead_duplicate_check"),
                     "hx-trigger": "input changed delay:400ms, change",
                     "hx-target": "#duplicate-warning",
-                    "hx-include": "#id_company_name, #id_credit_code, #id_owner",
+                    "hx-include": "#id_company_name, #id_credit_code",
                     "autocomplete": "off",
                 }
             )

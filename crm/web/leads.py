@@ -373,11 +373,8 @@ def lead_duplicate_check(request):
         name, code = "", ""  # nothing such is stored, so nothing can hold it; the form says why on save
     holder = None
     if len(name) >= 2 or len(code) == 18:
-        owner = _worker(request)
-        owner_id = id_param(request.POST, "owner")
-        if owner is None and owner_id:
-            owner = scoped(request, Promoter).filter(pk=owner_id).first()
-        holder = lead_protection_conflict(credit_code=code, company_name=name, owner=owner)
+        # Whoever would own the new lead, the same rule holds: no company twice in the open pipeline.
+        holder = lead_protection_conflict(credit_code=code, company_name=name)
     until = protection_until(holder) if holder is not None else None
     return render(request, "web/_duplicate.html", {"holder": holder, "until": until})
 

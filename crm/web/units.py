@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from crm.constants import LeadStage, Role, UnitStatus
 from crm.models import Building, Lead, Promoter, Reservation, Unit
 from crm.selectors.reservations import reservations_live
-from crm.selectors.units import units_offerable
+from crm.selectors.units import read_lapsed_hold_as_vacant, units_offerable
 from crm.services.reservations import LONGEST_HOLD, reservation_release, units_reserve
 from crm.services.units import SETTABLE_STATUSES, unit_update
 from crm.web.access import CHANGE, object_in_scope, request_viewer, roles_required, scoped, works_leads
@@ -95,6 +95,9 @@ def unit_detail(request, pk: int):
     district office all); a POST from anyone else is a 403."""
     unit = object_in_scope(request, Unit.objects.select_related("building", "building__street"), pk)
     changeable = scoped(request, Unit.objects.filter(pk=unit.pk), CHANGE).exists()
+    offerable = unit_offerable(unit)
+    # The form and the page read a hold that ran out as vacant; unit_update re-reads the row itself.
+    read_lapsed_hold_as_vacant(unit, offerable=offerable)
     form = None
     status = 200
     if request.method == "POST":
@@ -122,7 +125,6 @@ def unit_detail(request, pk: int):
     hold = scoped(request, reservations_live()).filter(unit=unit).select_related("lead", "promoter").first()
     if hold is not None:
         with_leads_seen(request, [hold])
-    offerable = unit_offerable(unit)
     context = {
         "unit": unit,
         "name": unit_name(unit),

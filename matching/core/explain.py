@@ -26,6 +26,7 @@ from matching.core.types import (
     IncentiveSource,
     LeadTable,
 )
+from policies.engine.amounts import yuan_text
 
 REASONS_SHOWN = 3
 REASON_MIN_EFFECT = 0.005  # a component this close to the average is not a reason
@@ -221,9 +222,11 @@ def _component_text(
     if component == "incentive":
         if incentive_3y <= 0:
             return "无适用政策", "no incentive applies"
+        # By the one yuan formatter, so the reason and the card's amount beside it read alike.
+        worth = yuan_text(incentive_3y)
         return (
-            f"三年政策兑现约 {incentive_3y:,.0f} 元(约为三年租金的 {value:.0%})",
-            f"incentives of {incentive_3y:,.0f} yuan over three years (about {value:.0%} of the rent)",
+            f"三年政策兑现约 {worth} 元(约为三年租金的 {value:.0%})",
+            f"incentives of {worth} yuan over three years (about {value:.0%} of the rent)",
         )
     if component == "quality":
         stars, services = int(b.star[row]), int(b.services[row])

@@ -60,6 +60,24 @@ def test_the_building_list_tiers_by_the_last_year_with_tax_records_by_default(wo
     }
 
 
+def test_a_billion_yuan_building_is_a_billion_tier_in_the_default_year(world):
+    # given 金融大厦's only tenant paid 120,000,000 yuan in 2023, the last year with tax records
+    world.tax.amount_yuan = Decimal("120000000")
+    world.tax.save()
+
+    # when the office lists the street's buildings without naming a year
+    body = api_client(world, "district_admin").get("/api/v1/buildings/?street=府山街道").json()
+
+    # then 120,000,000 ≥ 100,000,000 is 亿元楼 (no higher tier, nothing lacking), tax exact to the fen
+    assert body["results"][0]["tax_tier"] == {
+        "year": 2023,
+        "tier": "billion",
+        "next_tier": None,
+        "tax_yuan": "120000000.00",
+        "shortfall_yuan": "0.00",
+    }
+
+
 def test_buildings_filter_by_street_and_vacant_area(world):
     # when
     body = api_client(world, "agency").get("/api/v1/buildings/?street=府山街道&vacant_area_min=400").json()

@@ -70,6 +70,47 @@ def test_after_the_protection_an_agency_gets_in_like_a_promoter_and_takes_the_le
     assert list(Lead.objects.filter(credit_code=CODE, stage=LeadStage.NEW)) == [claim]
 
 
+@override_settings(LEAD_PROTECTION_DAYS=90)
+def test_an_agency_claim_idle_past_the_period_is_taken_over_by_a_promoter_like_any_lead():
+    # given an agency's claim idle for 91 days, and a second one idle for 89 days on another company
+    lapsed = lead_referral_submit(agency=AgencyFactory(), company_name="壬公司", credit_code=CODE)
+    held = lead_referral_submit(agency=AgencyFactory(), company_name="癸公司")
+    _idle(lapsed, 91)
+    _idle(held, 89)
+
+    # when a promoter registers both companies
+    taken = lead_create(
+        company_name="壬公司", credit_code=CODE, channel="department", owner=PromoterFactory()
+    )
+    with pytest.raises(ValidationError) as exc:
+        lead_create(company_name="癸公司", channel="department", owner=PromoterFactory())
+
+    # then the 91-day claim is lost to the promoter's lead; the 89-day one still holds its company,
+    # protected until 89 days ago + 90 days = tomorrow
+    lapsed.refresh_from_db()
+    assert (lapsed.stage, taken.ref in lapsed.lost_reason) == (LeadStage.LOST, True)
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    assert f"protected until {tomorrow:%Y-%m-%d}" in _messages(exc, "company_name")
+
+
+def test_reopening_a_lost_lead_is_refused_while_another_lead_holds_the_company():
+    # given the owner lost a lead, and since then the company was registered again by someone else
+    from crm.services.leads import lead_transition
+
+    owner = PromoterFactory()
+    old = lead_create(company_name="子公司", channel=LeadChannel.DEPARTMENT, owner=owner)
+    lead_transition(lead=old, to_stage=LeadStage.LOST, reason="暂缓选址")
+    new = lead_create(company_name="子公司", channel=LeadChannel.DEPARTMENT, owner=PromoterFactory())
+
+    # when the owner reopens the old lead (lost → contacted)
+    with pytest.raises(ValidationError) as exc:
+        lead_transition(lead=Lead.objects.get(pk=old.pk), to_stage=LeadStage.CONTACTED)
+
+    # then the company stays once in the open pipeline: the new lead holds it
+    assert new.ref in _messages(exc, "company_name")
+    assert Lead.objects.get(pk=old.pk).stage == LeadStage.LOST
+
+
 def test_the_office_assigns_an_agency_lead_even_when_a_promoter_had_the_company_before():
     claim = lead_referral_submit(agency=AgencyFactory(), company_name="丁公司", credit_code=CODE)
     promoter = PromoterFactory()

@@ -44,9 +44,11 @@ def _errors(exc) -> dict[str, str]:
 
 
 def test_settling_needs_registration_and_a_tax_record_from_the_tenancy_start_on():
+    # given a signing of a lead that intends to register here: the intention is not the record, so
+    # its new enterprise is not yet registered in the district
     signing, _ = _signed(1, start=dt.date(2026, 3, 10))
     enterprise = signing.enterprise
-    Enterprise.objects.filter(pk=enterprise.pk).update(registered_in_district=False)
+    assert enterprise.registered_in_district is False
     # A record from before the move (February) proves nothing about this signing.
     TaxRecordFactory(enterprise=enterprise, year=2026, month=2, amount_yuan=Decimal("5000"))
 
@@ -71,6 +73,7 @@ def test_settling_needs_registration_and_a_tax_record_from_the_tenancy_start_on(
 
 def test_a_yearly_total_counts_as_december_of_its_year():
     signing, _ = _signed(2, start=dt.date(2025, 6, 1))
+    Enterprise.objects.filter(pk=signing.enterprise_id).update(registered_in_district=True)
     TaxRecordFactory(enterprise=signing.enterprise, year=2025, month=None)
 
     assert signing_settle(signing=signing).settled_at is not None
@@ -221,7 +224,8 @@ def test_the_api_settles_overrides_and_cancels_with_field_level_errors():
 
     refused = promoter.post(f"{base}/settle/", {}, format="json")
     assert refused.status_code == 400
-    assert "尚无税收记录" in refused.json()["settled"][0]
+    assert "尚未登记为区内注册" in " ".join(refused.json()["settled"])
+    assert "尚无税收记录" in " ".join(refused.json()["settled"])
     assert promoter.post(f"{base}/cancel/", {"reason": "x"}, format="json").status_code == 403
     assert admin.post(f"{base}/cancel/", {}, format="json").json().keys() == {"reason"}
 

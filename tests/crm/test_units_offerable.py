@@ -42,3 +42,22 @@ def test_a_hold_is_live_through_its_expiry_date_and_not_a_day_more():
 
     assert set(units_offerable(lead=other, today=TODAY)) == set()
     assert set(units_offerable(lead=other, today=TODAY + dt.timedelta(days=1))) == {held}
+
+
+def test_only_a_live_hold_of_the_lead_itself_reads_as_held_for_it():
+    # given one unit the lead holds until tomorrow, one its own hold left yesterday, one another
+    # lead's lapsed hold left, all three still marked reserved, and a vacant one
+    lead, other = LeadFactory(stage=LeadStage.NEGOTIATING), LeadFactory(stage=LeadStage.NEGOTIATING)
+    live, own_lapsed, others_lapsed, vacant = UnitFactory(), UnitFactory(), UnitFactory(), UnitFactory()
+    unit_reserve(lead=lead, unit=live, expires_on=TODAY + dt.timedelta(days=1))
+    unit_reserve(lead=lead, unit=own_lapsed, expires_on=TODAY)
+    unit_reserve(lead=other, unit=others_lapsed, expires_on=TODAY)
+    Reservation.objects.filter(unit__in=[own_lapsed, others_lapsed]).update(
+        expires_on=TODAY - dt.timedelta(days=1)
+    )
+
+    # when
+    held = dict(units_offerable(lead=lead).values_list("pk", "held_for_lead"))
+
+    # then all four are offered, and only the live one is held for the lead
+    assert held == {live.pk: True, own_lapsed.pk: False, others_lapsed.pk: False, vacant.pk: False}

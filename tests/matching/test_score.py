@@ -87,6 +87,32 @@ def test_an_incentive_changes_the_order_by_the_expected_amount():
     assert top.reasons[0].component == "incentive"
 
 
+def test_the_incentive_reason_writes_the_amount_as_the_card_does():
+    # given a one-off award of 123,456.78 yuan in 甲楼, none in the otherwise equal 乙楼
+    d = HandDistrict()
+    a, b = d.building("甲楼"), d.building("乙楼")
+    d.unit(a, area=200, rent=2.60)
+    d.unit(b, area=200, rent=2.60)
+    award = PolicyTerms(
+        id=8,
+        name="入驻奖励",
+        scope=Scope.BUILDING,
+        scope_id=a + 1,
+        valid_from=dt.date(2020, 1, 1),
+        benefits=(BenefitTerms(BenefitKind.ONE_OFF_AWARD, amount_yuan=123_456.78),),
+    )
+    snap = d.snapshot()
+    incentives = PolicyIncentives(PolicyBook([award], tax_retained_share=0.4), snap.buildings)
+    scores = rank_buildings(snap, lead(budget=3.0), weights=WEIGHTS, incentives=incentives)
+
+    # when
+    top = explain_buildings(snap, scores, incentives=incentives, limit=1)[0]
+
+    # then to the fen, as the yuan filter writes the card's 123,456.78 (not a rounded "123,457")
+    (reason,) = [r for r in top.reasons if r.component == "incentive"]
+    assert "123,456.78" in reason.text
+
+
 def test_each_result_explains_its_contributions_and_offer():
     # given
     d = HandDistrict()

@@ -192,7 +192,7 @@ def test_a_payment_is_refused_field_by_field(schedule):
         ({"line": first, "amount_yuan": Decimal("10"), "by": promoter}, "amount_yuan", "district office"),
         ({"line": first, "amount_yuan": Decimal("0")}, "amount_yuan", "greater than 0"),
         ({"line": first, "amount_yuan": Decimal("0.001")}, "amount_yuan", "2 decimal places"),
-        ({"line": first, "amount_yuan": Decimal("120000.01")}, "amount_yuan", "120000.00 yuan still owed"),
+        ({"line": first, "amount_yuan": Decimal("120000.01")}, "amount_yuan", "120,000 yuan still owed"),
         ({"line": third, "amount_yuan": Decimal("10")}, "paid_on", "begins on 2027-12-02"),
     ]
     for kwargs, field, message in cases:
@@ -341,7 +341,7 @@ def test_the_api_records_payments_and_withholds_for_the_office_only(schedule):
     # field-level refusals, then a payment
     assert office.post(url, {"paid_on": "2026-01-15"}, format="json").json().keys() == {"amount_yuan"}
     too_much = office.post(url, {"amount_yuan": "120000.01", "paid_on": "2026-01-15"}, format="json")
-    assert too_much.status_code == 400 and "120000.00" in too_much.json()["amount_yuan"][0]
+    assert too_much.status_code == 400 and "120,000 元" in too_much.json()["amount_yuan"][0]
     paid = office.post(url, {"amount_yuan": "120000.00", "paid_on": "2026-01-15"}, format="json")
     assert paid.status_code == 201 and paid.json()["amount_yuan"] == "120000.00"
 

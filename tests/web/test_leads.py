@@ -213,6 +213,32 @@ def test_the_unit_select_lists_only_the_units_that_can_be_offered(district):
     assert "601" not in body
 
 
+def test_the_unit_select_says_held_for_this_lead_only_of_a_live_hold_of_this_lead(district):
+    # given 502 held for the promoter's lead until tomorrow, and 501 still marked reserved by another
+    # lead's hold that ran out yesterday (the nightly release has not run yet)
+    from crm.models import Reservation
+    from crm.services.reservations import unit_reserve
+
+    today = timezone.localdate()
+    lead = Lead.objects.get(pk=_negotiating(district).pk)
+    unit_reserve(lead=lead, unit=district.second_unit, expires_on=today + dt.timedelta(days=1))
+    other = LeadFactory(stage=LeadStage.NEGOTIATING)
+    lapsed = unit_reserve(lead=other, unit=district.unit, expires_on=today)
+    Reservation.objects.filter(pk=lapsed.pk).update(expires_on=today - dt.timedelta(days=1))
+
+    # when
+    response = district.client("promoter").get(
+        reverse("web:unit_options", args=[lead.pk]),
+        {"building": district.building.pk},
+        HTTP_HX_REQUEST="true",
+    )
+
+    # then both are offered; only 502 reads as held for this lead, 501 is plainly vacant again
+    body = response.content.decode()
+    assert "5F 501 · 200㎡</option>" in body
+    assert "5F 502 · 300㎡ · 已为本线索预留</option>" in body
+
+
 def test_booking_a_site_tour_from_a_match_sets_the_next_follow_up(district):
     # given
     at = timezone.localtime() + dt.timedelta(days=2)

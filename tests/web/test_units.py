@@ -404,3 +404,40 @@ def test_a_malformed_rent_is_a_400_naming_it(district):
     # then
     assert response.status_code == 400
     assert "rent" in response.content.decode()
+
+
+def test_a_hold_that_ran_out_reads_vacant_before_the_nightly_release(district):
+    # given 501's hold ran out yesterday and the nightly release has not run: the row still says reserved
+    hold = _held(district, days=0)
+    Reservation.objects.filter(pk=hold.pk).update(expires_on=TODAY - dt.timedelta(days=1))
+    client = district.client("district_admin")
+
+    # when
+    building = client.get(reverse("web:building", args=[district.building.pk]))
+    unit = client.get(reverse("web:unit", args=[district.unit.pk]))
+
+    # then the building counts 501 (200 m²) with 502 (300 m²) as vacant: 2 units, 200 + 300 = 500 m²,
+    # and nothing reserved; the unit page says vacant and offers a new hold
+    counts = {s["status"]: (s["n"], s["area"]) for s in building.context["statuses"]}
+    assert counts[UnitStatus.VACANT] == (2, Decimal("500"))
+    assert counts[UnitStatus.RESERVED] == (0, Decimal(0))
+    assert unit.context["unit"].get_status_display() == "空置"
+    assert unit.context["hold"] is None and unit.context["can_hold"] is True
+    assert Unit.objects.get(pk=district.unit.pk).status == UnitStatus.RESERVED  # display only
+
+
+def test_the_vacancy_download_lists_a_unit_whose_hold_ran_out_as_vacant(district):
+    import csv
+    import io
+
+    # given 501's hold ran out yesterday, not yet released
+    hold = _held(district, days=0)
+    Reservation.objects.filter(pk=hold.pk).update(expires_on=TODAY - dt.timedelta(days=1))
+
+    # when
+    response = district.client("district_admin").get(reverse("web:vacancies"), {"export": "csv"})
+
+    # then 501 is offered again, and reads 空置 like 502 beside it
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = {row[4]: row[7] for row in list(csv.reader(io.StringIO(text)))[1:]}
+    assert (rows["501"], rows["502"]) == ("空置", "空置")

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.constants import ActivityKind, LeadStage, Role
-from crm.models import Activity, AppraisalSnapshot, AppraisalWeight, Lead, Reminder, StageChange
+from crm.models import Activity, AppraisalSnapshot, AppraisalWeight, Enterprise, Lead, Reminder, StageChange
 from crm.models.appraisal import DEFAULT_WEIGHTS, PeriodKind
 from crm.services.appraisal import (
     Period,
@@ -104,6 +104,8 @@ def quarter():
     TaxRecordFactory(enterprise=s4.enterprise, year=2025, month=5, amount_yuan=Decimal("7000"))  # 13th month
     TaxRecordFactory(enterprise=s5.enterprise, year=2024, month=7, amount_yuan=Decimal("9999"))  # not settled
     TaxRecordFactory(enterprise=s6.enterprise, year=2024, month=6, amount_yuan=Decimal("8888"))  # cancelled
+    # The records mark l4's and l5's companies registered in the district (l5 still lacks its tax).
+    Enterprise.objects.filter(pk__in=[s4.enterprise_id, s5.enterprise_id]).update(registered_in_district=True)
     signing_settle(signing=s4, at=at(dt.date(2024, 6, 15)))  # verified: registered, June's tax in
     signing_settle(
         signing=s7, by=admin, override_reason="税务登记迁入中,已核对合同", at=at(dt.date(2024, 4, 25))
@@ -202,6 +204,25 @@ def test_the_score_weighs_each_achievement_against_its_target(quarter):
     assert a.achievements["signed_area_m2"] == "0.4167"
     assert a.achievements["median_days_to_sign"] == "1.2000"
     assert (a.signings, a.pipeline_signings, a.pipeline_area_m2) == (2, 1, Decimal("100.00"))
+
+
+def test_the_appraise_command_prints_the_quarter_with_amounts_formatted_once(quarter):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # given A's signings target of 4 (weight 20 alone: 2 of 4 verified = 50 points)
+    promoter_target_set(promoter=quarter["a"], period_kind=PeriodKind.QUARTER, period_start=Q2, signings=4)
+    out = StringIO()
+
+    # when
+    call_command("appraise", "--period", "2024-Q2", stdout=out)
+
+    # then A's line: rank 1, 2 verified signings of 200 + 50 = 250 m², 10,000 + 5,000 = 15,000 yuan of
+    # first-year tax written as the pages write it, and l5 (100 m²) waiting in the pipeline
+    line = next(row for row in out.getvalue().splitlines() if quarter["a"].name in row)
+    assert line.split()[0] == "1"
+    assert "score=50.00 signings=2 area=250.00㎡ actual_tax=15,000 元 pipeline=1" in line
 
 
 def test_ranks_in_team_and_district(quarter):

@@ -78,6 +78,22 @@ def test_a_street_is_assessed_on_its_targets_signings_tax_growth_and_promoters(s
     assert (mine.promoters, mine.promoter_score) == (2, Decimal("70.50"))  # (80 + 61) / 2
 
 
+def test_the_assess_command_prints_a_streets_tax_as_the_pages_write_it(street):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # when
+    out = StringIO()
+    call_command("assess", "--year", "2024", stdout=out)
+
+    # then 城东街道: the 200 m² signing, 1,250,000 yuan of tax, up (1,250,000 − 1,000,000) / 1,000,000 = 25%;
+    # 空白镇 has no tax a year before, so no growth
+    lines = {row.split()[0]: row for row in out.getvalue().splitlines()[1:]}
+    assert "signings=1 area=200.00㎡ tax=1,250,000 元 growth=25.00%" in lines["城东街道"]
+    assert "tax=0 元 growth=—" in lines["空白镇"]
+
+
 def test_a_street_without_buildings_gets_zeros_and_a_note(street):
     empty = next(s for s in street_assessment_compute(year=2024) if s.street.name == "空白镇")
 
@@ -115,6 +131,18 @@ def test_the_white_paper_shows_indicators_streets_tiers_and_appraisal(street):
         assert text in paper.html
     # the street's tax in the street table: 1,250,000 / 10^8 = 0.01 亿元 (to two places)
     assert "0.01" in paper.html
+
+
+def test_the_white_paper_writes_the_years_first_year_tax_by_the_one_yuan_formatter(street):
+    # given the two promoters' yearly snapshots carry 1,234.5 and 1,000,000.25 yuan of first-year tax
+    AppraisalSnapshot.objects.filter(score=Decimal("80")).update(actual_tax_yuan=Decimal("1234.50"))
+    AppraisalSnapshot.objects.filter(score=Decimal("61")).update(actual_tax_yuan=Decimal("1000000.25"))
+    white_paper_request(year=2024)
+
+    paper = white_paper_generate(year=2024)
+
+    # then the summary reads 1,234.50 + 1,000,000.25 = 1,001,234.75 yuan, to the fen as on the pages
+    assert "实缴首年税收(元)<strong>1,001,234.75</strong>" in paper.html
 
 
 def test_the_white_paper_has_a_pdf_where_weasyprint_runs(street):

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from crm.models import Promoter
 from crm.services.appraisal import Period, appraisal_compute
+from policies.engine.amounts import yuan_text
 
 
 class Command(BaseCommand):
@@ -24,7 +25,9 @@ class Command(BaseCommand):
         names = dict(Promoter.objects.values_list("pk", "name"))
         for s in rows:
             score = "-" if s.score is None else s.score
+            tax = yuan_text(s.actual_tax_yuan)
             self.stdout.write(
                 f"{s.rank_district or '-':>4} {names[s.promoter_id]:<12} score={score} "
-                f"signings={s.signings} area={s.signed_area_m2} actual_tax={s.actual_tax_yuan} {s.note}"
+                f"signings={s.signings} area={s.signed_area_m2}㎡ actual_tax={tax} 元 "
+                f"pipeline={s.pipeline_signings} {s.note}"
             )

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from crm.services.assessment import street_assessment_compute
 from crm.validators import REPORT_YEAR_MIN, YEAR_MAX
+from policies.engine.amounts import yuan_text
 
 
 class Command(BaseCommand):
@@ -22,7 +23,8 @@ class Command(BaseCommand):
         snapshots = street_assessment_compute(year=year)
         self.stdout.write(f"{year}: {len(snapshots)} streets")
         for s in sorted(snapshots, key=lambda s: (-s.targets_met, s.street.name)):
+            growth = "—" if s.tax_growth is None else f"{s.tax_growth}%"
             self.stdout.write(
                 f"{s.street.name:<12} targets met={s.targets_met}/{s.targets_set} signings={s.signings} "
-                f"area={s.signed_area_m2} tax={s.tax_yuan} growth={s.tax_growth} {s.note}"
+                f"area={s.signed_area_m2}㎡ tax={yuan_text(s.tax_yuan)} 元 growth={growth} {s.note}"
             )
