@@ -173,6 +173,7 @@ QUERIES: dict[str, tuple[models.QuerySet, dict[str, str]]] = {
             "policy": "policy__name",
             "policy_valid_from": "policy__valid_from",
             "withheld_by": "withheld_by__username",
+            "referrer": "referrer__credit_code",
         },
     ),
     COMMITMENT_PAYMENTS.name: (

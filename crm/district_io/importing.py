@@ -91,7 +91,7 @@ from crm.names import normalise_company_name
 from crm.services.dispatch import INPUTS_CHANGED, dispatch
 from crm.services.leads import LAWFUL_BASIS_NEEDED, contact_lacks_lawful_basis
 from policies.conditions import ConditionError, parse_condition
-from policies.engine.terms import PARAMETERS, BenefitKind
+from policies.engine.terms import PARAMETERS, REFERRER, BenefitKind
 from policies.models import (
     ApprovalStatus,
     Benefit,
@@ -1496,8 +1496,17 @@ class _DistrictImport:
                 )
             self._line_policy(row, values)
             self._ref(row, values, "withheld_by", "withheld_by_id", "user", "账号", "user")
+            self._line_referrer(row, values)
             ex = existing.get(row.key)
             final = _merged(ex, values)
+            # The database's rule: a referral reward names its referrer, no other period does.
+            referred = "referrer" in row.values and row.ok("referrer", "beneficiary")
+            if referred and (values["beneficiary"] == REFERRER) != bool(final.get("referrer_id")):
+                self._error(
+                    row.line,
+                    "referrer",
+                    "推荐奖励须填写推荐企业,其他福利不填 / only a referral reward names its referrer",
+                )
             start, end = final.get("period_start"), final.get("period_end")
             if row.ok("period_start", "period_end") and start and end and start > end:
                 self._error(row.line, "period_end", "期间结束早于开始 / the period ends before it starts")
@@ -1510,6 +1519,16 @@ class _DistrictImport:
             plans.append(_Plan(row.line, row.key, values, ex))
             self.line_facts[row.key] = (final.get("amount_yuan"), start)
             self.ids["line"].setdefault(row.key, None)
+
+    def _line_referrer(self, row: ParsedRow, values: dict) -> None:
+        """The referring tenant a referral reward is paid to, by credit code (blank: none)."""
+        if "referrer" not in row.values:
+            return
+        code = row.values["referrer"] or None  # a blank credit code reads as ""
+        if code is None:
+            values["referrer_id"] = None
+        elif self._known(row, "referrer", "enterprise", code, "推荐企业", "referring enterprise"):
+            values["referrer_id"] = _Ref("enterprise", code)
 
     def _line_policy(self, row: ParsedRow, values: dict) -> None:
         """The policy a period was promised under (name and valid-from); blank: since deleted."""

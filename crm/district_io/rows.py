@@ -641,6 +641,8 @@ COMMITMENT_LINES = FileSpec(
         _c("withheld_at", DateTime()),
         _c("withheld_by", Username(150)),
         _c("withheld_reason", Text(300)),
+        # the referring tenant a referral reward (beneficiary "referrer") is paid to
+        _c("referrer", CreditCode()),
     ),
 )
 COMMITMENT_PAYMENTS = FileSpec(

@@ -74,7 +74,7 @@ COLUMNS = {
     "cap_yuan,yearly_cap_yuan",
     "commitments.csv": "lead,building,evaluated_on,total_yuan,tax_retained_share,snapshot",
     "commitment_lines.csv": "lead,building,policy_name,benefit_kind,beneficiary,year_index,policy,"
-    "policy_valid_from,year,period_start,period_end,amount_yuan,withheld_at,withheld_by,withheld_reason",
+    "policy_valid_from,year,period_start,period_end,amount_yuan,withheld_at,withheld_by,withheld_reason,referrer",
     "commitment_payments.csv": "lead,building,policy_name,benefit_kind,beneficiary,year_index,paid_on,"
     "amount_yuan,note,recorded_by,recorded_at",
 }

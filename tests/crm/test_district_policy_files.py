@@ -351,3 +351,23 @@ def test_a_policy_approved_without_its_review_or_needing_approval_without_a_stat
         "a policy that needs approval is pending, approved or rejected; any other is not_required",
     ]
     assert not Policy.objects.exists()
+
+
+def test_only_a_referral_reward_line_names_a_referrer(tmp_path):
+    # given the promises exported, and the one-off award of the kept signing (line 2, paid to the
+    # company) given a referring tenant that the file's enterprises hold
+    build_promises()
+    district_export(directory=tmp_path)
+    code = Signing.objects.filter(cancelled_at__isnull=True).get().lead.credit_code
+    path = tmp_path / "commitment_lines.csv"
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    assert header.endswith(",referrer") and rows[0].endswith(",")
+    path.write_text("\n".join([header, rows[0] + code, *rows[1:]]) + "\n", encoding="utf-8")
+
+    # when
+    errors = import_errors(tmp_path)
+
+    # then the line is refused, as the database's own rule would refuse it
+    assert errors == [
+        "commitment_lines.csv:2: referrer: 推荐奖励须填写推荐企业,其他福利不填 / only a referral reward names its referrer"
+    ]
