@@ -369,5 +369,6 @@ def test_only_a_referral_reward_line_names_a_referrer(tmp_path):
 
     # then the line is refused, as the database's own rule would refuse it
     assert errors == [
-        "commitment_lines.csv:2: referrer: 推荐奖励须填写推荐企业,其他福利不填 / only a referral reward names its referrer"
+        "commitment_lines.csv:2: referrer: 推荐奖励须填写推荐企业,其他福利不填 / "
+        "only a referral reward names its referrer"
     ]
