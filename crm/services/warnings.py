@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import DecimalField, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import override
 
 from crm.constants import Role, TaxTier
 from crm.indicators import building_indicators, district_values, street_values
@@ -236,8 +237,11 @@ def tier_warnings(*, year: int, today: dt.date | None = None) -> int:
         old, new = TaxTier(row["previous_tier"]), TaxTier(row["tier"])
         entered = TIER_ORDER.index(new) > TIER_ORDER.index(old)
         kind = EarlyWarning.Kind.TIER_ENTERED if entered else EarlyWarning.Kind.TIER_LEFT
+        # The title's first half is Chinese whatever language the thread last served a page in.
+        with override("zh-hans"):
+            labels = f"{old.label} → {new.label}"
         title = (
-            f"{row['building__name']} {'进入' if entered else '跌出'}税收层级:{old.label} → {new.label} / "
+            f"{row['building__name']} {'进入' if entered else '跌出'}税收层级:{labels} / "
             f"{'entered' if entered else 'left'} a tax tier: {old.value} → {new.value}"
         )
         tax = yuan_text(row["tax_yuan"])
